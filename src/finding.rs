@@ -1,0 +1,284 @@
+//! What a leak is: the identifier kind, where the detector knew it from, the layers it was
+//! dressed in, and its value (which leaves the process only masked).
+//!
+//! These types are shared by every stage after `detect`; they are small, `Copy` where they can
+//! be, and allocate nothing, so the detector can hand hits to the pipeline on the packet path.
+
+use core::fmt;
+
+/// The kind of identifier found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Imei,
+    Imeisv,
+    Meid,
+    Imsi,
+    Iccid,
+    Mac,
+    Phone,
+    Serial,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Kind::Imei,
+        Kind::Imeisv,
+        Kind::Meid,
+        Kind::Imsi,
+        Kind::Iccid,
+        Kind::Mac,
+        Kind::Phone,
+        Kind::Serial,
+    ];
+
+    /// The name used in config files, JSON output and syslog lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Imei => "imei",
+            Kind::Imeisv => "imeisv",
+            Kind::Meid => "meid",
+            Kind::Imsi => "imsi",
+            Kind::Iccid => "iccid",
+            Kind::Mac => "mac",
+            Kind::Phone => "phone",
+            Kind::Serial => "serial",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where the detector knew the identifier from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// A value the owner put in the config (`[[device]]`).
+    Known,
+    /// A value the engine learned from traffic: a LAN device's own MAC address.
+    Learned,
+    /// A value recognised by its structure (Luhn, MCC list, …) next to a key that names it.
+    Pattern,
+}
+
+impl Source {
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Known => "known",
+            Source::Learned => "learned",
+            Source::Pattern => "pattern",
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One layer an identifier was dressed in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Layer {
+    Url,
+    Hex,
+    Base64,
+    Gzip,
+    Md5,
+    Sha1,
+    Sha256,
+}
+
+impl Layer {
+    pub const ALL: [Layer; 7] = [
+        Layer::Url,
+        Layer::Hex,
+        Layer::Base64,
+        Layer::Gzip,
+        Layer::Md5,
+        Layer::Sha1,
+        Layer::Sha256,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Url => "url",
+            Layer::Hex => "hex",
+            Layer::Base64 => "base64",
+            Layer::Gzip => "gzip",
+            Layer::Md5 => "md5",
+            Layer::Sha1 => "sha1",
+            Layer::Sha256 => "sha256",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Layer> {
+        Layer::ALL.into_iter().find(|l| l.name() == name)
+    }
+}
+
+/// The layers around an identifier, in the order they were applied to it: `gzip+base64` is an
+/// identifier that was gzipped, then base64-encoded; `md5+hex` never appears because a digest
+/// found as hex text is just `md5`. Empty means `plain`.
+///
+/// Bounded (the detector nests at most [`Encoding::MAX`] layers), so it is `Copy` and costs no
+/// allocation on the packet path.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Encoding {
+    layers: [Option<Layer>; Encoding::MAX],
+}
+
+impl Encoding {
+    pub const MAX: usize = 4;
+    pub const PLAIN: Encoding = Encoding {
+        layers: [None; Encoding::MAX],
+    };
+
+    /// The encoding of a value found inside `self` after one more layer was peeled off from the
+    /// outside: decoding base64 text that held gzip data gives `gzip` + `base64`. Returns `None`
+    /// when the nesting is deeper than [`Encoding::MAX`].
+    pub fn wrapped_in(self, outer: Layer) -> Option<Encoding> {
+        let n = self.len();
+        if n == Self::MAX {
+            return None;
+        }
+        let mut e = self;
+        e.layers[n] = Some(outer);
+        Some(e)
+    }
+
+    /// The encoding of a value found *inside* this one (an inner layer, e.g. a digest of the
+    /// identifier found in base64-decoded text): the new layer goes first.
+    pub fn with_inner(self, inner: Layer) -> Option<Encoding> {
+        let n = self.len();
+        if n == Self::MAX {
+            return None;
+        }
+        let mut e = Encoding::PLAIN;
+        e.layers[0] = Some(inner);
+        e.layers[1..=n].copy_from_slice(&self.layers[..n]);
+        Some(e)
+    }
+
+    pub fn len(&self) -> usize {
+        self.layers.iter().take_while(|l| l.is_some()).count()
+    }
+
+    pub fn is_plain(&self) -> bool {
+        self.layers[0].is_none()
+    }
+
+    pub fn layers(&self) -> impl Iterator<Item = Layer> + '_ {
+        self.layers.iter().map_while(|l| *l)
+    }
+
+    /// Parses `plain`, `base64`, `gzip+base64`, … (config and tests).
+    pub fn parse(text: &str) -> Option<Encoding> {
+        if text == "plain" {
+            return Some(Encoding::PLAIN);
+        }
+        let mut e = Encoding::PLAIN;
+        for part in text.split('+') {
+            e = e.wrapped_in(Layer::from_name(part)?)?;
+        }
+        Some(e)
+    }
+}
+
+impl fmt::Display for Encoding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_plain() {
+            return f.write_str("plain");
+        }
+        for (i, l) in self.layers().enumerate() {
+            if i > 0 {
+                f.write_str("+")?;
+            }
+            f.write_str(l.name())?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Encoding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// An identifier in canonical text form: digits for IMEI/IMSI/ICCID/MEID/phone (a phone keeps
+/// a leading `+`), lower-case `aa:bb:cc:dd:ee:ff` for a MAC, the serial as configured.
+///
+/// Fixed capacity: identifiers are short, and a longer configured serial is refused by the
+/// config parser rather than truncated.
+pub type IdText = heapless::String<32>;
+
+/// What the detector reports: one identifier seen in one scanned window.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hit {
+    pub kind: Kind,
+    pub source: Source,
+    pub encoding: Encoding,
+    pub value: IdText,
+    /// Index into the config's `[[device]]` list when the value is a known one.
+    pub device: Option<u16>,
+}
+
+/// Masks an identifier for every log and status output: keeps the first four and the last three
+/// characters of a long value (`4901********518`), fewer of a short one, and every separator of a
+/// MAC (`a4:50:**:**:**:56`) so the reader still sees what kind of value it was.
+pub fn mask(value: &str) -> heapless::String<40> {
+    let mut out = heapless::String::new();
+    let chars: heapless::Vec<char, 40> = value.chars().take(40).collect();
+    let n = chars.len();
+    let (head, tail) = if chars.iter().any(|c| *c == ':') {
+        (5, 2)
+    } else if n >= 10 {
+        (4, 3)
+    } else if n >= 6 {
+        (2, 2)
+    } else {
+        (0, 0)
+    };
+    for (i, c) in chars.iter().enumerate() {
+        let keep = i < head || i + tail >= n || *c == ':' || *c == '+';
+        let _ = out.push(if keep { *c } else { '*' });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_like_the_issue_says() {
+        assert_eq!(mask("490154203237518").as_str(), "4901********518");
+        assert_eq!(mask("a4:50:46:12:34:56").as_str(), "a4:50:**:**:**:56");
+        assert_eq!(mask("123").as_str(), "***");
+    }
+
+    #[test]
+    fn encodings_print_and_parse() {
+        let e = Encoding::PLAIN
+            .wrapped_in(Layer::Gzip)
+            .unwrap()
+            .wrapped_in(Layer::Base64)
+            .unwrap();
+        assert_eq!(e.to_string(), "gzip+base64");
+        assert_eq!(Encoding::parse("gzip+base64"), Some(e));
+        assert_eq!(Encoding::PLAIN.to_string(), "plain");
+        let inner = Encoding::parse("base64")
+            .unwrap()
+            .with_inner(Layer::Md5)
+            .unwrap();
+        assert_eq!(inner.to_string(), "md5+base64");
+        assert_eq!(Encoding::parse("nope"), None);
+    }
+}

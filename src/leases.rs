@@ -1,0 +1,1 @@
+//! dnsmasq's lease file (`/tmp/dhcp.leases` on OpenWrt): device names by MAC and by address.

@@ -1,0 +1,39 @@
+//! leakguard: stops LAN devices from leaking their identifiers in cleartext.
+//!
+//! The crate is one pipeline with two sources, and the file tree shows it:
+//!
+//! ```text
+//! source (pcap files) ─┐
+//!                      ├─► packet ─► flow ─► detect ─► pipeline ─► output / verdict
+//! netlink (NFQUEUE) ───┘   decode    order   find       judge       (scan)  (run: firewall,
+//!                                    budget  identifiers                     alert, status)
+//! ```
+//!
+//! * [`source`] reads capture files; [`netlink`] talks to the kernel (NFQUEUE, conntrack, NFLOG).
+//! * [`packet`] decodes link → IP → TCP/UDP as checked zero-copy views over the caller's bytes.
+//! * [`flow`] keeps a bounded table of flows, puts TCP segments in order and spends each flow's
+//!   inspection budget.
+//! * [`detect`] recognises identifiers however they are dressed up (known values, learned MACs,
+//!   structural IMEI/IMSI/ICCID/…, url/hex/base64/gzip layers, hashes).
+//! * [`pipeline`] is the one code path both sources feed: it turns detector hits into
+//!   [`finding::Finding`]s and verdicts.
+//!
+//! Memory is bounded by configuration: every table has a capacity and a stated policy when full,
+//! and nothing is allocated per packet on the hot path.
+
+pub mod config;
+pub mod daemon;
+pub mod detect;
+pub mod finding;
+pub mod firewall;
+pub mod flow;
+pub mod leases;
+pub mod names;
+pub mod netlink;
+pub mod output;
+pub mod packet;
+pub mod pipeline;
+pub mod source;
+
+/// The version printed by `leakguard --version` (OpenWrt's CI looks for PKG_VERSION in it).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,1 @@
+//! Netlink: NFQUEUE, conntrack, NFLOG.
