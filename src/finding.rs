@@ -282,3 +282,40 @@ mod tests {
         assert_eq!(Encoding::parse("nope"), None);
     }
 }
+
+/// A capture or kernel timestamp: seconds since the Unix epoch and nanoseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Timestamp {
+    pub sec: i64,
+    pub nsec: u32,
+}
+
+/// A leak: a hit placed in its flow and attributed to a device and a destination.
+///
+/// Built only when something is found (rare), so it may own its strings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub time: Timestamp,
+    pub hit: Hit,
+    pub proto: crate::packet::Proto,
+    pub src: std::net::IpAddr,
+    pub sport: u16,
+    pub dst: std::net::IpAddr,
+    pub dport: u16,
+    /// The sender's hardware address, when the source had one.
+    pub device_mac: Option<[u8; 6]>,
+    /// The sender's name: lease file first, then the config's `[[device]]`.
+    pub device_name: Option<String>,
+    /// The destination's name (HTTP Host, TLS SNI, DNS answer), when known.
+    pub host: Option<String>,
+}
+
+/// Formats a MAC as lower-case `aa:bb:cc:dd:ee:ff`.
+pub fn mac_text(mac: &[u8; 6]) -> IdText {
+    use core::fmt::Write;
+    let mut s = IdText::new();
+    for (i, b) in mac.iter().enumerate() {
+        let _ = write!(s, "{}{:02x}", if i > 0 { ":" } else { "" }, b);
+    }
+    s
+}

@@ -1,3 +1,268 @@
-fn main() {
-    println!("leakguard {}", leakguard::VERSION);
+//! The `leakguard` command: `scan` captures offline, `run` the inline daemon, and the small
+//! commands that talk to it.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use leakguard::config::{Config, Prefix};
+use leakguard::finding::Timestamp;
+use leakguard::output::{self, Format};
+use leakguard::pipeline::Pipeline;
+use leakguard::source::CaptureReader;
+
+/// Where the daemon and the small commands look for the config when none is given.
+const DEFAULT_CONFIG: &str = "/etc/leakguard/leakguard.toml";
+
+const USAGE: &str = "\
+usage: leakguard scan [--config FILE] [--format text|json] [--lan CIDR]... FILE...
+       leakguard run [--config FILE] [--foreground]
+       leakguard status [--json] [--config FILE]
+       leakguard unblock <ID|all> [--config FILE]
+       leakguard check-config FILE
+       leakguard --version
+
+scan     reads pcap/pcapng captures and prints the identifiers LAN devices leaked
+         (exit 0: none, 1: leaks found, 2: an error)
+run      the inline daemon: NFQUEUE + conntrack + its own nftables table
+status   asks the running daemon for its counters, alerts and blocks
+unblock  asks the running daemon to lift one block, or all
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = args.first() else {
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let rest = &args[1..];
+    let result = match command.as_str() {
+        "--version" | "-V" | "version" => {
+            println!("leakguard {}", leakguard::VERSION);
+            Ok(ExitCode::SUCCESS)
+        }
+        "--help" | "-h" | "help" => {
+            print!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        "scan" => scan(rest),
+        "check-config" => check_config(rest),
+        "run" => run(rest),
+        "status" => status(rest),
+        "unblock" => unblock(rest),
+        other => Err(format!("unknown command `{other}`\n{USAGE}")),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("leakguard: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Command-line words after the command: `--flag value` options and positional arguments.
+struct Args<'a> {
+    words: &'a [String],
+    at: usize,
+}
+
+impl<'a> Args<'a> {
+    fn new(words: &'a [String]) -> Self {
+        Args { words, at: 0 }
+    }
+
+    fn next(&mut self) -> Option<&'a str> {
+        let w = self.words.get(self.at)?;
+        self.at += 1;
+        Some(w.as_str())
+    }
+
+    fn value(&mut self, flag: &str) -> Result<&'a str, String> {
+        self.next().ok_or_else(|| format!("{flag} needs a value"))
+    }
+}
+
+fn load_config(path: Option<&str>) -> Result<Config, String> {
+    match path {
+        Some(p) => Config::load(Path::new(p)).map_err(|e| e.to_string()),
+        None => Ok(Config::default()),
+    }
+}
+
+fn scan(words: &[String]) -> Result<ExitCode, String> {
+    let mut args = Args::new(words);
+    let mut config_path = None;
+    let mut format = Format::Text;
+    let mut lan = Vec::new();
+    let mut files = Vec::new();
+    while let Some(w) = args.next() {
+        match w {
+            "--config" | "-c" => config_path = Some(args.value(w)?),
+            "--format" => {
+                let v = args.value(w)?;
+                format = Format::parse(v).ok_or_else(|| format!("--format: `{v}` is not text or json"))?;
+            }
+            "--lan" => {
+                let v = args.value(w)?;
+                lan.push(Prefix::parse(v).ok_or_else(|| format!("--lan: `{v}` is not a CIDR prefix"))?);
+            }
+            "--" => files.extend(args.words[args.at..].iter().map(PathBuf::from)),
+            flag if flag.starts_with('-') && flag.len() > 1 => {
+                return Err(format!("scan: unknown option `{flag}`"))
+            }
+            file => files.push(PathBuf::from(file)),
+        }
+        if w == "--" {
+            break;
+        }
+    }
+    if files.is_empty() {
+        return Err(format!("scan: no capture file given\n{USAGE}"));
+    }
+    let mut config = load_config(config_path)?;
+    if !lan.is_empty() {
+        config.network.lan_prefixes = lan;
+    }
+    let mut pipeline = Pipeline::new(config);
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut failed_files = 0usize;
+    let mut write_error: Option<io::Error> = None;
+    for file in &files {
+        let mut emit = |f: &leakguard::finding::Finding| {
+            if write_error.is_none() {
+                if let Err(e) = output::write_finding(&mut out, format, f, "reported") {
+                    write_error = Some(e);
+                }
+            }
+        };
+        if let Err(message) = scan_file(&mut pipeline, file, &mut emit) {
+            eprintln!("leakguard: {}: {message}", file.display());
+            failed_files += 1;
+        }
+        if let Some(e) = &write_error {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                return Ok(ExitCode::from(2));
+            }
+            return Err(format!("writing findings: {e}"));
+        }
+    }
+    out.flush().map_err(|e| format!("writing findings: {e}"))?;
+    let s = pipeline.stats();
+    eprintln!(
+        "leakguard: {} file(s), {} packets, {} flows inspected, {} bytes inspected, {} finding(s){}",
+        files.len(),
+        s.packets,
+        s.flows_inspected,
+        s.bytes_inspected,
+        s.findings,
+        if failed_files > 0 {
+            format!(", {failed_files} file(s) with errors")
+        } else {
+            String::new()
+        }
+    );
+    Ok(if failed_files > 0 {
+        ExitCode::from(2)
+    } else if s.findings > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Scans one capture; an unreadable or damaged file is an error naming where it went wrong, and
+/// what was read before the damage is still scanned.
+fn scan_file(
+    pipeline: &mut Pipeline,
+    path: &Path,
+    emit: &mut dyn FnMut(&leakguard::finding::Finding),
+) -> Result<(), String> {
+    let file = File::open(path).map_err(|e| e.to_string())?;
+    let mut reader = CaptureReader::new(file).map_err(|e| e.to_string())?;
+    loop {
+        match reader.next_record() {
+            Ok(Some(rec)) => {
+                let time = Timestamp {
+                    sec: rec.ts_sec,
+                    nsec: rec.ts_nsec,
+                };
+                // A frame that does not decode is ordinary traffic for a scanner: counted, skipped.
+                let _ = pipeline.handle_frame(time, rec.link, rec.data, emit);
+            }
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+fn check_config(words: &[String]) -> Result<ExitCode, String> {
+    let [file] = words else {
+        return Err(format!("check-config needs exactly one FILE\n{USAGE}"));
+    };
+    let config = Config::load(Path::new(file)).map_err(|e| e.to_string())?;
+    println!(
+        "{file}: ok ({} device(s), mode {})",
+        config.devices.len(),
+        match config.mode {
+            leakguard::config::Mode::Enforce => "enforce",
+            leakguard::config::Mode::Monitor => "monitor",
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run(words: &[String]) -> Result<ExitCode, String> {
+    let mut args = Args::new(words);
+    let mut config_path = DEFAULT_CONFIG;
+    let mut foreground = false;
+    while let Some(w) = args.next() {
+        match w {
+            "--config" | "-c" => config_path = args.value(w)?,
+            "--foreground" | "-f" => foreground = true,
+            other => return Err(format!("run: unknown argument `{other}`")),
+        }
+    }
+    leakguard::daemon::run(Path::new(config_path), foreground).map(|()| ExitCode::SUCCESS)
+}
+
+fn status(words: &[String]) -> Result<ExitCode, String> {
+    let mut args = Args::new(words);
+    let mut config_path = None;
+    let mut json = false;
+    while let Some(w) = args.next() {
+        match w {
+            "--config" | "-c" => config_path = Some(args.value(w)?),
+            "--json" => json = true,
+            other => return Err(format!("status: unknown argument `{other}`")),
+        }
+    }
+    let config = load_config(config_path.or(default_config_if_present()))?;
+    let text = leakguard::daemon::status(&config, json)?;
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn unblock(words: &[String]) -> Result<ExitCode, String> {
+    let mut args = Args::new(words);
+    let mut config_path = None;
+    let mut target = None;
+    while let Some(w) = args.next() {
+        match w {
+            "--config" | "-c" => config_path = Some(args.value(w)?),
+            t if target.is_none() && !t.starts_with('-') => target = Some(t),
+            other => return Err(format!("unblock: unexpected argument `{other}`")),
+        }
+    }
+    let target = target.ok_or_else(|| format!("unblock needs an ID or `all`\n{USAGE}"))?;
+    let config = load_config(config_path.or(default_config_if_present()))?;
+    let text = leakguard::daemon::unblock(&config, target)?;
+    println!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn default_config_if_present() -> Option<&'static str> {
+    Path::new(DEFAULT_CONFIG).exists().then_some(DEFAULT_CONFIG)
 }

@@ -1,1 +1,475 @@
-//! TODO
+//! The one code path both sources feed: a decoded packet goes through the flow table and the
+//! detector, and comes out as findings and a verdict.
+//!
+//! `leakguard scan` calls [`Pipeline::handle_frame`] for each capture record; `leakguard run`
+//! calls [`Pipeline::handle_ip`] for each NFQUEUE packet (the kernel hands over the IP packet and
+//! the sender's hardware address separately). Everything after decoding is shared, so what the
+//! tests prove on captures holds for the daemon.
+//!
+//! Direction: only what LAN devices send is inspected — packets from a LAN address to an address
+//! outside the LAN prefixes, and DNS queries from LAN devices to any resolver (the queried name
+//! leaves the network through the router's resolver too). Replies and inbound traffic are never
+//! leaks; DNS answers to LAN devices are read only to learn destination names.
+
+use std::net::IpAddr;
+
+use crate::config::{AllowDst, Config};
+use crate::detect::{Detector, Scratch};
+use crate::finding::{Finding, Hit, Kind, Timestamp};
+use crate::flow::{FlowFacts, FlowKey, FlowTable};
+use crate::leases::Leases;
+use crate::names::NameCache;
+use crate::packet::{self, dns, http, tls, Proto, Segment};
+
+/// What the daemon should do with the packet just handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Let it pass; later packets of the flow still need inspecting.
+    Pass,
+    /// Let it pass; the flow's budget is spent with nothing found, so the kernel can stop
+    /// queueing it.
+    Clean,
+    /// It carries a leak (or belongs to a flow that leaked): drop it and block the flow.
+    Leak,
+    /// Not ours to judge (not IP, not TCP/UDP, not LAN→outside): let it pass, and its flow
+    /// need not be queued again.
+    Ignore,
+}
+
+/// Counters for the summary line and `status`. Plain `u64`s: they live in one thread, and 32-bit
+/// MIPS has no 64-bit atomics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub packets: u64,
+    /// Packets the link or IP decoder refused (malformed, truncated, unsupported link).
+    pub undecodable: u64,
+    /// Bytes handed to the detector (new stream bytes, not counting the carry).
+    pub bytes_inspected: u64,
+    /// Flows (and DNS queries) inspected.
+    pub flows_inspected: u64,
+    /// Flows whose budget was spent with nothing found.
+    pub flows_clean: u64,
+    pub findings: u64,
+    /// Hits not reported because an `[[allow]]` rule allows them.
+    pub allowed: u64,
+}
+
+pub struct Pipeline {
+    config: Config,
+    detector: Detector,
+    flows: FlowTable,
+    names: NameCache,
+    leases: Option<Leases>,
+    scratch: Scratch,
+    dns_name: heapless::String<256>,
+    stats: Stats,
+}
+
+impl Pipeline {
+    pub fn new(config: Config) -> Pipeline {
+        let detector = Detector::new(&config);
+        let flows = FlowTable::new(config.detect.max_flows as usize, config.detect.budget);
+        let names = NameCache::new(config.detect.max_names as usize);
+        let leases = config
+            .network
+            .leases
+            .as_deref()
+            .and_then(|p| Leases::load(p).ok());
+        Pipeline {
+            config,
+            detector,
+            flows,
+            names,
+            leases,
+            scratch: Scratch::new(),
+            dns_name: heapless::String::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// Takes a new configuration (SIGHUP) without losing flows, names or learned MACs.
+    pub fn reload(&mut self, config: Config) {
+        let mut detector = Detector::new(&config);
+        for mac in self.detector.learned() {
+            detector.learn_mac(mac);
+        }
+        self.detector = detector;
+        self.flows
+            .reconfigure(config.detect.max_flows as usize, config.detect.budget);
+        self.leases = config
+            .network
+            .leases
+            .as_deref()
+            .and_then(|p| Leases::load(p).ok());
+        self.config = config;
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    pub fn flows(&self) -> &FlowTable {
+        &self.flows
+    }
+
+    pub fn detector(&self) -> &Detector {
+        &self.detector
+    }
+
+    /// Rereads the lease file when it changed (the daemon calls this now and then).
+    pub fn refresh_leases(&mut self) {
+        if let (Some(path), Some(leases)) = (self.config.network.leases.as_deref(), &mut self.leases)
+        {
+            let _ = leases.refresh_if_changed(path);
+        } else if let Some(path) = self.config.network.leases.as_deref() {
+            self.leases = Leases::load(path).ok();
+        }
+    }
+
+    /// A captured frame with its link type.
+    pub fn handle_frame(
+        &mut self,
+        time: Timestamp,
+        link: u32,
+        frame: &[u8],
+        out: &mut dyn FnMut(&Finding),
+    ) -> Result<Verdict, packet::Error> {
+        self.stats.packets += 1;
+        let frame = match packet::decode_link(link, frame) {
+            Ok(f) => f,
+            Err(e) => {
+                self.stats.undecodable += 1;
+                return Err(e);
+            }
+        };
+        match frame.ip {
+            Some(ip) => self.inspect_ip(time, frame.src_mac, ip, out),
+            None => Ok(Verdict::Ignore),
+        }
+    }
+
+    /// An IP packet (NFQUEUE) with the sender's hardware address when the kernel gave one.
+    pub fn handle_ip(
+        &mut self,
+        time: Timestamp,
+        src_mac: Option<[u8; 6]>,
+        ip: &[u8],
+        out: &mut dyn FnMut(&Finding),
+    ) -> Result<Verdict, packet::Error> {
+        self.stats.packets += 1;
+        self.inspect_ip(time, src_mac, ip, out)
+    }
+
+    /// A DNS answer the router's resolver sent to a LAN device (NFLOG): learn the names.
+    pub fn observe_dns_answer(&mut self, ip: &[u8]) {
+        if let Ok(Some(seg)) = packet::decode_ip(ip) {
+            if seg.proto == Proto::Udp && seg.sport == 53 {
+                let names = &mut self.names;
+                let _ = dns::answers(seg.payload, &mut |name, addr| names.insert(addr, name));
+            }
+        }
+    }
+
+    /// The kernel forgot a flow (conntrack DESTROY): free its entry.
+    pub fn forget_flow(&mut self, key: &FlowKey) -> bool {
+        self.flows.remove(key)
+    }
+
+    fn inspect_ip(
+        &mut self,
+        time: Timestamp,
+        src_mac: Option<[u8; 6]>,
+        ip: &[u8],
+        out: &mut dyn FnMut(&Finding),
+    ) -> Result<Verdict, packet::Error> {
+        let seg = match packet::decode_ip(ip) {
+            Ok(Some(seg)) => seg,
+            Ok(None) => return Ok(Verdict::Ignore),
+            Err(e) => {
+                self.stats.undecodable += 1;
+                return Err(e);
+            }
+        };
+        let src_lan = self.config.is_lan(seg.src);
+        let dst_lan = self.config.is_lan(seg.dst);
+
+        // DNS answers to LAN devices name the destinations they will talk to.
+        if seg.proto == Proto::Udp && seg.sport == 53 && dst_lan {
+            let names = &mut self.names;
+            let _ = dns::answers(seg.payload, &mut |name, addr| names.insert(addr, name));
+            return Ok(Verdict::Ignore);
+        }
+        if !src_lan {
+            return Ok(Verdict::Ignore);
+        }
+        if let Some(mac) = src_mac {
+            if self.config.detect.learn_macs {
+                self.detector.learn_mac(mac);
+            }
+        }
+        let is_dns_query = seg.dport == 53;
+        if dst_lan && !is_dns_query {
+            return Ok(Verdict::Ignore);
+        }
+        if is_dns_query && seg.proto == Proto::Udp {
+            return Ok(self.inspect_dns_query(time, src_mac, &seg, out));
+        }
+        self.learn_destination_name(&seg);
+        Ok(self.inspect_stream(time, src_mac, &seg, out))
+    }
+
+    /// A DNS query: the name is what leaves the network, so the name is the window.
+    fn inspect_dns_query(
+        &mut self,
+        time: Timestamp,
+        src_mac: Option<[u8; 6]>,
+        seg: &Segment<'_>,
+        out: &mut dyn FnMut(&Finding),
+    ) -> Verdict {
+        self.dns_name.clear();
+        if dns::query_name(seg.payload, &mut self.dns_name).is_err() || self.dns_name.is_empty()
+        {
+            return Verdict::Clean;
+        }
+        self.stats.flows_inspected += 1;
+        self.stats.bytes_inspected += self.dns_name.len() as u64;
+        let key = flow_key(seg);
+        let Pipeline {
+            detector,
+            scratch,
+            flows,
+            config,
+            stats,
+            dns_name,
+            names,
+            leases,
+        } = self;
+        let ctx = Attribution {
+            time,
+            seg,
+            src_mac,
+            names,
+            leases: leases.as_ref(),
+        };
+        let facts = flows.facts(&key);
+        let mut leaked = false;
+        detector.scan(dns_name.as_bytes(), scratch, &mut |hit| {
+            if ctx.report(config, stats, facts, hit, out) {
+                leaked = true;
+            }
+        });
+        if leaked {
+            Verdict::Leak
+        } else {
+            Verdict::Clean
+        }
+    }
+
+    fn inspect_stream(
+        &mut self,
+        time: Timestamp,
+        src_mac: Option<[u8; 6]>,
+        seg: &Segment<'_>,
+        out: &mut dyn FnMut(&Finding),
+    ) -> Verdict {
+        let key = flow_key(seg);
+        let Pipeline {
+            detector,
+            scratch,
+            flows,
+            config,
+            stats,
+            names,
+            leases,
+            ..
+        } = self;
+        let ctx = Attribution {
+            time,
+            seg,
+            src_mac,
+            names,
+            leases: leases.as_ref(),
+        };
+        let mut leaked_now = false;
+        let feed = flows.feed(&key, seg.tcp, seg.payload, &mut |facts, window| {
+            if facts.src_mac.is_none() {
+                facts.src_mac = src_mac;
+            }
+            detector.scan(window, scratch, &mut |hit| {
+                if ctx.report(config, stats, facts, hit, out) {
+                    leaked_now = true;
+                }
+            });
+        });
+        self.stats.bytes_inspected += u64::from(feed.scanned);
+        let leaked = leaked_now || self.flows.facts(&key).leaked;
+        if leaked {
+            return Verdict::Leak;
+        }
+        if feed.budget_spent {
+            Verdict::Clean
+        } else {
+            Verdict::Pass
+        }
+    }
+
+    /// HTTP Host and TLS SNI name the destination for this flow's findings (and later ones).
+    fn learn_destination_name(&mut self, seg: &Segment<'_>) {
+        let p = seg.payload;
+        if p.is_empty() {
+            return;
+        }
+        let name = if p[0] == 0x16 {
+            tls::server_name(p)
+        } else if http::is_request(p) {
+            http::host(p)
+        } else {
+            None
+        };
+        if let Some(name) = name.and_then(|n| std::str::from_utf8(n).ok()) {
+            if !name.is_empty() && self.names.get(seg.dst) != Some(name) {
+                self.names.insert(seg.dst, name);
+            }
+        }
+    }
+}
+
+fn flow_key(seg: &Segment<'_>) -> FlowKey {
+    FlowKey {
+        proto: seg.proto,
+        src: seg.src,
+        sport: seg.sport,
+        dst: seg.dst,
+        dport: seg.dport,
+    }
+}
+
+/// Everything needed to turn a hit into a finding. Names are looked up only when a finding is
+/// made, so the packet path copies nothing.
+struct Attribution<'a> {
+    time: Timestamp,
+    seg: &'a Segment<'a>,
+    src_mac: Option<[u8; 6]>,
+    names: &'a NameCache,
+    leases: Option<&'a Leases>,
+}
+
+impl Attribution<'_> {
+    /// The sender's name: the lease file (by MAC, then by address), then the config's device
+    /// with that MAC, then the device whose known value this is.
+    fn device_name(&self, config: &Config, mac: Option<[u8; 6]>, hit: &Hit) -> Option<String> {
+        let from_leases = self.leases.and_then(|l| {
+            mac.and_then(|m| l.name_by_mac(&m))
+                .or_else(|| l.name_by_ip(self.seg.src))
+        });
+        if let Some(name) = from_leases {
+            return Some(name.to_string());
+        }
+        let by_mac = mac.and_then(|m| config.devices.iter().find(|d| d.mac.contains(&m)));
+        by_mac
+            .or_else(|| hit.device.and_then(|i| config.devices.get(usize::from(i))))
+            .map(|d| d.name.clone())
+    }
+
+    /// Reports a hit unless it is allowed or already reported for this flow. Returns whether it
+    /// counts as a leak.
+    fn report(
+        &self,
+        config: &Config,
+        stats: &mut Stats,
+        facts: &mut FlowFacts,
+        hit: Hit,
+        out: &mut dyn FnMut(&Finding),
+    ) -> bool {
+        if !config.kind_enabled(hit.kind) {
+            return false;
+        }
+        let host = self.names.get(self.seg.dst);
+        if is_allowed(config, hit.kind, self.seg.dst, host) {
+            stats.allowed += 1;
+            return false;
+        }
+        facts.leaked = true;
+        let tag = hit_tag(&hit);
+        if facts.reported.iter().any(|t| *t == tag) {
+            return true;
+        }
+        if facts.reported.is_full() {
+            facts.reported.pop_front();
+        }
+        let _ = facts.reported.push_back(tag);
+        stats.findings += 1;
+        let device_mac = self.src_mac.or(facts.src_mac);
+        let device_name = self.device_name(config, device_mac, &hit);
+        let host = host.map(str::to_string);
+        let finding = Finding {
+            time: self.time,
+            hit,
+            proto: self.seg.proto,
+            src: self.seg.src,
+            sport: self.seg.sport,
+            dst: self.seg.dst,
+            dport: self.seg.dport,
+            device_mac,
+            device_name,
+            host,
+        };
+        out(&finding);
+        true
+    }
+}
+
+/// One finding per (flow, kind, identifier): the flow remembers a short hash of each.
+fn hit_tag(hit: &Hit) -> u32 {
+    // FNV-1a: tiny, no state, good enough for a handful of values per flow.
+    let mut h: u32 = 0x811c_9dc5;
+    let kind = [hit.kind as u8];
+    for b in kind.iter().chain(hit.value.as_bytes()) {
+        h ^= u32::from(*b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+fn is_allowed(config: &Config, kind: Kind, dst: IpAddr, host: Option<&str>) -> bool {
+    config.allow.iter().any(|rule| {
+        let kind_ok = rule.kinds.is_empty() || rule.kinds.contains(&kind);
+        let dst_ok = match &rule.dst {
+            AllowDst::Prefix(p) => p.contains(dst),
+            AllowDst::Host(pattern) => host.is_some_and(|h| host_matches(pattern, h)),
+        };
+        kind_ok && dst_ok
+    })
+}
+
+/// `*.example.com` matches every name below example.com (not example.com itself); any other
+/// pattern matches the name exactly. Case does not matter.
+fn host_matches(pattern: &str, host: &str) -> bool {
+    let host = host.trim_end_matches('.');
+    match pattern.strip_prefix("*.") {
+        Some(suffix) => {
+            host.len() > suffix.len() + 1
+                && host[host.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+                && host.as_bytes()[host.len() - suffix.len() - 1] == b'.'
+        }
+        None => host.eq_ignore_ascii_case(pattern),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_patterns() {
+        assert!(host_matches("*.example.com", "api.example.com"));
+        assert!(host_matches("*.example.com", "A.B.Example.COM"));
+        assert!(!host_matches("*.example.com", "example.com"));
+        assert!(!host_matches("*.example.com", "badexample.com"));
+        assert!(host_matches("zzhc.vnet.cn", "ZZHC.vnet.cn."));
+    }
+}

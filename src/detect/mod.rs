@@ -56,3 +56,6 @@ impl Detector {
         todo!("detect helper")
     }
 }
+impl Detector {
+    pub fn learned(&self) -> Vec<[u8; 6]> { todo!() }
+}
