@@ -1,1 +1,6 @@
 //! The inline daemon.
+
+pub mod alert;
+pub mod control;
+pub mod status;
+pub mod syslog;
