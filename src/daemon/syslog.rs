@@ -95,6 +95,19 @@ pub fn write_timestamp(out: &mut String, unix_secs: i64) {
     );
 }
 
+/// Appends `YYYY-MM-DD hh:mm:ss` of a Unix time, in UTC (for `status`).
+pub fn write_datetime(out: &mut String, unix_secs: i64) {
+    let (year, month, day) = civil_from_days(unix_secs.div_euclid(86_400));
+    let secs = unix_secs.rem_euclid(86_400);
+    let _ = write!(
+        out,
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    );
+}
+
 /// One complete syslog line: `<PRI>Mmm dd hh:mm:ss leakguard[pid]: message`.
 ///
 /// Control characters in the message (a newline in a device name from a DHCP lease, say) become
@@ -377,6 +390,9 @@ mod tests {
             "<28>Feb 29 23:59:59 leakguard[1]: a b"
         );
         assert_eq!(priority(Level::Debug), 31);
+        let mut dt = String::new();
+        write_datetime(&mut dt, 1_709_251_199);
+        assert_eq!(dt, "2024-02-29 23:59:59");
         let long = "é".repeat(MAX_MESSAGE);
         let line = format_line(Level::Info, 0, 1, &long);
         assert_eq!(line.len(), "<30>Jan  1 00:00:00 leakguard[1]: ".len() + MAX_MESSAGE);
