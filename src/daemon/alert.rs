@@ -587,13 +587,19 @@ mod tests {
         ev.block = None;
         let line = format_line(&ev);
         assert!(!line.contains("490154203237518"), "{line}");
-        assert!(line.contains(" dst=4901********518.imei.example.cn "), "{line}");
+        assert!(
+            line.contains(" dst=4901********518.imei.example.cn "),
+            "{line}"
+        );
 
         assert_eq!(
             mask_digit_runs("a-8613812345678-b.example.com"),
             "a-8613******678-b.example.com"
         );
-        assert_eq!(mask_digit_runs("cdn123456789.example"), "cdn123456789.example");
+        assert_eq!(
+            mask_digit_runs("cdn123456789.example"),
+            "cdn123456789.example"
+        );
         assert_eq!(
             mask_digit_runs(&format!("x{}y", "1".repeat(50))),
             format!("x1111{}111y", "*".repeat(43))
@@ -691,7 +697,10 @@ mod tests {
     #[test]
     fn recent_ring() {
         let mut alerts = Alerts::new(0, 2);
-        for (i, kind) in [Kind::Imei, Kind::Imsi, Kind::Iccid].into_iter().enumerate() {
+        for (i, kind) in [Kind::Imei, Kind::Imsi, Kind::Iccid]
+            .into_iter()
+            .enumerate()
+        {
             let mut ev = nokia();
             ev.kind = kind;
             ev.time = i as u64;

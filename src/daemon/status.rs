@@ -352,12 +352,7 @@ mod tests {
     }
 
     fn keys(v: &Value) -> Vec<&str> {
-        let mut k: Vec<&str> = v
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(|s| s.as_str())
-            .collect();
+        let mut k: Vec<&str> = v.as_object().unwrap().keys().map(|s| s.as_str()).collect();
         k.sort_unstable();
         k
     }
@@ -416,7 +411,10 @@ mod tests {
                 "value"
             ]
         );
-        assert_eq!(keys(&v["recent_alerts"][0]["device"]), ["ip", "mac", "name"]);
+        assert_eq!(
+            keys(&v["recent_alerts"][0]["device"]),
+            ["ip", "mac", "name"]
+        );
         assert_eq!(
             keys(&v["recent_alerts"][0]["dst"]),
             ["ip", "name", "port", "proto"]
@@ -465,7 +463,10 @@ mod tests {
                 crate::VERSION
             )
         );
-        assert!(text.contains("\n  packets                    12034\n"), "{text}");
+        assert!(
+            text.contains("\n  packets                    12034\n"),
+            "{text}"
+        );
         assert!(text.contains(
             "\n  #3  device-destination  Nokia 7 Plus 192.168.1.23 -> zzhc.vnet.cn  \
              expires in 59m 2s\n"

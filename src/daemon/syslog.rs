@@ -395,7 +395,10 @@ mod tests {
         assert_eq!(dt, "2024-02-29 23:59:59");
         let long = "é".repeat(MAX_MESSAGE);
         let line = format_line(Level::Info, 0, 1, &long);
-        assert_eq!(line.len(), "<30>Jan  1 00:00:00 leakguard[1]: ".len() + MAX_MESSAGE);
+        assert_eq!(
+            line.len(),
+            "<30>Jan  1 00:00:00 leakguard[1]: ".len() + MAX_MESSAGE
+        );
     }
 
     #[test]
