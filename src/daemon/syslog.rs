@@ -191,10 +191,15 @@ impl Conn {
             Some(sock) => sock.send(line.as_bytes()).map(drop),
             None => Err(io::Error::new(io::ErrorKind::NotConnected, "no socket")),
         };
-        if result.is_err() {
+        match &result {
+            // logd is busy (its queue is full): this line is lost to syslog, the socket is fine.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             // logd restarted (ECONNREFUSED) or the path went away: reconnect on a later line.
-            self.sock = None;
-            self.retry_at = Some(now + RETRY);
+            Err(_) => {
+                self.sock = None;
+                self.retry_at = Some(now + RETRY);
+            }
+            Ok(()) => {}
         }
         result
     }
