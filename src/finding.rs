@@ -170,6 +170,10 @@ impl Encoding {
         self.layers.iter().take_while(|l| l.is_some()).count()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.is_plain()
+    }
+
     pub fn is_plain(&self) -> bool {
         self.layers[0].is_none()
     }
@@ -237,7 +241,7 @@ pub fn mask(value: &str) -> heapless::String<40> {
     let mut out = heapless::String::new();
     let chars: heapless::Vec<char, 40> = value.chars().take(40).collect();
     let n = chars.len();
-    let (head, tail) = if chars.iter().any(|c| *c == ':') {
+    let (head, tail) = if chars.contains(&':') {
         (5, 2)
     } else if n >= 10 {
         (4, 3)
