@@ -25,9 +25,9 @@ const NFULA_PACKET_HDR: u16 = 1;
 const NFULA_MARK: u16 = 2;
 const NFULA_IFINDEX_INDEV: u16 = 4;
 const NFULA_IFINDEX_OUTDEV: u16 = 5;
-const NFULA_HWADDR: u16 = 9;
-const NFULA_PAYLOAD: u16 = 10;
-const NFULA_PREFIX: u16 = 11;
+const NFULA_HWADDR: u16 = 8;
+const NFULA_PAYLOAD: u16 = 9;
+const NFULA_PREFIX: u16 = 10;
 
 /// `nfulnl_attr_config`.
 const NFULA_CFG_CMD: u16 = 1;

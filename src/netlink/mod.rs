@@ -78,10 +78,15 @@ impl NetlinkError {
     }
 }
 
-fn hint(errno: Errno) -> &'static str {
+fn hint(errno: Errno, kernel: bool) -> &'static str {
     match errno {
+        // nfnetlink answers EPERM both without CAP_NET_ADMIN and when another socket holds the
+        // queue or group being bound.
+        Errno::EPERM if kernel => {
+            " (need root/CAP_NET_ADMIN, or another process already holds this queue/group)"
+        }
         Errno::EPERM | Errno::EACCES => " (need root/CAP_NET_ADMIN)",
-        Errno::EBUSY => " (queue or group already bound by another process)",
+        Errno::EBUSY => " (already bound by another process)",
         Errno::ENOENT => " (no such queue/group instance, or the kernel module is missing)",
         Errno::EINVAL => " (the kernel rejected a parameter)",
         Errno::EPROTONOSUPPORT | Errno::EOPNOTSUPP => {
@@ -94,9 +99,16 @@ fn hint(errno: Errno) -> &'static str {
 impl fmt::Display for NetlinkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NetlinkError::Io { op, errno } => write!(f, "{op}: {}{}", errno.desc(), hint(*errno)),
+            NetlinkError::Io { op, errno } => {
+                write!(f, "{op}: {}{}", errno.desc(), hint(*errno, false))
+            }
             NetlinkError::Kernel { op, errno, detail } => {
-                write!(f, "{op}: kernel said {}{}", errno.desc(), hint(*errno))?;
+                write!(
+                    f,
+                    "{op}: kernel said {}{}",
+                    errno.desc(),
+                    hint(*errno, true)
+                )?;
                 if let Some(d) = detail {
                     write!(f, ": {d}")?;
                 }
@@ -109,3 +121,24 @@ impl fmt::Display for NetlinkError {
 }
 
 impl std::error::Error for NetlinkError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_operation_and_hint() {
+        let e = NetlinkError::Kernel {
+            op: "bind NFLOG group",
+            errno: Errno::EPERM,
+            detail: Some("nope".into()),
+        };
+        let s = e.to_string();
+        assert!(s.starts_with("bind NFLOG group: kernel said"), "{s}");
+        assert!(s.contains("CAP_NET_ADMIN") && s.ends_with(": nope"), "{s}");
+        let e = NetlinkError::io("bind netlink socket", Errno::EPERM);
+        assert!(e.to_string().contains("need root/CAP_NET_ADMIN)"));
+        assert_eq!(e.errno(), Some(Errno::EPERM));
+        assert_eq!(NetlinkError::Timeout { op: "x" }.errno(), None);
+    }
+}
