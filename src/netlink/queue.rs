@@ -14,6 +14,8 @@ use super::message::{
     nfnl_type, Messages, MsgBuilder, NlMsg, ParseError, NFNL_SUBSYS_QUEUE, NLMSG_ERROR,
     NLMSG_HDRLEN, NLM_F_ACK, NLM_F_REQUEST,
 };
+use nix::errno::Errno;
+
 use super::socket::{NetlinkSocket, Recv};
 use super::NetlinkError;
 
@@ -512,14 +514,24 @@ impl Queue {
         Ok(())
     }
 
-    /// Sends all queued verdicts in one datagram (retrying `EAGAIN`/`ENOBUFS`).
+    /// Sends all queued verdicts in one datagram (retrying `EAGAIN`/`ENOBUFS` for about a
+    /// second). If the kernel stays short of memory past that, the verdicts are kept and sent by
+    /// the next flush, so no packet is left without one; other errors discard the batch.
     pub fn flush(&mut self) -> Result<(), NetlinkError> {
         if self.out.is_empty() {
             return Ok(());
         }
         let r = self.sock.send(&self.out);
-        self.out.clear();
+        match &r {
+            Err(e) if matches!(e.errno(), Some(Errno::EAGAIN | Errno::ENOBUFS)) => {}
+            _ => self.out.clear(),
+        }
         r
+    }
+
+    /// Bytes of verdicts waiting for [`Queue::flush`].
+    pub fn pending_bytes(&self) -> usize {
+        self.out.len()
     }
 }
 

@@ -3,7 +3,7 @@
 //!
 //! The only `unsafe` in the netlink layer lives here: `nix` has no wrappers for the
 //! `SOL_NETLINK` options (`NETLINK_NO_ENOBUFS`, `NETLINK_EXT_ACK`, `NETLINK_ADD_MEMBERSHIP`), so
-//! [`set_int_opt`] calls `setsockopt(2)` directly.
+//! a private helper, `set_int_opt`, calls `setsockopt(2)` directly.
 
 use std::io::IoSliceMut;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
