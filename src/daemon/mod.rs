@@ -1,17 +1,590 @@
-//! The inline daemon.
+//! The inline daemon, `leakguard run`: NFQUEUE packets through the same [`Pipeline`] as `scan`,
+//! verdicts back to the kernel, blocks in the daemon's own nftables table, alerts to syslog.
+//!
+//! One thread, one `poll` loop over five file descriptors: the queue, conntrack events, the
+//! NFLOG group that carries DNS answers, the control socket and a signalfd. Nothing on the
+//! packet path blocks: verdicts go back in batches, and what spawns `nft` (adding a block)
+//! runs after the batch's verdicts are sent, so a leak costs the leaking flow, not the queue.
+//!
+//! How a flow is decided (see [`crate::firewall`] for the marks):
+//! * still inspecting → ACCEPT, mark untouched: the next packet is queued too;
+//! * budget spent, nothing found, or not ours to judge → ACCEPT with the CLEAN mark: the table
+//!   copies it into the ct mark and never queues the flow again;
+//! * leak, `enforce` → ACCEPT with the BLOCK mark: the table's post chain drops it (TCP: reset)
+//!   and marks the flow, and the daemon adds a block with a timeout for the configured scope;
+//! * leak, `monitor` → ACCEPT, alert only.
+//!
+//! If the daemon dies, the queue rules' `bypass` lets traffic flow.
+
 pub mod alert;
 pub mod control;
 pub mod status;
 pub mod syslog;
 
-use crate::config::Config;
-use std::path::Path;
-pub fn run(_config: &Path, _foreground: bool) -> Result<(), String> {
-    todo!()
+use std::collections::BTreeMap;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use log::{error, info, warn, LevelFilter};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+
+use crate::config::{Config, Mode};
+use crate::finding::{Finding, Timestamp};
+use crate::firewall::{self, BlockId, Firewall};
+use crate::flow::FlowKey;
+use crate::netlink::{
+    ConntrackEvents, CtEventKind, Decision as QueueDecision, Log, LogConfig, Queue, QueueConfig,
+    Verdict as QueueVerdict,
+};
+use crate::packet::Proto;
+use crate::pipeline::{Pipeline, Verdict};
+
+use alert::{AlertEvent, Alerts};
+use control::{ControlServer, Request, Unblock};
+use status::{BlockStatus, Counters, Status};
+
+/// How often the loop wakes with nothing to do: checks the table, writes the status file.
+const TICK: Duration = Duration::from_secs(1);
+/// How often the table's presence is checked and the status file written.
+const CHECK_EVERY: Duration = Duration::from_secs(2);
+/// How often the lease file's mtime is looked at.
+const LEASES_EVERY: Duration = Duration::from_secs(10);
+/// Headers in front of the inspected payload in each queued packet (IPv6 + TCP with options).
+const HEADER_ROOM: u32 = 128;
+
+/// Runs the daemon until SIGTERM/SIGINT. Errors at start (bad config, no root, netlink or nft
+/// refusing) are returned; the table is removed on the way out whatever happened.
+pub fn run(config_path: &Path, foreground: bool) -> Result<(), String> {
+    let config = Config::load(config_path).map_err(|e| e.to_string())?;
+    let log = syslog::init(foreground, &config.alert.syslog, LevelFilter::Info)
+        .map_err(|e| format!("installing the logger: {e}"))?;
+    let mut daemon = Daemon::start(config_path.to_path_buf(), config, log)?;
+    let result = daemon.run_loop();
+    daemon.shutdown();
+    result
 }
-pub fn status(_config: &Config, _json: bool) -> Result<String, String> {
-    todo!()
+
+/// `leakguard status`: the running daemon's snapshot, as JSON or as text.
+pub fn status(config: &Config, json: bool) -> Result<String, String> {
+    let path = control::socket_path(&config.daemon.run_dir);
+    let (raw, snapshot) = control::status(&path).map_err(|e| e.to_string())?;
+    Ok(if json {
+        format!("{}\n", raw.trim_end())
+    } else {
+        status::render_text(&snapshot)
+    })
 }
-pub fn unblock(_config: &Config, _target: &str) -> Result<String, String> {
-    todo!()
+
+/// `leakguard unblock <id|all>`.
+pub fn unblock(config: &Config, target: &str) -> Result<String, String> {
+    let which = match target {
+        "all" => Unblock::All,
+        id => Unblock::Id(
+            id.parse()
+                .map_err(|_| format!("unblock: `{id}` is not a block id or `all`"))?,
+        ),
+    };
+    let path = control::socket_path(&config.daemon.run_dir);
+    let removed = control::unblock(&path, which).map_err(|e| e.to_string())?;
+    Ok(format!("{removed} block(s) removed"))
+}
+
+/// A block the daemon installed, numbered for `status` and `unblock`.
+struct BlockEntry {
+    id: BlockId,
+    device: Option<String>,
+    deadline: Instant,
+}
+
+struct Daemon {
+    config_path: PathBuf,
+    config: Config,
+    log: syslog::Handle,
+    pipeline: Pipeline,
+    firewall: Option<Firewall>,
+    queue: Queue,
+    conntrack: Option<ConntrackEvents>,
+    nflog: Option<Log>,
+    control: ControlServer,
+    signals: SignalFd,
+    alerts: Alerts,
+    counters: Counters,
+    blocks: BTreeMap<u64, BlockEntry>,
+    next_block: u64,
+    started: u64,
+    queue_buf: Vec<u8>,
+    event_buf: Vec<u8>,
+    /// Findings of the current batch: made rare, so owning them is fine; reused.
+    findings: Vec<Finding>,
+}
+
+impl Daemon {
+    fn start(config_path: PathBuf, config: Config, log: syslog::Handle) -> Result<Daemon, String> {
+        let mut mask = SigSet::empty();
+        for s in [Signal::SIGHUP, Signal::SIGTERM, Signal::SIGINT] {
+            mask.add(s);
+        }
+        mask.thread_block()
+            .map_err(|e| format!("blocking signals: {e}"))?;
+        let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+            .map_err(|e| format!("signalfd: {e}"))?;
+
+        let copy_range = config.detect.budget + HEADER_ROOM;
+        let queue = Queue::open(&QueueConfig::new(config.firewall.queue, copy_range))
+            .map_err(|e| e.to_string())?;
+        let conntrack = match ConntrackEvents::open(1 << 20) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                warn!("conntrack events unavailable, flows end by eviction only: {e}");
+                None
+            }
+        };
+        let nflog = match Log::open(&LogConfig::new(config.daemon.nflog_group, 1024)) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                warn!("NFLOG group {} unavailable, no DNS names: {e}", config.daemon.nflog_group);
+                None
+            }
+        };
+        std::fs::create_dir_all(&config.daemon.run_dir)
+            .map_err(|e| format!("{}: {e}", config.daemon.run_dir.display()))?;
+        let control = ControlServer::bind(&control::socket_path(&config.daemon.run_dir))
+            .map_err(|e| format!("control socket: {e}"))?;
+        // The table last: once it exists, packets are queued, and everything is ready for them.
+        let firewall = Firewall::install(&config).map_err(|e| e.to_string())?;
+        info!(
+            "leakguard {} started: mode {}, queue {} via {} backend, table inet {}",
+            crate::VERSION,
+            status::mode_name(config.mode),
+            config.firewall.queue,
+            backend_name(firewall.backend()),
+            firewall.table()
+        );
+        let queue_buf = vec![0u8; (copy_range as usize + 512).max(1 << 16)];
+        Ok(Daemon {
+            config_path,
+            alerts: Alerts::from_config(&config.alert),
+            pipeline: Pipeline::new(config.clone()),
+            config,
+            log,
+            firewall: Some(firewall),
+            queue,
+            conntrack,
+            nflog,
+            control,
+            signals,
+            counters: Counters::default(),
+            blocks: BTreeMap::new(),
+            next_block: 1,
+            started: unix_now(),
+            queue_buf,
+            event_buf: vec![0u8; 1 << 16],
+            findings: Vec::new(),
+        })
+    }
+
+    fn run_loop(&mut self) -> Result<(), String> {
+        let mut last_check = Instant::now();
+        let mut last_leases = Instant::now();
+        loop {
+            let (queue_ready, ct_ready, log_ready, control_ready, signal_ready) = {
+                let mut fds = vec![
+                    PollFd::new(self.queue.socket().as_fd(), PollFlags::POLLIN),
+                    PollFd::new(self.control.fd(), PollFlags::POLLIN),
+                    PollFd::new(self.signals.as_fd(), PollFlags::POLLIN),
+                ];
+                if let Some(c) = &self.conntrack {
+                    fds.push(PollFd::new(c.socket().as_fd(), PollFlags::POLLIN));
+                }
+                if let Some(l) = &self.nflog {
+                    fds.push(PollFd::new(l.socket().as_fd(), PollFlags::POLLIN));
+                }
+                let timeout = PollTimeout::try_from(TICK.as_millis() as i32).unwrap_or(PollTimeout::MAX);
+                match poll(&mut fds, timeout) {
+                    Ok(_) => {}
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    Err(e) => return Err(format!("poll: {e}")),
+                }
+                let ready = |i: usize| {
+                    fds.get(i)
+                        .and_then(|f| f.revents())
+                        .is_some_and(|r| !r.is_empty())
+                };
+                let ct_index = 3;
+                let log_index = 3 + usize::from(self.conntrack.is_some());
+                (
+                    ready(0),
+                    self.conntrack.is_some() && ready(ct_index),
+                    self.nflog.is_some() && ready(log_index),
+                    ready(1),
+                    ready(2),
+                )
+            };
+            if signal_ready && self.handle_signals() {
+                return Ok(());
+            }
+            if queue_ready {
+                self.handle_queue();
+            }
+            if ct_ready {
+                self.handle_conntrack();
+            }
+            if log_ready {
+                self.handle_nflog();
+            }
+            if control_ready {
+                self.handle_control();
+            }
+            if last_check.elapsed() >= CHECK_EVERY {
+                last_check = Instant::now();
+                self.check_table();
+                self.expire_blocks();
+                if let Err(e) = status::write_atomic(&self.config.daemon.run_dir, &self.snapshot()) {
+                    warn!("writing the status file: {e}");
+                }
+            }
+            if last_leases.elapsed() >= LEASES_EVERY {
+                last_leases = Instant::now();
+                self.pipeline.refresh_leases();
+            }
+        }
+    }
+
+    /// Returns true when the daemon must stop.
+    fn handle_signals(&mut self) -> bool {
+        let mut stop = false;
+        while let Ok(Some(info)) = self.signals.read_signal() {
+            match Signal::try_from(info.ssi_signo as i32) {
+                Ok(Signal::SIGHUP) => self.reload(),
+                Ok(s @ (Signal::SIGTERM | Signal::SIGINT)) => {
+                    info!("{s} received, stopping");
+                    stop = true;
+                }
+                _ => {}
+            }
+        }
+        stop
+    }
+
+    fn handle_queue(&mut self) {
+        let enforce = self.config.mode == Mode::Enforce;
+        let Daemon {
+            queue,
+            queue_buf,
+            pipeline,
+            findings,
+            counters,
+            ..
+        } = self;
+        findings.clear();
+        let result = queue.recv_batch(queue_buf, |pkt| {
+            counters.packets += 1;
+            let mac = pkt
+                .hwaddr
+                .and_then(|a| a.get(..6))
+                .and_then(|a| <[u8; 6]>::try_from(a).ok());
+            let mark = pkt.mark.unwrap_or(0);
+            let before = findings.len();
+            let verdict = pipeline.handle_ip(now_timestamp(), mac, pkt.payload, &mut |f| {
+                findings.push(f.clone())
+            });
+            let decision = match verdict {
+                Ok(Verdict::Pass) => None,
+                Ok(Verdict::Clean | Verdict::Ignore) => {
+                    counters.bypassed += 1;
+                    Some(firewall::Decision::Clean)
+                }
+                Ok(Verdict::Leak) if enforce => {
+                    counters.dropped += 1;
+                    Some(firewall::Decision::Block)
+                }
+                Ok(Verdict::Leak) => None,
+                // Undecodable: not ours to judge, and fail-open is the rule when in doubt.
+                Err(_) => None,
+            };
+            counters.leaks += (findings.len() - before) as u64;
+            Some(QueueDecision {
+                verdict: QueueVerdict::Accept,
+                mark: decision.map(|d| firewall::verdict_mark(mark, d)),
+            })
+        });
+        if let Err(e) = result {
+            warn!("queue: {e}");
+        }
+        let stats = self.pipeline.stats();
+        self.counters.bytes_inspected = stats.bytes_inspected;
+        self.counters.flows_inspected = stats.flows_inspected;
+        if !self.findings.is_empty() {
+            let findings = std::mem::take(&mut self.findings);
+            for f in &findings {
+                self.act_on(f);
+            }
+            self.findings = findings;
+        }
+    }
+
+    /// After the verdicts are out: block (enforce) and alert.
+    fn act_on(&mut self, f: &Finding) {
+        let enforce = self.config.mode == Mode::Enforce;
+        let mut block = None;
+        let mut action = alert::Action::Reported;
+        if enforce {
+            action = alert::Action::Dropped;
+            if let Some(fw) = &mut self.firewall {
+                let scope = self.config.firewall.scope;
+                let timeout = self.config.firewall.block_timeout;
+                let proto = match f.proto {
+                    Proto::Tcp => 6,
+                    Proto::Udp => 17,
+                };
+                match fw.add_block(scope, f.src, f.dst, proto, f.sport, f.dport, timeout) {
+                    Ok(id) => {
+                        let deadline = Instant::now() + Duration::from_secs(u64::from(timeout));
+                        let existing = self.blocks.iter_mut().find(|(_, e)| e.id == id);
+                        match existing {
+                            Some((_, e)) => e.deadline = deadline,
+                            None => {
+                                self.blocks.insert(
+                                    self.next_block,
+                                    BlockEntry {
+                                        id,
+                                        device: f.device_name.clone(),
+                                        deadline,
+                                    },
+                                );
+                                self.next_block += 1;
+                            }
+                        }
+                        action = alert::Action::Blocked;
+                        block = Some(alert::Block {
+                            scope,
+                            expires_secs: timeout,
+                        });
+                    }
+                    Err(e) => error!("adding a block: {e}"),
+                }
+            }
+        }
+        let event = AlertEvent {
+            time: f.time.sec.max(0) as u64,
+            device: alert::Device {
+                name: f.device_name.clone(),
+                mac: f.device_mac,
+                ip: f.src,
+            },
+            kind: f.hit.kind,
+            encoding: f.hit.encoding,
+            value: f.hit.value.as_str().to_string(),
+            source: f.hit.source,
+            dst: alert::Destination {
+                name: f.host.clone(),
+                ip: f.dst,
+                port: f.dport,
+                proto: match f.proto {
+                    Proto::Tcp => alert::Proto::Tcp,
+                    Proto::Udp => alert::Proto::Udp,
+                },
+            },
+            action,
+            block,
+        };
+        self.alerts.raise(&event);
+    }
+
+    fn handle_conntrack(&mut self) {
+        let Some(ct) = &mut self.conntrack else {
+            return;
+        };
+        let pipeline = &mut self.pipeline;
+        let counters = &mut self.counters;
+        let result = ct.recv(&mut self.event_buf, |ev| {
+            counters.conntrack_events += 1;
+            if ev.kind != CtEventKind::Destroy {
+                return;
+            }
+            let proto = match ev.proto {
+                6 => Proto::Tcp,
+                17 => Proto::Udp,
+                _ => return,
+            };
+            pipeline.forget_flow(&FlowKey {
+                proto,
+                src: ev.src,
+                sport: ev.sport,
+                dst: ev.dst,
+                dport: ev.dport,
+            });
+        });
+        if let Err(e) = result {
+            warn!("conntrack events: {e}");
+        }
+    }
+
+    fn handle_nflog(&mut self) {
+        let Some(log) = &mut self.nflog else {
+            return;
+        };
+        let pipeline = &mut self.pipeline;
+        if let Err(e) = log.recv(&mut self.event_buf, |pkt| pipeline.observe_dns_answer(pkt.payload)) {
+            warn!("NFLOG: {e}");
+        }
+    }
+
+    fn handle_control(&mut self) {
+        while let Some((request, responder)) = self.control.poll_request() {
+            let sent = match request {
+                Request::Status => responder.reply_json(&self.snapshot()),
+                Request::Reload => {
+                    self.reload();
+                    responder.ok()
+                }
+                Request::Unblock(which) => match self.unblock(which) {
+                    Ok(n) => responder.removed(n),
+                    Err(e) => responder.error(&e),
+                },
+            };
+            if let Err(e) = sent {
+                warn!("control socket reply: {e}");
+            }
+        }
+    }
+
+    fn unblock(&mut self, which: Unblock) -> Result<u64, String> {
+        let fw = self.firewall.as_mut().ok_or("no firewall table")?;
+        match which {
+            Unblock::All => {
+                let n = self.blocks.len() as u64;
+                fw.remove_all_blocks().map_err(|e| e.to_string())?;
+                self.blocks.clear();
+                info!("all blocks lifted ({n})");
+                Ok(n)
+            }
+            Unblock::Id(n) => {
+                let entry = self
+                    .blocks
+                    .get(&n)
+                    .ok_or_else(|| format!("no block with id {n}"))?;
+                fw.remove_block(&entry.id).map_err(|e| e.to_string())?;
+                self.blocks.remove(&n);
+                info!("block {n} lifted");
+                Ok(1)
+            }
+        }
+    }
+
+    fn reload(&mut self) {
+        let config = match Config::load(&self.config_path) {
+            Ok(c) => c,
+            Err(e) => {
+                error!("reload refused, keeping the running config: {e}");
+                return;
+            }
+        };
+        if config.firewall.queue != self.config.firewall.queue
+            || config.detect.budget != self.config.detect.budget
+        {
+            warn!("firewall.queue and detect.budget changes take effect at the next restart");
+        }
+        self.log.reload(&config.alert.syslog, LevelFilter::Info);
+        self.alerts.reconfigure(&config.alert);
+        self.pipeline.reload(config.clone());
+        if let Some(fw) = &mut self.firewall {
+            if let Err(e) = fw.reconfigure(&config) {
+                error!("reloading the table: {e}");
+            }
+        }
+        self.config = config;
+        info!("configuration reloaded from {}", self.config_path.display());
+    }
+
+    /// `fw4 flush` or `nft flush ruleset` delete every table: put ours back.
+    fn check_table(&mut self) {
+        if let Some(fw) = &mut self.firewall {
+            if !fw.present() {
+                warn!("table inet {} is gone; restoring it", fw.table());
+                if let Err(e) = fw.restore() {
+                    error!("restoring the table: {e}");
+                }
+            }
+        }
+    }
+
+    fn expire_blocks(&mut self) {
+        let now = Instant::now();
+        self.blocks.retain(|_, e| e.deadline > now);
+    }
+
+    fn snapshot(&self) -> Status {
+        let now = unix_now();
+        let mut s = Status::new(self.config.mode, self.started, now);
+        let backend = self
+            .firewall
+            .as_ref()
+            .map(|f| backend_name(f.backend()))
+            .unwrap_or("none");
+        s.queue_backend = backend.to_string();
+        s.ruleset_backend = "nftables".to_string();
+        s.counters = self.counters.clone();
+        s.counters.flows_tracked = self.pipeline.flows().len() as u64;
+        s.counters.flows_evicted = self.pipeline.flows().evicted();
+        s.counters.alerts_suppressed = self.alerts.suppressed();
+        s.counters.queue_enobufs = self.queue.stats().enobufs;
+        s.recent_alerts = self.alerts.recent_vec();
+        s.learned_macs = self.pipeline.detector().learned_macs() as u64;
+        let instant = Instant::now();
+        s.blocks = self
+            .blocks
+            .iter()
+            .map(|(n, e)| BlockStatus {
+                id: *n,
+                scope: alert::scope_name(e.id.scope).to_string(),
+                device: e.device.clone(),
+                src: e.id.src.map(|ip| ip.to_string()),
+                dst: if e.id.dport != 0 {
+                    format!("{}:{}", e.id.dst, e.id.dport)
+                } else {
+                    e.id.dst.to_string()
+                },
+                expires_in_secs: e.deadline.saturating_duration_since(instant).as_secs(),
+            })
+            .collect();
+        s
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(fw) = self.firewall.take() {
+            let table = fw.table().to_string();
+            match fw.remove() {
+                Ok(()) => info!("table inet {table} removed"),
+                Err(e) => error!("removing table inet {table}: {e}"),
+            }
+        }
+    }
+}
+
+fn backend_name(b: firewall::Backend) -> &'static str {
+    match b {
+        firewall::Backend::Nft => "nft",
+        firewall::Backend::Xt => "xt",
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn now_timestamp() -> Timestamp {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp {
+        sec: d.as_secs() as i64,
+        nsec: d.subsec_nanos(),
+    }
 }
