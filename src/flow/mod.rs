@@ -6,6 +6,8 @@
 //! the second window. Retransmitted bytes are trimmed before they are scanned; segments that
 //! arrive ahead of a gap wait in a bounded pool shared by all flows until the gap fills.
 
+mod index;
+mod pool;
 pub mod stream;
 pub mod table;
 
