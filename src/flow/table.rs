@@ -5,8 +5,8 @@
 //!
 //! All storage is sized once, in [`FlowTable::new`] (and again only by
 //! [`FlowTable::reconfigure`]): a slot array reserved for `capacity` flows (filled as flows
-//! arrive, never grown past it), an [`Index`] from [`FlowKey`] to slot number, one scratch
-//! window of `budget + CARRY` bytes, and the reorder [`Pool`]. The least-recently-used order is
+//! arrive, never grown past it), an `Index` from [`FlowKey`] to slot number, one scratch
+//! window of `budget + CARRY` bytes, and the reorder `Pool`. The least-recently-used order is
 //! an intrusive doubly-linked list threaded through the slots by `u32` index, so touching and
 //! evicting a flow are O(1). A slot is 232 bytes on x86_64 (40 key, 64 facts, 108 stream state
 //! of which 96 are the carry, 20 links and counters) plus 8 bytes of index: 16384 flows take
