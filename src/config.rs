@@ -404,6 +404,7 @@ mod raw {
                     key.push_str(name);
                 }
             }
+            message = toml_words(&message);
             if message.starts_with("invalid type: integer")
                 && message.ends_with("expected a string")
             {
@@ -417,6 +418,24 @@ mod raw {
                 message,
             }
         }
+    }
+
+    /// serde's words for types, said in TOML's words, without the names of our raw structs.
+    fn toml_words(message: &str) -> String {
+        let mut out = message
+            .replace("invalid type: map", "invalid type: table")
+            .replace("invalid type: sequence", "invalid type: array")
+            .replace("expected a sequence", "expected an array")
+            .replace("expected a map", "expected a table")
+            .replace("expected i64", "expected an integer");
+        if let Some(at) = out.find("expected struct Raw") {
+            let end = out
+                .get(at + "expected struct ".len()..)
+                .and_then(|rest| rest.find(|c: char| !c.is_ascii_alphanumeric()))
+                .map_or(out.len(), |e| at + "expected struct ".len() + e);
+            out.replace_range(at..end, "expected a table");
+        }
+        out
     }
 
     /// The name in serde's "unknown field `imie`, expected one of …".
@@ -1314,7 +1333,7 @@ mod tests {
     fn wrong_types() {
         assert_eq!(
             err("[detect]\nbudget = \"4k\"\n"),
-            "t.toml:2:10: detect.budget: invalid type: string \"4k\", expected i64"
+            "t.toml:2:10: detect.budget: invalid type: string \"4k\", expected an integer"
         );
         assert_eq!(
             err("[detect]\nkinds = { imei = 1 }\n"),
@@ -1327,7 +1346,23 @@ mod tests {
         );
         assert_eq!(
             err("[device]\nname = \"n\"\n"),
-            "t.toml:1:1: device: invalid type: map, expected a sequence"
+            "t.toml:1:1: device: invalid type: table, expected an array"
+        );
+        assert_eq!(
+            err("mode = \"monitor\"\nnetwork = 5\n"),
+            "t.toml:2:11: network: invalid type: integer `5`, expected a table"
+        );
+        assert_eq!(
+            err("device = [1]\n"),
+            "t.toml:1:11: device[0]: invalid type: integer `1`, expected a table"
+        );
+        assert_eq!(
+            err("[detect]\nkinds = [\"imei\"]\n"),
+            "t.toml:2:9: detect.kinds: invalid type: array, expected a table"
+        );
+        assert_eq!(
+            err("[network]\nlan_prefixes = \"10.0.0.0/8\"\n"),
+            "t.toml:2:16: network.lan_prefixes: invalid type: string \"10.0.0.0/8\", expected an array"
         );
     }
 
