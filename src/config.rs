@@ -1008,7 +1008,7 @@ mod ids {
         let is_sep = |i: usize, b: u8| match t.len() {
             17 => i % 3 == 2 && (b == b':' || b == b'-') && t.get(2) == Some(&b),
             14 => (i == 4 || i == 9) && b == b'.',
-            12 => false,
+            // 12: bare hex digits, no separators.
             _ => false,
         };
         if !matches!(t.len(), 12 | 14 | 17) {

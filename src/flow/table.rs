@@ -10,7 +10,8 @@
 //! an intrusive doubly-linked list threaded through the slots by `u32` index, so touching and
 //! evicting a flow are O(1). A slot is 232 bytes on x86_64 (40 key, 64 facts, 108 stream state
 //! of which 96 are the carry, 20 links and counters) plus 8 bytes of index: 16384 flows take
-//! 3.9 MB, plus the 256 KiB pool.
+//! 3.9 MB, plus the 256 KiB pool (measured: 16384 flows with data and a full pool raised the
+//! RSS of a test process by 4.1 MB).
 //!
 //! # Reorder policy
 //!
