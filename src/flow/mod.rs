@@ -4,8 +4,14 @@
 //! The detector sees a flow as a series of *windows*: the last [`CARRY`] bytes already scanned
 //! followed by the new in-order bytes, so an identifier split across two segments is whole in
 //! the second window. Retransmitted bytes are trimmed before they are scanned; segments that
-//! arrive ahead of a gap wait in a bounded pool shared by all flows until the gap fills.
+//! arrive ahead of a gap wait in a bounded pool shared by all flows until the gap fills, or
+//! until the flow gives the gap up and skips forward (the policy is in [`table`]).
+//!
+//! Files: [`table`] (the bounded table, LRU eviction, budget, reorder policy), [`stream`] (one
+//! flow's sequence state and carry), `index` (key → slot hash index), `pool` (held segments).
 
+mod index;
+mod pool;
 pub mod stream;
 pub mod table;
 

@@ -1,24 +1,150 @@
 //! The flow table: fixed capacity set at start from the config; when full, the least recently
 //! used flow is evicted (and counted) to make room, so a flood of new flows costs no memory.
+//!
+//! # Layout
+//!
+//! All storage is sized once, in [`FlowTable::new`] (and again only by
+//! [`FlowTable::reconfigure`]): a slot array reserved for `capacity` flows (filled as flows
+//! arrive, never grown past it), an `Index` from [`FlowKey`] to slot number, one scratch
+//! window of `budget + CARRY` bytes, and the reorder `Pool`. The least-recently-used order is
+//! an intrusive doubly-linked list threaded through the slots by `u32` index, so touching and
+//! evicting a flow are O(1). A slot is 232 bytes on x86_64 (40 key, 64 facts, 108 stream state
+//! of which 96 are the carry, 20 links and counters) plus 8 bytes of index: 16384 flows take
+//! 3.9 MB, plus the 256 KiB pool (measured: 16384 flows with data and a full pool raised the
+//! RSS of a test process by 4.1 MB).
+//!
+//! # Reorder policy
+//!
+//! A TCP segment that starts after the next expected byte waits in the shared pool, trimmed to
+//! the flow's remaining budget (bytes past it would never be scanned). A flow holds at most
+//! [`MAX_HELD_PER_FLOW`] segments, the pool at most [`POOL_BYTES`] over all flows. When a
+//! segment cannot be held — the flow's limit is reached, the pool is full, or it starts past
+//! the budget's end — the flow *skips forward*: it accepts its gaps as lost, scans what it held
+//! in order (starting each window after a gap with an empty carry), then scans the new segment
+//! the same way. So inspection never stalls on a gap that never fills, and one flow cannot make
+//! another lose the bytes it holds. Bytes of a skipped gap that arrive later count as
+//! retransmissions and are not scanned. [`FlowTable::flush`] skips forward on demand (end of a
+//! capture, FIN).
 
-use super::{Feed, FlowFacts, FlowKey};
+use super::index::Index;
+use super::pool::{Pool, NONE};
+use super::stream::{Place, Stream};
+use super::{Feed, FlowFacts, FlowKey, CARRY};
 use crate::packet::TcpInfo;
 
+/// Bytes of out-of-order segments held over all flows.
+pub const POOL_BYTES: usize = 256 * 1024;
+
+/// Out-of-order segments held per flow.
+pub const MAX_HELD_PER_FLOW: u8 = 8;
+
+struct Slot {
+    key: FlowKey,
+    facts: FlowFacts,
+    stream: Stream,
+    /// LRU neighbours (towards the most / least recently used), or the next free slot.
+    prev: u32,
+    next: u32,
+    /// New bytes scanned so far, counted against the budget.
+    inspected: u32,
+    /// This flow's held segments in the pool, in sequence order.
+    held: u32,
+    held_count: u8,
+    spent: bool,
+}
+
+impl Slot {
+    fn new(key: FlowKey) -> Slot {
+        Slot {
+            key,
+            facts: FlowFacts::default(),
+            stream: Stream::NEW,
+            prev: NONE,
+            next: NONE,
+            inspected: 0,
+            held: NONE,
+            held_count: 0,
+            spent: false,
+        }
+    }
+}
+
 pub struct FlowTable {
-    _private: (),
+    index: Index,
+    slots: Vec<Slot>,
+    /// Free slots, linked through `Slot::next`.
+    free: u32,
+    /// Most and least recently used flows.
+    head: u32,
+    tail: u32,
+    capacity: usize,
+    budget: u32,
+    evicted: u64,
+    /// The window being scanned: carry followed by new bytes. Never grows past its reserve.
+    scratch: Vec<u8>,
+    pool: Pool,
+}
+
+/// What one `feed` call works on: a single flow's slot plus the shared scratch and pool
+/// (distinct fields of the table, borrowed apart).
+struct Cx<'a> {
+    slot: &'a mut Slot,
+    pool: &'a mut Pool,
+    scratch: &'a mut Vec<u8>,
+    budget: u32,
+    scan: &'a mut dyn FnMut(&mut FlowFacts, &[u8]),
+    feed: Feed,
 }
 
 impl FlowTable {
-    /// A table for `capacity` flows, each inspected for its first `budget` bytes.
+    /// A table for `capacity` flows (at least 1), each inspected for its first `budget` bytes.
     pub fn new(capacity: usize, budget: u32) -> FlowTable {
-        let _ = (capacity, budget);
-        todo!("flow helper")
+        FlowTable::with_pool(capacity, budget, POOL_BYTES)
     }
 
-    /// Changes the budget and capacity on reload, keeping the flows that fit.
+    /// [`FlowTable::new`] with a reorder pool of `pool_bytes` bytes.
+    pub fn with_pool(capacity: usize, budget: u32, pool_bytes: usize) -> FlowTable {
+        let capacity = capacity.clamp(1, NONE as usize - 1);
+        FlowTable {
+            index: Index::with_capacity(capacity),
+            slots: Vec::with_capacity(capacity),
+            free: NONE,
+            head: NONE,
+            tail: NONE,
+            capacity,
+            budget,
+            evicted: 0,
+            scratch: Vec::with_capacity(budget as usize + CARRY),
+            pool: Pool::new(pool_bytes),
+        }
+    }
+
+    /// Changes the budget and capacity on reload, keeping the flows that fit (the most recently
+    /// used ones; the others are evicted and counted). A flow that has already scanned the new
+    /// budget's worth stops being inspected.
     pub fn reconfigure(&mut self, capacity: usize, budget: u32) {
-        let _ = (capacity, budget);
-        todo!("flow helper")
+        let capacity = capacity.clamp(1, NONE as usize - 1);
+        while self.index.len() > capacity {
+            if !self.evict_lru() {
+                break;
+            }
+        }
+        if capacity > self.slots.len() {
+            self.slots.reserve_exact(capacity - self.slots.len());
+        }
+        let FlowTable { index, slots, .. } = self;
+        index.reserve(capacity, &|id| slots.get(id as usize).map(|s| s.key));
+        self.scratch.reserve_exact(budget as usize + CARRY);
+        self.capacity = capacity;
+        self.budget = budget;
+        let mut id = self.head;
+        while let Some(slot) = self.slots.get_mut(id as usize) {
+            if !slot.spent && slot.inspected >= budget {
+                slot.spent = true;
+                release_held(slot, &mut self.pool);
+            }
+            id = slot.next;
+        }
     }
 
     /// Feeds one segment of the flow `key` (created if new, evicting the least recently used
@@ -31,24 +157,89 @@ impl FlowTable {
         payload: &[u8],
         scan: &mut dyn FnMut(&mut FlowFacts, &[u8]),
     ) -> Feed {
-        let _ = (key, tcp, payload, scan);
-        todo!("flow helper")
+        let id = self.slot_for(key);
+        let FlowTable {
+            slots,
+            scratch,
+            pool,
+            budget,
+            ..
+        } = self;
+        let Some(slot) = slots.get_mut(id as usize) else {
+            return Feed::default();
+        };
+        let mut cx = Cx {
+            slot,
+            pool,
+            scratch,
+            budget: *budget,
+            scan,
+            feed: Feed::default(),
+        };
+        match tcp {
+            Some(info) => cx.segment(info, payload),
+            None => cx.datagram(payload),
+        }
+        cx.feed.budget_spent = cx.slot.spent;
+        cx.feed
+    }
+
+    /// Skips every gap of the flow `key`: scans what it holds, in order, as [`FlowTable::feed`]
+    /// would have had the gaps filled with nothing. For the end of a capture, or a FIN.
+    /// Does nothing (and creates nothing) for an unknown flow.
+    pub fn flush(&mut self, key: &FlowKey, scan: &mut dyn FnMut(&mut FlowFacts, &[u8])) -> Feed {
+        let Some(id) = self.lookup(key) else {
+            return Feed::default();
+        };
+        let FlowTable {
+            slots,
+            scratch,
+            pool,
+            budget,
+            ..
+        } = self;
+        let Some(slot) = slots.get_mut(id as usize) else {
+            return Feed::default();
+        };
+        let mut cx = Cx {
+            slot,
+            pool,
+            scratch,
+            budget: *budget,
+            scan,
+            feed: Feed::default(),
+        };
+        cx.skip_forward();
+        cx.feed.budget_spent = cx.slot.spent;
+        cx.feed
     }
 
     /// The facts of a flow, creating the flow if it is new.
     pub fn facts(&mut self, key: &FlowKey) -> &mut FlowFacts {
-        let _ = key;
-        todo!("flow helper")
+        let id = self.slot_for(key) as usize;
+        // `slot_for` returns the index of a live slot, never one past the end.
+        &mut self.slots[id].facts
+    }
+
+    /// The facts of a flow, if it is tracked (does not create it or change its LRU place).
+    pub fn get(&self, key: &FlowKey) -> Option<&FlowFacts> {
+        let id = self.lookup(key)?;
+        self.slots.get(id as usize).map(|s| &s.facts)
     }
 
     /// Forgets a flow (conntrack DESTROY, or FIN/RST seen). Returns whether it was there.
     pub fn remove(&mut self, key: &FlowKey) -> bool {
-        let _ = key;
-        todo!("flow helper")
+        match self.unindex(key) {
+            Some(id) => {
+                self.release(id);
+                true
+            }
+            None => false,
+        }
     }
 
     pub fn len(&self) -> usize {
-        todo!("flow helper")
+        self.index.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -56,11 +247,740 @@ impl FlowTable {
     }
 
     pub fn capacity(&self) -> usize {
-        todo!("flow helper")
+        self.capacity
     }
 
     /// Flows evicted because the table was full, since start.
     pub fn evicted(&self) -> u64 {
-        todo!("flow helper")
+        self.evicted
+    }
+
+    /// The budget each flow is inspected for.
+    pub fn budget(&self) -> u32 {
+        self.budget
+    }
+
+    /// Bytes of the reorder pool in use (whole blocks) and its size.
+    pub fn pool_usage(&self) -> (usize, usize) {
+        (self.pool.used(), self.pool.capacity())
+    }
+
+    /// The slot of `key`, made the most recently used; a new flow takes a free slot or the
+    /// least recently used one.
+    fn slot_for(&mut self, key: &FlowKey) -> u32 {
+        if let Some(id) = self.lookup(key) {
+            self.unlink(id);
+            self.push_front(id);
+            return id;
+        }
+        if self.index.len() >= self.capacity {
+            self.evict_lru();
+        }
+        let id = if self.free != NONE {
+            let id = self.free;
+            if let Some(slot) = self.slots.get_mut(id as usize) {
+                self.free = slot.next;
+                *slot = Slot::new(*key);
+            }
+            id
+        } else {
+            self.slots.push(Slot::new(*key));
+            (self.slots.len() - 1) as u32
+        };
+        self.index.insert(key, id);
+        self.push_front(id);
+        id
+    }
+
+    fn lookup(&self, key: &FlowKey) -> Option<u32> {
+        let slots = &self.slots;
+        self.index
+            .get(key, &|id| slots.get(id as usize).map(|s| s.key))
+    }
+
+    fn unindex(&mut self, key: &FlowKey) -> Option<u32> {
+        let FlowTable { index, slots, .. } = self;
+        index.remove(key, &|id| slots.get(id as usize).map(|s| s.key))
+    }
+
+    fn evict_lru(&mut self) -> bool {
+        let id = self.tail;
+        let Some(key) = self.slots.get(id as usize).map(|s| s.key) else {
+            return false;
+        };
+        self.unindex(&key);
+        self.release(id);
+        self.evicted += 1;
+        true
+    }
+
+    /// Unlinks a slot already removed from the index, frees its held bytes and puts it on the
+    /// free list.
+    fn release(&mut self, id: u32) {
+        self.unlink(id);
+        if let Some(slot) = self.slots.get_mut(id as usize) {
+            release_held(slot, &mut self.pool);
+            slot.facts = FlowFacts::default();
+            slot.next = self.free;
+            self.free = id;
+        }
+    }
+
+    fn unlink(&mut self, id: u32) {
+        let Some((prev, next)) = self.slots.get(id as usize).map(|s| (s.prev, s.next)) else {
+            return;
+        };
+        match self.slots.get_mut(prev as usize) {
+            Some(p) => p.next = next,
+            None => self.head = next,
+        }
+        match self.slots.get_mut(next as usize) {
+            Some(n) => n.prev = prev,
+            None => self.tail = prev,
+        }
+        if let Some(s) = self.slots.get_mut(id as usize) {
+            s.prev = NONE;
+            s.next = NONE;
+        }
+    }
+
+    fn push_front(&mut self, id: u32) {
+        let old = self.head;
+        if let Some(s) = self.slots.get_mut(id as usize) {
+            s.prev = NONE;
+            s.next = old;
+        }
+        match self.slots.get_mut(old as usize) {
+            Some(o) => o.prev = id,
+            None => self.tail = id,
+        }
+        self.head = id;
+    }
+}
+
+/// Frees every segment a flow holds in the pool.
+fn release_held(slot: &mut Slot, pool: &mut Pool) {
+    let mut id = slot.held;
+    while id != NONE {
+        let next = pool.get(id).map_or(NONE, |h| h.next);
+        pool.free(id);
+        id = next;
+    }
+    slot.held = NONE;
+    slot.held_count = 0;
+}
+
+/// Where the bytes of a window come from.
+#[derive(Clone, Copy)]
+enum Bytes<'p> {
+    Slice(&'p [u8]),
+    /// A held segment, from `skip` bytes in.
+    Held {
+        id: u32,
+        skip: usize,
+    },
+}
+
+impl Cx<'_> {
+    fn datagram(&mut self, payload: &[u8]) {
+        let slot = &mut *self.slot;
+        if slot.spent || payload.is_empty() {
+            return;
+        }
+        let take = payload
+            .len()
+            .min(self.budget.saturating_sub(slot.inspected) as usize);
+        (self.scan)(&mut slot.facts, payload.get(..take).unwrap_or(payload));
+        self.account(take);
+    }
+
+    fn segment(&mut self, info: TcpInfo, payload: &[u8]) {
+        let mut start = info.seq;
+        if info.syn {
+            start = info.seq.wrapping_add(1);
+            if self.slot.stream.syn_is_new(start) {
+                // The 4-tuple was reused by a new connection the caller did not remove: start
+                // its stream (and budget) afresh.
+                release_held(self.slot, self.pool);
+                self.slot.inspected = 0;
+                self.slot.spent = false;
+                self.slot.stream = Stream::NEW;
+            }
+            self.slot.stream.has_syn = true;
+            self.slot.stream.syn_next = start;
+        }
+        if !self.slot.stream.synced {
+            self.slot.stream.next = start;
+            self.slot.stream.synced = true;
+        }
+        if self.slot.spent || payload.is_empty() {
+            return;
+        }
+        match self.slot.stream.place(start, payload.len()) {
+            Place::Old => self.feed.duplicate = true,
+            Place::InOrder { skip } => {
+                self.deliver(Bytes::Slice(payload.get(skip..).unwrap_or(&[])));
+                self.drain();
+            }
+            Place::Ahead { offset } => {
+                if !self.hold(start, offset, payload) {
+                    self.skip_forward();
+                    self.continue_at(start, Bytes::Slice(payload));
+                }
+            }
+        }
+    }
+
+    /// Holds an early segment; false when it cannot (see the module's reorder policy).
+    fn hold(&mut self, seq: u32, offset: u32, payload: &[u8]) -> bool {
+        let slot = &mut *self.slot;
+        let remaining = self.budget.saturating_sub(slot.inspected);
+        if offset >= remaining || slot.held_count >= MAX_HELD_PER_FLOW {
+            return false;
+        }
+        let keep = payload.len().min((remaining - offset) as usize);
+        let data = payload.get(..keep).unwrap_or(payload);
+        // Find the place in the flow's list (sorted by offset) and drop exact or contained
+        // repeats of what is already held.
+        let next = slot.stream.next;
+        let end = offset as usize + keep;
+        let mut prev = NONE;
+        let mut cur = slot.held;
+        while let Some(h) = self.pool.get(cur) {
+            let h_off = h.seq.wrapping_sub(next) as usize;
+            if h_off <= offset as usize && end <= h_off + h.len as usize {
+                self.feed.held = true;
+                self.feed.duplicate = true;
+                return true;
+            }
+            if h_off > offset as usize {
+                break;
+            }
+            prev = cur;
+            cur = h.next;
+        }
+        let Some(id) = self.pool.insert(seq, data) else {
+            return false;
+        };
+        if let Some(h) = self.pool.get_mut(id) {
+            h.next = cur;
+        }
+        match self.pool.get_mut(prev) {
+            Some(p) => p.next = id,
+            None => slot.held = id,
+        }
+        slot.held_count += 1;
+        self.feed.held = true;
+        true
+    }
+
+    /// Scans the held segments that the stream has reached.
+    fn drain(&mut self) {
+        while let Some(h) = self.pool.get(self.slot.held).copied() {
+            let delta = h.seq.wrapping_sub(self.slot.stream.next) as i32;
+            if delta > 0 {
+                break;
+            }
+            let id = self.slot.held;
+            self.unlink_head(h.next);
+            let skip = delta.unsigned_abs() as usize;
+            if skip < h.len as usize {
+                self.deliver(Bytes::Held { id, skip });
+            }
+            self.pool.free(id);
+        }
+    }
+
+    /// Accepts every gap: scans each held segment in order, each one after a gap starting a
+    /// fresh window.
+    fn skip_forward(&mut self) {
+        while let Some(h) = self.pool.get(self.slot.held).copied() {
+            let id = self.slot.held;
+            self.unlink_head(h.next);
+            self.continue_at(h.seq, Bytes::Held { id, skip: 0 });
+            self.pool.free(id);
+        }
+    }
+
+    /// Scans `bytes` starting at `seq`, wherever the stream is: trimmed if partly old, after a
+    /// skipped gap (with no carry) if ahead.
+    fn continue_at(&mut self, seq: u32, bytes: Bytes<'_>) {
+        let delta = seq.wrapping_sub(self.slot.stream.next) as i32;
+        if delta > 0 {
+            self.slot.stream.next = seq;
+            self.slot.stream.clear_carry();
+            self.deliver(bytes);
+            return;
+        }
+        let more = delta.unsigned_abs() as usize;
+        let bytes = match bytes {
+            Bytes::Slice(s) => match s.get(more..) {
+                Some(rest) => Bytes::Slice(rest),
+                None => return,
+            },
+            Bytes::Held { id, skip } => Bytes::Held {
+                id,
+                skip: skip + more,
+            },
+        };
+        self.deliver(bytes);
+    }
+
+    fn unlink_head(&mut self, next: u32) {
+        self.slot.held = next;
+        self.slot.held_count = self.slot.held_count.saturating_sub(1);
+    }
+
+    /// Scans the carry plus the in-order `bytes` (within the budget) and advances the stream
+    /// past all of them.
+    fn deliver(&mut self, bytes: Bytes<'_>) {
+        let len = match bytes {
+            Bytes::Slice(s) => s.len(),
+            Bytes::Held { id, skip } => self
+                .pool
+                .get(id)
+                .map_or(0, |h| (h.len as usize).saturating_sub(skip)),
+        };
+        if self.slot.spent || len == 0 {
+            return;
+        }
+        let take = len.min(self.budget.saturating_sub(self.slot.inspected) as usize);
+        let slot = &mut *self.slot;
+        self.scratch.clear();
+        self.scratch.extend_from_slice(slot.stream.carry());
+        match bytes {
+            Bytes::Slice(s) => self.scratch.extend_from_slice(s.get(..take).unwrap_or(s)),
+            Bytes::Held { id, skip } => self.pool.copy_into(id, skip, take, self.scratch),
+        }
+        (self.scan)(&mut slot.facts, self.scratch);
+        slot.stream.keep_tail(self.scratch);
+        slot.stream.next = slot.stream.next.wrapping_add(len as u32);
+        self.account(take);
+    }
+
+    /// Counts `take` newly scanned bytes against the budget.
+    fn account(&mut self, take: usize) {
+        let slot = &mut *self.slot;
+        slot.inspected = slot.inspected.saturating_add(take as u32);
+        self.feed.scanned = self.feed.scanned.saturating_add(take as u32);
+        if slot.inspected >= self.budget {
+            slot.spent = true;
+            release_held(slot, self.pool);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use super::*;
+    use crate::packet::Proto;
+
+    fn key(n: u16) -> FlowKey {
+        FlowKey {
+            proto: Proto::Tcp,
+            src: IpAddr::V4(Ipv4Addr::new(192, 168, 1, 2)),
+            sport: n,
+            dst: IpAddr::V4(Ipv4Addr::new(203, 0, 113, 9)),
+            dport: 80,
+        }
+    }
+
+    fn seg(seq: u32) -> Option<TcpInfo> {
+        Some(TcpInfo {
+            seq,
+            ack: true,
+            ..TcpInfo::default()
+        })
+    }
+
+    fn syn(seq: u32) -> Option<TcpInfo> {
+        Some(TcpInfo {
+            seq,
+            syn: true,
+            ..TcpInfo::default()
+        })
+    }
+
+    /// Feeds and records every window.
+    fn feed(
+        t: &mut FlowTable,
+        k: &FlowKey,
+        info: Option<TcpInfo>,
+        data: &[u8],
+        windows: &mut Vec<Vec<u8>>,
+    ) -> Feed {
+        t.feed(k, info, data, &mut |_, w| windows.push(w.to_vec()))
+    }
+
+    fn has(windows: &[Vec<u8>], needle: &[u8]) -> bool {
+        windows
+            .iter()
+            .any(|w| w.windows(needle.len()).any(|x| x == needle))
+    }
+
+    const VALUE: &[u8; 40] = b"{\"imei\":\"490154203237518\",\"imsi\":\"46000\"";
+
+    #[test]
+    fn split_value_is_whole_in_the_second_window() {
+        let mut t = FlowTable::new(16, 4096);
+        let k = key(1);
+        let mut w = Vec::new();
+        let a = b"POST /report HTTP/1.1\r\n\r\n{\"imei\":\"4901542";
+        let b = b"03237518\"}";
+        assert_eq!(
+            feed(&mut t, &k, seg(1000), a, &mut w).scanned,
+            a.len() as u32
+        );
+        let f = feed(&mut t, &k, seg(1000 + a.len() as u32), b, &mut w);
+        assert_eq!(f.scanned, b.len() as u32);
+        assert_eq!(w.len(), 2);
+        assert!(!has(&w[..1], b"490154203237518"));
+        assert!(has(&w[1..], b"490154203237518"));
+    }
+
+    /// Splits VALUE at `cuts` into segments and feeds them after a SYN in `order`.
+    fn check_split(cuts: &[usize], reversed: bool, isn: u32) {
+        let mut bounds = vec![0];
+        bounds.extend_from_slice(cuts);
+        bounds.push(VALUE.len());
+        let mut parts: Vec<(u32, &[u8])> = bounds
+            .windows(2)
+            .map(|b| {
+                let seq = isn.wrapping_add(1).wrapping_add(b[0] as u32);
+                (seq, &VALUE[b[0]..b[1]])
+            })
+            .collect();
+        if reversed {
+            parts.reverse();
+        }
+        let mut t = FlowTable::new(4, 4096);
+        let k = key(2);
+        let mut w = Vec::new();
+        feed(&mut t, &k, syn(isn), b"", &mut w);
+        let mut scanned = 0;
+        for (seq, data) in parts {
+            scanned += feed(&mut t, &k, seg(seq), data, &mut w).scanned;
+        }
+        assert_eq!(scanned, 40, "cuts {cuts:?} reversed {reversed}");
+        assert!(has(&w, VALUE), "cuts {cuts:?} reversed {reversed}: {w:?}");
+        assert_eq!(t.pool_usage().0, 0);
+    }
+
+    #[test]
+    fn every_split_in_order_and_reversed() {
+        for isn in [7, u32::MAX - 20] {
+            for i in 1..VALUE.len() {
+                check_split(&[i], false, isn);
+                check_split(&[i], true, isn);
+                for j in i + 1..VALUE.len() {
+                    check_split(&[i, j], false, isn);
+                    check_split(&[i, j], true, isn);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn retransmissions_are_not_rescanned() {
+        let mut t = FlowTable::new(4, 4096);
+        let k = key(3);
+        let mut w = Vec::new();
+        feed(&mut t, &k, syn(99), b"", &mut w);
+        assert_eq!(
+            feed(&mut t, &k, seg(100), b"abcdefghij", &mut w).scanned,
+            10
+        );
+        // Exact retransmission.
+        let f = feed(&mut t, &k, seg(100), b"abcdefghij", &mut w);
+        assert_eq!(
+            f,
+            Feed {
+                duplicate: true,
+                ..Feed::default()
+            }
+        );
+        assert_eq!(w.len(), 1);
+        // Partial overlap: only `klmno` is new.
+        let f = feed(&mut t, &k, seg(105), b"fghijklmno", &mut w);
+        assert_eq!(f.scanned, 5);
+        assert_eq!(w.last().unwrap(), b"abcdefghijklmno");
+        // A retransmission of held bytes is held once.
+        let f = feed(&mut t, &k, seg(120), b"uvwxy", &mut w);
+        assert!(f.held && !f.duplicate);
+        let f = feed(&mut t, &k, seg(120), b"uvwxy", &mut w);
+        assert!(f.held && f.duplicate);
+        assert_eq!(t.pool_usage().0, 512);
+        let f = feed(&mut t, &k, seg(115), b"pqrst", &mut w);
+        assert_eq!(f.scanned, 10);
+        assert!(has(&w, b"abcdefghijklmnopqrstuvwxy"));
+        assert_eq!(t.pool_usage().0, 0);
+    }
+
+    #[test]
+    fn sequence_wraps_around() {
+        let mut t = FlowTable::new(4, 4096);
+        let k = key(4);
+        let mut w = Vec::new();
+        let isn = u32::MAX - 5;
+        feed(&mut t, &k, syn(isn), b"", &mut w);
+        // Bytes at u32::MAX-4 ..= u32::MAX, then 0.., sent out of order.
+        let f = feed(&mut t, &k, seg(1), b"ghij", &mut w);
+        assert!(f.held);
+        let f = feed(&mut t, &k, seg(u32::MAX - 4), b"abcdefghij", &mut w);
+        assert_eq!(f.scanned, 10);
+        assert_eq!(w.last().unwrap(), b"abcdefghij");
+        // A retransmission from before the wrap is old.
+        assert!(feed(&mut t, &k, seg(u32::MAX - 2), b"cde", &mut w).duplicate);
+        assert_eq!(feed(&mut t, &k, seg(4), b"jklm", &mut w).scanned, 3);
+        assert_eq!(w.last().unwrap(), b"abcdefghijklm");
+    }
+
+    #[test]
+    fn budget_stops_scanning_exactly() {
+        let mut t = FlowTable::new(4, 100);
+        let k = key(5);
+        let mut w = Vec::new();
+        let data = [b'x'; 40];
+        let f1 = feed(&mut t, &k, seg(0), &data, &mut w);
+        let f2 = feed(&mut t, &k, seg(40), &data, &mut w);
+        let f3 = feed(&mut t, &k, seg(80), &data, &mut w);
+        assert_eq!((f1.scanned, f2.scanned, f3.scanned), (40, 40, 20));
+        assert!(!f1.budget_spent && !f2.budget_spent && f3.budget_spent);
+        // The last window is the carry plus exactly 20 new bytes.
+        assert_eq!(w[2].len(), 80 + 20);
+        let f4 = feed(&mut t, &k, seg(120), &data, &mut w);
+        assert_eq!(
+            f4,
+            Feed {
+                budget_spent: true,
+                ..Feed::default()
+            }
+        );
+        assert_eq!(w.len(), 3);
+
+        // UDP: each datagram alone, within the budget.
+        let u = FlowKey {
+            proto: Proto::Udp,
+            ..key(6)
+        };
+        let mut w = Vec::new();
+        assert_eq!(feed(&mut t, &u, None, &[1; 70], &mut w).scanned, 70);
+        let f = feed(&mut t, &u, None, &[2; 70], &mut w);
+        assert_eq!((f.scanned, f.budget_spent), (30, true));
+        assert_eq!(w, vec![vec![1; 70], vec![2; 30]]);
+        assert_eq!(feed(&mut t, &u, None, &[3; 5], &mut w).scanned, 0);
+    }
+
+    #[test]
+    fn held_bytes_beyond_the_budget_are_not_kept() {
+        let mut t = FlowTable::new(4, 100);
+        let k = key(7);
+        let mut w = Vec::new();
+        feed(&mut t, &k, syn(0), b"", &mut w);
+        assert!(feed(&mut t, &k, seg(51), &[b'b'; 400], &mut w).held);
+        let f = feed(&mut t, &k, seg(1), &[b'a'; 50], &mut w);
+        assert_eq!((f.scanned, f.budget_spent), (100, true));
+        assert_eq!(t.pool_usage().0, 0);
+    }
+
+    #[test]
+    fn capacity_evicts_the_least_recently_used() {
+        let mut t = FlowTable::new(3, 4096);
+        let mut w = Vec::new();
+        for n in 1..=3 {
+            feed(&mut t, &key(n), seg(0), b"a", &mut w);
+        }
+        feed(&mut t, &key(1), seg(1), b"b", &mut w);
+        t.facts(&key(3)).leaked = true;
+        assert_eq!((t.len(), t.evicted()), (3, 0));
+        feed(&mut t, &key(4), seg(0), b"a", &mut w);
+        assert_eq!((t.len(), t.evicted()), (3, 1));
+        assert!(t.get(&key(2)).is_none());
+        assert!(t.get(&key(1)).is_some() && t.get(&key(4)).is_some());
+        assert!(t.get(&key(3)).unwrap().leaked);
+        feed(&mut t, &key(5), seg(0), b"a", &mut w);
+        assert!(t.get(&key(1)).is_none(), "1 was the least recently used");
+        assert_eq!((t.len(), t.capacity(), t.evicted()), (3, 3, 2));
+        // Many more flows: the table never grows.
+        for n in 10..1000 {
+            feed(&mut t, &key(n), seg(0), b"a", &mut w);
+        }
+        assert_eq!(t.len(), 3);
+        assert_eq!(t.slots.len(), 3);
+        assert_eq!(t.evicted(), 2 + 990);
+        assert!(t.remove(&key(999)));
+        assert!(!t.remove(&key(999)));
+        assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn remove_and_evict_free_held_bytes() {
+        let mut t = FlowTable::new(2, 4096);
+        let mut w = Vec::new();
+        feed(&mut t, &key(1), syn(0), b"", &mut w);
+        assert!(feed(&mut t, &key(1), seg(100), &[0; 1000], &mut w).held);
+        assert_eq!(t.pool_usage().0, 1024);
+        assert!(t.remove(&key(1)));
+        assert_eq!(t.pool_usage().0, 0);
+        feed(&mut t, &key(1), syn(0), b"", &mut w);
+        feed(&mut t, &key(1), seg(100), &[0; 1000], &mut w);
+        feed(&mut t, &key(2), seg(0), b"a", &mut w);
+        feed(&mut t, &key(3), seg(0), b"a", &mut w);
+        assert_eq!(t.evicted(), 1);
+        assert_eq!(t.pool_usage().0, 0);
+    }
+
+    #[test]
+    fn a_gap_that_never_fills_does_not_stall_inspection() {
+        let mut t = FlowTable::new(4, 4096);
+        let k = key(8);
+        let mut w = Vec::new();
+        feed(&mut t, &k, syn(0), b"", &mut w);
+        // Byte 1..11 never arrives; eight segments are held, the ninth skips the gap.
+        for i in 0..8u32 {
+            let data = format!("seg{i}------");
+            let f = feed(&mut t, &k, seg(11 + i * 10), data.as_bytes(), &mut w);
+            assert!(f.held, "{i}");
+        }
+        assert!(w.is_empty());
+        let f = feed(&mut t, &k, seg(91), b"seg8------", &mut w);
+        assert_eq!(f.scanned, 90);
+        assert!(!f.held);
+        assert!(w[0].starts_with(b"seg0"), "no carry after a gap");
+        assert!(has(&w, b"seg7------seg8"));
+        // The gap's bytes arriving late are old.
+        assert!(feed(&mut t, &k, seg(1), b"0123456789", &mut w).duplicate);
+        // Flush scans what is held, past its gap.
+        w.clear();
+        assert!(feed(&mut t, &k, seg(200), b"late", &mut w).held);
+        let f = t.flush(&k, &mut |_, x| w.push(x.to_vec()));
+        assert_eq!(f.scanned, 4);
+        assert_eq!(w, vec![b"late".to_vec()]);
+        assert_eq!(t.flush(&key(99), &mut |_, _| panic!()), Feed::default());
+    }
+
+    #[test]
+    fn pool_stays_bounded_under_a_flood_of_early_segments() {
+        let mut t = FlowTable::with_pool(2000, 65536, 64 * 1024);
+        let mut w = 0usize;
+        let mut per_flow = vec![0u32; 1000];
+        for n in 0..1000u16 {
+            t.feed(&key(n), syn(0), b"", &mut |_, _| ());
+        }
+        for round in 0..20u32 {
+            for n in 0..1000u16 {
+                // Never the first segment: every flow has a gap at byte 1.
+                let seq = 1 + 1400 * (20 - round);
+                let f = t.feed(&key(n), seg(seq), &[b'z'; 1400], &mut |_, x| {
+                    assert!(x.len() <= 1400 + CARRY);
+                    w += 1;
+                });
+                per_flow[n as usize] += f.scanned;
+                let (used, cap) = t.pool_usage();
+                assert!(used <= cap);
+            }
+        }
+        assert!(w > 0);
+        assert!(per_flow.iter().all(|s| *s <= 65536));
+        for n in 0..1000u16 {
+            t.remove(&key(n));
+        }
+        assert_eq!(t.pool_usage().0, 0);
+    }
+
+    #[test]
+    fn reconfigure_shrinks_and_changes_the_budget() {
+        let mut t = FlowTable::new(8, 4096);
+        let mut w = Vec::new();
+        for n in 0..8 {
+            feed(&mut t, &key(n), seg(0), &[0; 50], &mut w);
+        }
+        t.reconfigure(4, 60);
+        assert_eq!(
+            (t.len(), t.capacity(), t.evicted(), t.budget()),
+            (4, 4, 4, 60)
+        );
+        assert!(t.get(&key(3)).is_none() && t.get(&key(4)).is_some());
+        let f = feed(&mut t, &key(7), seg(50), &[0; 50], &mut w);
+        assert_eq!((f.scanned, f.budget_spent), (10, true));
+        t.reconfigure(16, 4096);
+        for n in 100..116 {
+            feed(&mut t, &key(n), seg(0), &[0; 10], &mut w);
+        }
+        assert_eq!(t.len(), 16);
+        assert!(t.slots.len() <= 16);
+    }
+
+    #[test]
+    fn a_new_syn_restarts_the_stream() {
+        let mut t = FlowTable::new(4, 100);
+        let k = key(9);
+        let mut w = Vec::new();
+        feed(&mut t, &k, syn(0), b"", &mut w);
+        assert!(feed(&mut t, &k, seg(1), &[0; 100], &mut w).budget_spent);
+        feed(&mut t, &k, syn(5000), b"", &mut w);
+        let f = feed(&mut t, &k, seg(5001), b"again", &mut w);
+        assert_eq!(f.scanned, 5);
+        assert_eq!(w.last().unwrap(), b"again");
+        // A retransmitted SYN changes nothing.
+        feed(&mut t, &k, syn(5000), b"", &mut w);
+        assert!(feed(&mut t, &k, seg(5001), b"again", &mut w).duplicate);
+    }
+
+    #[test]
+    fn a_flow_costs_little() {
+        // 232 bytes on 64-bit hosts, less on 32-bit MIPS; the index adds 8 per flow.
+        assert!(
+            std::mem::size_of::<Slot>() <= 240,
+            "{}",
+            std::mem::size_of::<Slot>()
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn random_segments_never_panic_or_overspend(
+            ops in proptest::collection::vec(
+                (0u16..4, 0u32..600, 0usize..300, 0u8..10),
+                0..200,
+            ),
+            budget in 64u32..400,
+        ) {
+            let mut t = FlowTable::with_pool(8, budget, 4096);
+            let isn = [0u32, u32::MAX - 100, 1 << 31, 77];
+            let mut spent = [0u32; 4];
+            let data = [b'q'; 300];
+            for (flow, off, len, op) in ops {
+                let k = key(flow);
+                let f = flow as usize;
+                match op {
+                    0 => {
+                        t.feed(&k, syn(isn[f]), b"", &mut |_, _| ());
+                    }
+                    1 => {
+                        t.remove(&k);
+                        spent[f] = 0;
+                    }
+                    2 => {
+                        spent[f] += t.flush(&k, &mut |_, w| assert!(w.len() <= budget as usize + CARRY)).scanned;
+                    }
+                    _ => {
+                        let seq = isn[f].wrapping_add(off);
+                        let r = t.feed(&k, seg(seq), &data[..len], &mut |_, w| {
+                            assert!(w.len() <= budget as usize + CARRY);
+                        });
+                        spent[f] += r.scanned;
+                    }
+                }
+                proptest::prop_assert!(spent[f] <= budget);
+                proptest::prop_assert!(t.pool_usage().0 <= t.pool_usage().1);
+            }
+            for flow in 0..4 {
+                t.remove(&key(flow));
+            }
+            proptest::prop_assert_eq!(t.pool_usage().0, 0);
+        }
     }
 }
