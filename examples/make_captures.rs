@@ -14,6 +14,10 @@
 //!   endpoint names are the IMEI (and IMSI).
 //! * `benign.pcap`: look-alikes that are not leaks; a scan finds nothing.
 //!
+//! With `--all`, it also writes `forms.pcap` and `forms.toml`, the larger capture the
+//! end-to-end tests build (every encoding, split/reordered/retransmitted segments, IPv6, UDP,
+//! DNS), for inspecting with tshark; it is not shipped.
+//!
 //! The frames are built by the same code the end-to-end tests use (`tests/common`), and a test
 //! checks that the shipped files are what this program writes.
 
@@ -23,16 +27,27 @@ mod common;
 use std::path::PathBuf;
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let all = args.iter().any(|a| a == "--all");
     let out = PathBuf::from(
-        std::env::args()
-            .nth(1)
-            .unwrap_or_else(|| "examples/captures".into()),
+        args.iter()
+            .find(|a| !a.starts_with("--"))
+            .map_or("examples/captures", String::as_str),
     );
     if let Err(e) = std::fs::create_dir_all(&out) {
         eprintln!("make_captures: {}: {e}", out.display());
         std::process::exit(2);
     }
-    for (name, cap) in common::scenes::shipped() {
+    let mut captures = common::scenes::shipped();
+    if all {
+        captures.push(("forms.pcap", common::scenes::forms().0));
+        let toml = out.join("forms.toml");
+        if let Err(e) = std::fs::write(&toml, common::scenes::FORMS_TOML) {
+            eprintln!("make_captures: {}: {e}", toml.display());
+            std::process::exit(2);
+        }
+    }
+    for (name, cap) in captures {
         let path = out.join(name);
         cap.write(&path);
         println!("{} ({} bytes)", path.display(), cap.bytes().len());
