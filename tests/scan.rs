@@ -469,6 +469,36 @@ fn benign_lookalikes_are_not_leaks() {
     }
 }
 
+/// `--lan` replaces the default LAN prefixes: with only the phone in the LAN, its backup to the
+/// NAS leaves the LAN and is a leak; everything else in the benign capture stays benign.
+#[test]
+fn lan_option_redefines_what_leaving_the_lan_means() {
+    let dir = TempDir::new("lan");
+    let pcap = dir.write("benign.pcap", benign().bytes());
+    let run = leakguard([
+        OsStr::new("scan"),
+        OsStr::new("--format"),
+        OsStr::new("json"),
+        OsStr::new("--lan"),
+        OsStr::new("192.168.1.23/32"),
+        pcap.as_os_str(),
+    ]);
+    run.expect_code(1);
+    let findings = run.findings();
+    let want: BTreeSet<Key> = [
+        k("imei", "pattern", "plain", IMEI1),
+        k("iccid", "pattern", "plain", ICCID),
+        k("mac", "learned", "plain", PHONE_MAC_TEXT),
+    ]
+    .into();
+    assert_eq!(keys(&findings), want);
+    assert_eq!(findings.len(), want.len());
+    for f in &findings {
+        assert_eq!(f["sport"], 54_101, "{f}");
+        assert_eq!(f["dst"], "192.168.1.50", "{f}");
+    }
+}
+
 /// The last record's start in `bytes` written by `cap`, and a cut 10 bytes into its data.
 fn cut_mid_record(cap: &common::Capture) -> (usize, Vec<u8>) {
     let last = *cap.pcap().record_offsets().last().expect("a record");
