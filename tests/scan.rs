@@ -506,12 +506,14 @@ fn cut_mid_record(cap: &common::Capture) -> (usize, Vec<u8>) {
     (last, cap.bytes()[..cut].to_vec())
 }
 
-/// All the decimal numbers on the lines of `text` that mention `needle`.
+/// All the decimal numbers on the lines of `text` that mention `needle`, outside `needle` (a
+/// temp path has digits of its own).
 fn numbers_on_lines_with(text: &str, needle: &str) -> Vec<u64> {
     text.lines()
         .filter(|l| l.contains(needle))
         .flat_map(|l| {
-            l.split(|c: char| !c.is_ascii_digit())
+            l.replace(needle, " ")
+                .split(|c: char| !c.is_ascii_digit())
                 .filter_map(|n| n.parse::<u64>().ok())
                 .collect::<Vec<_>>()
         })
