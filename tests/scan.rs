@@ -1,0 +1,768 @@
+//! End-to-end tests of `leakguard scan`: captures are built in a temporary directory with the
+//! frame builders in `tests/common`, the real binary scans them with `--format json`, and each
+//! test asserts the exact set of findings (kind, source, encoding, masked value) and the exit
+//! status (like grep: 0 no leak, 1 leaks found, 2 an error).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::encode::luhn_valid;
+use common::scenes::*;
+use serde_json::Value;
+
+/// A directory under the system temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("leakguard-scan-{name}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("creating temp dir");
+        TempDir(dir)
+    }
+
+    fn path(&self, file: &str) -> PathBuf {
+        self.0.join(file)
+    }
+
+    fn write(&self, file: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.path(file);
+        std::fs::write(&p, bytes).expect("writing temp file");
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What one run of the binary did.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// The JSON findings, one per stdout line.
+    fn findings(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}"))
+            })
+            .collect()
+    }
+
+    fn expect_code(&self, code: i32) {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "exit status\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+    }
+}
+
+fn leakguard<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let out = Command::new(env!("CARGO_BIN_EXE_leakguard"))
+        .args(args)
+        .output()
+        .expect("running leakguard");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `leakguard scan --format json [--config CONFIG] FILES...`
+fn scan(config: Option<&Path>, files: &[&Path]) -> Run {
+    let mut args: Vec<&OsStr> = vec![
+        OsStr::new("scan"),
+        OsStr::new("--format"),
+        OsStr::new("json"),
+    ];
+    if let Some(c) = config {
+        args.push(OsStr::new("--config"));
+        args.push(c.as_os_str());
+    }
+    args.extend(files.iter().map(|f| f.as_os_str()));
+    leakguard(args)
+}
+
+fn masked(value: &str) -> String {
+    leakguard::finding::mask(value).to_string()
+}
+
+fn text<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("`{key}` is not a string in {v}"))
+}
+
+/// (kind, source, encoding, masked value) of a finding.
+type Key = (String, String, String, String);
+
+fn key(v: &Value) -> Key {
+    (
+        text(v, "kind").to_string(),
+        text(v, "source").to_string(),
+        text(v, "encoding").to_string(),
+        text(v, "value").to_string(),
+    )
+}
+
+fn k(kind: &str, source: &str, encoding: &str, value: &str) -> Key {
+    (kind.into(), source.into(), encoding.into(), masked(value))
+}
+
+fn keys(findings: &[Value]) -> BTreeSet<Key> {
+    findings.iter().map(key).collect()
+}
+
+/// Findings grouped by the client port of their flow.
+fn by_port(findings: &[Value]) -> BTreeMap<u16, Vec<Key>> {
+    let mut m: BTreeMap<u16, Vec<Key>> = BTreeMap::new();
+    for f in findings {
+        let port = f["sport"].as_u64().and_then(|p| u16::try_from(p).ok());
+        m.entry(port.unwrap_or_else(|| panic!("no sport in {f}")))
+            .or_default()
+            .push(key(f));
+    }
+    for v in m.values_mut() {
+        v.sort();
+    }
+    m
+}
+
+/// No raw identifier ever leaves the process, on either stream.
+fn assert_no_raw_identifiers(run: &Run) {
+    for id in [
+        IMEI1,
+        IMEI2,
+        MEID,
+        IMSI,
+        ICCID,
+        PHONE_NUMBER,
+        PHONE_MAC_TEXT,
+    ] {
+        assert!(
+            !run.stdout.contains(id),
+            "raw {id} on stdout:\n{}",
+            run.stdout
+        );
+        assert!(
+            !run.stderr.contains(id),
+            "raw {id} on stderr:\n{}",
+            run.stderr
+        );
+    }
+}
+
+/// The flow, device and destination fields every finding of the seed case shares.
+fn assert_seed_flow(f: &Value, name: Option<&str>) {
+    assert_eq!(f["device"]["mac"], PHONE_MAC_TEXT, "{f}");
+    assert_eq!(f["device"]["ip"], "192.168.1.23", "{f}");
+    match name {
+        Some(n) => assert_eq!(f["device"]["name"], n, "{f}"),
+        None => assert!(f["device"]["name"].is_null(), "{f}"),
+    }
+    assert_eq!(f["proto"], "tcp", "{f}");
+    assert_eq!(f["src"], "192.168.1.23", "{f}");
+    assert_eq!(f["sport"], 43_562, "{f}");
+    assert_eq!(f["dst"], "203.0.113.7", "{f}");
+    assert_eq!(f["dport"], 80, "{f}");
+    assert_eq!(f["host"], ZZHC_HOST, "{f}");
+    assert_eq!(f["action"], "reported", "{f}");
+    let time = text(f, "time");
+    assert!(
+        time.starts_with("2019-02-14T10:23:45") && time.ends_with('Z'),
+        "time {time}"
+    );
+}
+
+fn manifest() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn nokia_config() -> PathBuf {
+    manifest().join("examples/nokia7plus.toml")
+}
+
+/// Skips a test whose material is absent, except under CI, where absence is a failure.
+fn skip(why: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("{why} (CI is set: not skipping)");
+    }
+    eprintln!("skipped: {why}");
+}
+
+#[test]
+fn shipped_example_captures_are_what_the_generator_writes() {
+    for (name, cap) in shipped() {
+        let path = manifest().join("examples/captures").join(name);
+        let shipped = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            shipped.len() < 20 * 1024,
+            "{name} is {} bytes",
+            shipped.len()
+        );
+        assert!(
+            shipped == cap.bytes(),
+            "{name} differs from the generator: run `cargo run --example make_captures -- examples/captures`"
+        );
+    }
+}
+
+#[test]
+fn shipped_config_names_the_phone() {
+    let toml = std::fs::read_to_string(nokia_config()).expect("examples/nokia7plus.toml");
+    for id in [IMEI1, IMEI2, MEID, IMSI, ICCID, PHONE_MAC_TEXT, PHONE_NAME] {
+        assert!(toml.contains(id), "examples/nokia7plus.toml lacks {id}");
+    }
+    assert!(luhn_valid(IMEI1) && luhn_valid(IMEI2) && luhn_valid(ICCID));
+}
+
+/// The seed case with no config: the structural detector finds the IMEIs, the IMSI and the
+/// ICCID by their keys and structure inside the base64, and the phone's own MAC (learned from
+/// the frames it sends) in `MACID`. `MEID` (IMEI 1 without its check digit) may also be
+/// reported, as a MEID or an IMEI; nothing else may be.
+#[test]
+fn seed_case_without_config_finds_the_structural_identifiers() {
+    let dir = TempDir::new("seed");
+    let pcap = dir.write("nokia7plus-zzhc.pcap", nokia7plus_zzhc().bytes());
+    let run = scan(None, &[&pcap]);
+    run.expect_code(1);
+    assert_no_raw_identifiers(&run);
+    let findings = run.findings();
+    let got = keys(&findings);
+    let core: BTreeSet<Key> = [
+        k("imei", "pattern", "base64", IMEI1),
+        k("imei", "pattern", "base64", IMEI2),
+        k("imsi", "pattern", "base64", IMSI),
+        k("iccid", "pattern", "base64", ICCID),
+        k("mac", "learned", "base64", PHONE_MAC_TEXT),
+    ]
+    .into();
+    // MEID is IMEI 1 without its check digit: a MEID, or an IMEI missing its check digit.
+    let optional = [
+        k("meid", "pattern", "base64", MEID),
+        k("imei", "pattern", "base64", MEID),
+    ];
+    assert!(
+        core.is_subset(&got),
+        "missing: {:?}\ngot: {got:?}",
+        core.difference(&got).collect::<Vec<_>>()
+    );
+    let extra: Vec<&Key> = got
+        .difference(&core)
+        .filter(|x| !optional.contains(x))
+        .collect();
+    assert!(extra.is_empty(), "unexpected findings: {extra:?}");
+    assert_eq!(
+        findings.len(),
+        got.len(),
+        "one finding per (flow, kind, identifier)"
+    );
+    for f in &findings {
+        assert_seed_flow(f, None);
+    }
+    assert!(!run.stderr.trim().is_empty(), "no summary line on stderr");
+}
+
+/// The seed case with the shipped config: every identifier is a known value of the device
+/// "Nokia 7 Plus", reported once, with the destination named by the DNS answer and Host header.
+#[test]
+fn seed_case_with_config_reports_known_values_of_the_device() {
+    let dir = TempDir::new("seed-config");
+    let pcap = dir.write("nokia7plus-zzhc.pcap", nokia7plus_zzhc().bytes());
+    let run = scan(Some(&nokia_config()), &[&pcap]);
+    run.expect_code(1);
+    assert_no_raw_identifiers(&run);
+    let findings = run.findings();
+    let want: BTreeSet<Key> = [
+        k("imei", "known", "base64", IMEI1),
+        k("imei", "known", "base64", IMEI2),
+        k("meid", "known", "base64", MEID),
+        k("imsi", "known", "base64", IMSI),
+        k("iccid", "known", "base64", ICCID),
+        k("mac", "known", "base64", PHONE_MAC_TEXT),
+    ]
+    .into();
+    assert_eq!(keys(&findings), want);
+    assert_eq!(
+        findings.len(),
+        want.len(),
+        "one finding per (flow, kind, identifier)"
+    );
+    for f in &findings {
+        assert_seed_flow(f, Some(PHONE_NAME));
+    }
+}
+
+/// The text format says the same, one line per finding, masked.
+#[test]
+fn seed_case_text_format_is_masked() {
+    let dir = TempDir::new("seed-text");
+    let pcap = dir.write("nokia7plus-zzhc.pcap", nokia7plus_zzhc().bytes());
+    let config = nokia_config();
+    let run = leakguard([
+        OsStr::new("scan"),
+        OsStr::new("--config"),
+        config.as_os_str(),
+        pcap.as_os_str(),
+    ]);
+    run.expect_code(1);
+    assert_no_raw_identifiers(&run);
+    assert_eq!(run.stdout.lines().count(), 6, "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&masked(IMEI1)) && run.stdout.contains(ZZHC_HOST),
+        "{}",
+        run.stdout
+    );
+}
+
+/// Every form an identifier travels in, one per flow: each flow has exactly the finding it
+/// should (so split, reordered and retransmitted values are found exactly once), and no other
+/// flow has any.
+#[test]
+fn forms_are_each_found_once_in_their_flow() {
+    let dir = TempDir::new("forms");
+    let (cap, want) = forms();
+    let pcap = dir.write("forms.pcap", cap.bytes());
+    let config = dir.write("forms.toml", FORMS_TOML.as_bytes());
+    let run = scan(Some(&config), &[&pcap]);
+    run.expect_code(1);
+    assert_no_raw_identifiers(&run);
+    let findings = run.findings();
+    let mut got = by_port(&findings);
+
+    // IMEI 1 without its check digit under `meid`: a MEID or an IMEI, once.
+    let meid = got.remove(&MEID_FORM_PORT).unwrap_or_default();
+    assert_eq!(meid.len(), 1, "meid form: {meid:?}");
+    assert!(
+        ["meid", "imei"].contains(&meid[0].0.as_str()),
+        "meid form: {meid:?}"
+    );
+
+    let mut expected: BTreeMap<u16, Vec<Key>> = BTreeMap::new();
+    for e in &want {
+        expected
+            .entry(e.sport)
+            .or_default()
+            .push(k(e.kind, e.source, e.encoding, &e.value));
+    }
+    for v in expected.values_mut() {
+        v.sort();
+    }
+    let mut wrong = Vec::new();
+    for port in expected.keys().chain(got.keys()).collect::<BTreeSet<_>>() {
+        if expected.get(port) != got.get(port) {
+            wrong.push(format!(
+                "port {port}: want {:?}, got {:?}",
+                expected.get(port),
+                got.get(port)
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+
+    for f in &findings {
+        let port = f["sport"].as_u64().unwrap_or(0);
+        let udp = (56_830..=56_832).contains(&port) || port == 53_001;
+        assert_eq!(f["proto"], if udp { "udp" } else { "tcp" }, "{f}");
+        assert_eq!(f["device"]["name"], "Test phone", "{f}");
+        if port == 52_003 {
+            let src: IpAddr = text(f, "src").parse().expect("src address");
+            assert_eq!(src, IpAddr::from(PHONE_IP6), "{f}");
+        }
+        if port == 53_001 {
+            assert_eq!(f["dport"], 53, "{f}");
+        }
+    }
+}
+
+/// Without a config the keyed plain values are still found by structure, and the phone's MAC
+/// by learning it from its frames.
+#[test]
+fn forms_without_config_find_keyed_values_by_structure() {
+    let dir = TempDir::new("forms-noconfig");
+    let (cap, _) = forms();
+    let pcap = dir.write("forms.pcap", cap.bytes());
+    let run = scan(None, &[&pcap]);
+    run.expect_code(1);
+    let got = by_port(&run.findings());
+    for (port, want) in [
+        (50_001, k("imei", "pattern", "plain", IMEI1)),
+        (50_002, k("imsi", "pattern", "plain", IMSI)),
+        (50_008, k("mac", "learned", "url", PHONE_MAC_TEXT)),
+        (51_007, k("imei", "pattern", "plain", IMEI1)),
+        (52_001, k("imei", "pattern", "plain", IMEI1)),
+    ] {
+        assert_eq!(got.get(&port), Some(&vec![want]), "port {port}");
+    }
+}
+
+/// The shipped LwM2M example with the shipped config: the endpoint names are the IMEI (and the
+/// IMSI), sent in clear over UDP.
+#[test]
+fn lwm2m_registers_leak_the_imei_in_the_endpoint_name() {
+    let dir = TempDir::new("lwm2m");
+    let pcap = dir.write("lwm2m-register.pcap", lwm2m_registers().bytes());
+    let run = scan(Some(&nokia_config()), &[&pcap]);
+    run.expect_code(1);
+    let findings = run.findings();
+    let got: BTreeSet<(u16, Key)> = findings
+        .iter()
+        .map(|f| (f["sport"].as_u64().unwrap_or(0) as u16, key(f)))
+        .collect();
+    let want: BTreeSet<(u16, Key)> = [
+        (56_830, k("imei", "known", "plain", IMEI1)),
+        (56_831, k("imei", "known", "plain", IMEI1)),
+        (56_832, k("imei", "known", "plain", IMEI1)),
+        (56_832, k("imsi", "known", "plain", IMSI)),
+    ]
+    .into();
+    assert_eq!(got, want);
+    assert_eq!(findings.len(), want.len());
+    for f in &findings {
+        assert_eq!(f["proto"], "udp", "{f}");
+        assert_eq!(f["dport"], 5683, "{f}");
+        assert_eq!(f["device"]["name"], PHONE_NAME, "{f}");
+    }
+}
+
+/// Look-alikes are not leaks, with or without known values configured: order numbers, a test
+/// card, timestamps, UUIDs, `02:00:00:00:00:00`, a bad-Luhn IMEI, the test IMSI, an md5 ETag,
+/// a random cookie, identifiers in a server's reply, identifiers sent to a NAS on the LAN.
+#[test]
+fn benign_lookalikes_are_not_leaks() {
+    let dir = TempDir::new("benign");
+    let pcap = dir.write("benign.pcap", benign().bytes());
+    let config = dir.write("forms.toml", FORMS_TOML.as_bytes());
+    for config in [None, Some(config.as_path())] {
+        let run = scan(config, &[&pcap]);
+        assert!(
+            run.stdout.trim().is_empty(),
+            "config {config:?}: findings:\n{}",
+            run.stdout
+        );
+        run.expect_code(0);
+    }
+}
+
+/// `--lan` replaces the default LAN prefixes: with only the phone in the LAN, its backup to the
+/// NAS leaves the LAN and is a leak; everything else in the benign capture stays benign.
+#[test]
+fn lan_option_redefines_what_leaving_the_lan_means() {
+    let dir = TempDir::new("lan");
+    let pcap = dir.write("benign.pcap", benign().bytes());
+    let run = leakguard([
+        OsStr::new("scan"),
+        OsStr::new("--format"),
+        OsStr::new("json"),
+        OsStr::new("--lan"),
+        OsStr::new("192.168.1.23/32"),
+        pcap.as_os_str(),
+    ]);
+    run.expect_code(1);
+    let findings = run.findings();
+    let want: BTreeSet<Key> = [
+        k("imei", "pattern", "plain", IMEI1),
+        k("iccid", "pattern", "plain", ICCID),
+        k("mac", "learned", "plain", PHONE_MAC_TEXT),
+    ]
+    .into();
+    assert_eq!(keys(&findings), want);
+    assert_eq!(findings.len(), want.len());
+    for f in &findings {
+        assert_eq!(f["sport"], 54_101, "{f}");
+        assert_eq!(f["dst"], "192.168.1.50", "{f}");
+    }
+}
+
+/// The last record's start in `bytes` written by `cap`, and a cut 10 bytes into its data.
+fn cut_mid_record(cap: &common::Capture) -> (usize, Vec<u8>) {
+    let last = *cap.pcap().record_offsets().last().expect("a record");
+    let cut = last + 16 + 10;
+    (last, cap.bytes()[..cut].to_vec())
+}
+
+/// All the decimal numbers on the lines of `text` that mention `needle`, outside `needle` (a
+/// temp path has digits of its own).
+fn numbers_on_lines_with(text: &str, needle: &str) -> Vec<u64> {
+    text.lines()
+        .filter(|l| l.contains(needle))
+        .flat_map(|l| {
+            l.replace(needle, " ")
+                .split(|c: char| !c.is_ascii_digit())
+                .filter_map(|n| n.parse::<u64>().ok())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// A capture cut mid-record is an error naming the file and the offset; the other files are
+/// still scanned and their findings printed. Errors take precedence over leaks in the exit
+/// status: 2 if any file failed, even when leaks were found in others.
+#[test]
+fn truncated_capture_is_an_error_and_other_files_are_still_scanned() {
+    let dir = TempDir::new("truncated");
+    let (last, cut) = cut_mid_record(&benign());
+    let truncated = dir.write("truncated.pcap", &cut);
+    let seed = dir.write("seed.pcap", nokia7plus_zzhc().bytes());
+    let run = scan(Some(&nokia_config()), &[&truncated, &seed]);
+    run.expect_code(2);
+    let name = truncated.to_string_lossy();
+    assert!(
+        run.stderr.contains(name.as_ref()),
+        "stderr does not name the file:\n{}",
+        run.stderr
+    );
+    let offsets = numbers_on_lines_with(&run.stderr, &name);
+    assert!(
+        offsets
+            .iter()
+            .any(|&n| (last as u64..=cut.len() as u64).contains(&n)),
+        "no offset between {last} and {} in:\n{}",
+        cut.len(),
+        run.stderr
+    );
+    let findings = run.findings();
+    assert_eq!(
+        findings.len(),
+        6,
+        "the good file's findings:\n{}",
+        run.stdout
+    );
+    assert!(findings.iter().all(|f| f["sport"] == 43_562));
+}
+
+/// A file that is not a capture at all is an error naming it; the good file is still scanned.
+#[test]
+fn non_capture_file_is_an_error_naming_it() {
+    let dir = TempDir::new("notpcap");
+    let notes = dir.write(
+        "notes.txt",
+        b"these are not the packets you are looking for\n",
+    );
+    let missing = dir.path("missing.pcap");
+    let seed = dir.write("seed.pcap", nokia7plus_zzhc().bytes());
+    let run = scan(Some(&nokia_config()), &[&notes, &missing, &seed]);
+    run.expect_code(2);
+    for f in [&notes, &missing] {
+        let name = f.to_string_lossy();
+        assert!(
+            run.stderr.contains(name.as_ref()),
+            "stderr does not name {name}:\n{}",
+            run.stderr
+        );
+    }
+    assert_eq!(run.findings().len(), 6, "{}", run.stdout);
+}
+
+/// A bad config stops the scan: exit 2 and `file:line:col: key: message` on stderr.
+#[test]
+fn bad_config_names_file_line_column_and_key() {
+    let dir = TempDir::new("badconfig");
+    let config = dir.write(
+        "bad.toml",
+        b"# a misspelt key must not silently disable detection\n\
+          mode = \"monitor\"\n\
+          \n\
+          [[device]]\n\
+          name = \"phone\"\n\
+          imie = [\"490154203237518\"]\n",
+    );
+    let seed = dir.write("seed.pcap", nokia7plus_zzhc().bytes());
+    let run = scan(Some(&config), &[&seed]);
+    run.expect_code(2);
+    assert!(run.stdout.trim().is_empty(), "{}", run.stdout);
+    let name = config.to_string_lossy().into_owned();
+    let line = run
+        .stderr
+        .lines()
+        .find_map(|l| {
+            l.find(&format!("{name}:"))
+                .map(|at| &l[at + name.len() + 1..])
+        })
+        .unwrap_or_else(|| panic!("no `{name}:` on stderr:\n{}", run.stderr));
+    // line:col: key: message
+    let mut parts = line.splitn(4, ": ");
+    let pos = parts.next().unwrap_or("");
+    let (l, c) = pos
+        .split_once(':')
+        .unwrap_or_else(|| panic!("no line:col in `{line}`"));
+    assert_eq!(l, "6", "line of the bad key in `{line}`");
+    assert!(c.parse::<u32>().is_ok(), "column in `{line}`");
+    let key = parts.next().unwrap_or("");
+    assert!(key.contains("imie"), "key in `{line}`");
+    assert!(
+        !parts.next().unwrap_or("").is_empty(),
+        "message in `{line}`"
+    );
+}
+
+#[test]
+fn check_config_accepts_the_shipped_configs() {
+    for file in ["etc/leakguard.toml", "examples/nokia7plus.toml"] {
+        let run = leakguard([
+            OsStr::new("check-config"),
+            manifest().join(file).as_os_str(),
+        ]);
+        run.expect_code(0);
+    }
+}
+
+#[test]
+fn version() {
+    let run = leakguard(["--version"]);
+    run.expect_code(0);
+    assert_eq!(
+        run.stdout,
+        format!("leakguard {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(env!("CARGO_PKG_VERSION"), "0.1.0");
+}
+
+/// tshark, if installed, reads every generated capture without a checksum error or a malformed
+/// packet, and decodes the seed case's DNS answer and HTTP POST as intended.
+#[test]
+fn generated_captures_decode_cleanly_in_tshark() {
+    if Command::new("tshark").arg("--version").output().is_err() {
+        return skip("tshark is not installed");
+    }
+    let dir = TempDir::new("tshark");
+    let mut files = Vec::new();
+    for (name, cap) in shipped() {
+        files.push(dir.write(name, cap.bytes()));
+    }
+    files.push(dir.write("forms.pcap", forms().0.bytes()));
+    let tshark = |file: &Path, args: &[&str]| -> String {
+        let out = Command::new("tshark")
+            .arg("-r")
+            .arg(file)
+            .args([
+                "-o",
+                "ip.check_checksum:TRUE",
+                "-o",
+                "tcp.check_checksum:TRUE",
+                "-o",
+                "udp.check_checksum:TRUE",
+            ])
+            .args(args)
+            .output()
+            .expect("running tshark");
+        assert!(
+            out.status.success(),
+            "tshark failed on {}: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for f in &files {
+        let bad = tshark(
+            f,
+            &["-Y", "ip.checksum.status==2 or tcp.checksum.status==2 or udp.checksum.status==2 or _ws.malformed"],
+        );
+        assert!(bad.trim().is_empty(), "{}: bad frames:\n{bad}", f.display());
+    }
+    let seed = &files[0];
+    let http = tshark(
+        seed,
+        &[
+            "-Y",
+            "http.request",
+            "-T",
+            "fields",
+            "-e",
+            "http.host",
+            "-e",
+            "http.content_type",
+        ],
+    );
+    assert_eq!(http.trim(), "zzhc.vnet.cn\tapplication/encrypted-json");
+    let dns = tshark(
+        seed,
+        &[
+            "-Y",
+            "dns.a",
+            "-T",
+            "fields",
+            "-e",
+            "dns.qry.name",
+            "-e",
+            "dns.a",
+        ],
+    );
+    assert_eq!(dns.trim(), "zzhc.vnet.cn\t203.0.113.7");
+}
+
+/// The shared corpus directory: `$LEAKGUARD_SHARED`, else `<manifest>/../shared`, else
+/// `/work/shared`.
+fn shared_dir() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("LEAKGUARD_SHARED") {
+        return Some(PathBuf::from(p));
+    }
+    [manifest().join("../shared"), PathBuf::from("/work/shared")]
+        .into_iter()
+        .find(|p| p.is_dir())
+}
+
+/// Every capture of the suricata-verify corpus, in one invocation: no crash (exit 0 or 2, never
+/// a signal or a panic's 101) and no finding (the corpus has no identifiers leaving a LAN).
+#[test]
+fn suricata_verify_corpus_scans_without_crash_or_findings() {
+    let Some(corpus) = shared_dir()
+        .map(|d| d.join("corpus/suricata-verify"))
+        .filter(|d| d.is_dir())
+    else {
+        return skip("the suricata-verify corpus is absent (shared/corpus/suricata-verify)");
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&corpus)
+        .expect("reading the corpus")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "{} is empty", corpus.display());
+    let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let run = scan(None, &refs);
+    assert!(
+        matches!(run.code, Some(0) | Some(2)),
+        "exit status {:?} over {} files\n--- stderr (tail)\n{}",
+        run.code,
+        files.len(),
+        run.stderr
+            .lines()
+            .rev()
+            .take(20)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let lines: Vec<&str> = run.stdout.lines().take(20).collect();
+    assert!(
+        lines.is_empty(),
+        "findings in the corpus:\n{}",
+        lines.join("\n")
+    );
+}
