@@ -43,8 +43,10 @@
 //! * `output` (hook output): `udp sport 53 oifname LAN log group G`, the router's own resolver
 //!   answering devices.
 //! * `forward_post`, `input_post`: the mark copy above.
-//! * `block` (regular): `meta l4proto tcp reject with tcp reset` (if `firewall.tcp_reset`),
-//!   then `drop`.
+//! * `block` (regular): TCP resets pass (they carry nothing and let both ends tear the flow
+//!   down; our own resets carry the blocked flow's conntrack entry and would be eaten on a
+//!   local path), then `meta l4proto tcp reject with tcp reset` (if `firewall.tcp_reset`), then
+//!   `drop`.
 //!
 //! # Queue backends ([`Backend`])
 //!

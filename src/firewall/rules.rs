@@ -37,6 +37,9 @@ pub const SET_D6: &str = "block_d6";
 /// Every block set, in the order `list_blocks` reports them.
 pub const BLOCK_SETS: [&str; 6] = [SET_FLOW4, SET_FLOW6, SET_DD4, SET_DD6, SET_D4, SET_D6];
 
+/// The RST bit of the TCP flags byte.
+const TCP_RST: u32 = 0x04;
+
 /// IPv4 total length and TCP data offset (in 32-bit words) of the TCP segments without payload
 /// seen in practice: bare header, header with timestamps, SYN with the usual options. nft cannot
 /// compare `ip length` with `tcp doff * 4` (no arithmetic between fields, and a concatenation
@@ -146,7 +149,19 @@ pub fn table_objects(settings: &Settings, backend: Backend) -> Vec<NfObject<'sta
         }))
     };
 
-    // block: the one place that decides how a blocked packet dies.
+    // block: the one place that decides how a blocked packet dies. TCP resets pass: they carry
+    // nothing, they let both ends tear the flow down, and the resets we send ourselves carry the
+    // blocked flow's conntrack entry (a local client would never see them otherwise).
+    out.push(rule(
+        CHAIN_BLOCK,
+        vec![
+            is(
+                and(payload("tcp", "flags"), TCP_RST),
+                Expression::Number(TCP_RST),
+            ),
+            Statement::Accept(None),
+        ],
+    ));
     if settings.tcp_reset {
         out.push(rule(
             CHAIN_BLOCK,
@@ -580,14 +595,15 @@ mod tests {
     fn blocks_reset_tcp_only_when_configured() {
         let doc = json(&settings(), Backend::Nft);
         let block = rules_of(&doc, CHAIN_BLOCK);
-        assert_eq!(block.len(), 2);
-        assert_eq!(block[0]["expr"][1]["reject"]["type"], "tcp reset");
+        assert_eq!(block.len(), 3);
+        assert!(block[0]["expr"][1].get("accept").is_some());
+        assert_eq!(block[1]["expr"][1]["reject"]["type"], "tcp reset");
         let mut quiet = settings();
         quiet.tcp_reset = false;
         let doc = json(&quiet, Backend::Nft);
         let block = rules_of(&doc, CHAIN_BLOCK);
-        assert_eq!(block.len(), 1);
-        assert!(block[0]["expr"][0].get("drop").is_some());
+        assert_eq!(block.len(), 2);
+        assert!(block[1]["expr"][0].get("drop").is_some());
     }
 
     #[test]
