@@ -276,6 +276,31 @@ fn scenario(ns: &str) {
     assert!(took < Duration::from_secs(1), "reset took {took:?}");
     assert!(!refused(to("127.0.0.3")).0, "unblocked destination refused");
 
+    // The same for IPv6.
+    sh(&[
+        "ip",
+        "-6",
+        "addr",
+        "add",
+        "fd00::7/128",
+        "dev",
+        "lo",
+        "nodad",
+    ]);
+    let listener6 = TcpListener::bind("[::]:0").expect("listen v6");
+    let port6 = listener6.local_addr().expect("addr").port();
+    let d6 = fw
+        .add_block(Scope::Destination, ip("::1"), ip("fd00::7"), 6, 0, 0, 60)
+        .expect("add v6 block");
+    let (was_refused, took) = refused(SocketAddr::new(ip("fd00::7"), port6));
+    assert!(was_refused && took < Duration::from_secs(1), "v6 block");
+    assert!(!refused(SocketAddr::new(ip("::1"), port6)).0, "v6 other");
+    fw.remove_block(&d6).expect("remove v6 block");
+    assert!(
+        !refused(SocketAddr::new(ip("fd00::7"), port6)).0,
+        "v6 removed"
+    );
+
     // Device·destination and flow blocks; list_blocks reads all three back.
     let dd = fw
         .add_block(
@@ -488,4 +513,146 @@ fn install_error_carries_nft_stderr() {
     let text = err.to_string();
     eprintln!("install error: {text}");
     assert!(text.contains("Error"), "{text}");
+}
+
+/// Runs `f` on a thread inside namespace `ns` and returns its result (a panic propagates).
+fn in_ns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let name = ns.to_string();
+    match std::thread::spawn(move || {
+        Netns { name }.enter_and_forget();
+        f()
+    })
+    .join()
+    {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// Accepts connections and echoes what it reads, until the process ends.
+fn echo(listener: TcpListener) {
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+            let mut buf = [0u8; 64];
+            if let Ok(n) = conn.read(&mut buf) {
+                let _ = conn.write_all(&buf[..n]);
+            }
+        }
+    });
+}
+
+/// Connects from the device namespace; Ok(echo) or Err(kind, time taken).
+fn talk(device: &str, to: SocketAddr) -> Result<Vec<u8>, (ErrorKind, Duration)> {
+    in_ns(device, move || {
+        let start = Instant::now();
+        let mut conn = TcpStream::connect_timeout(&to, Duration::from_secs(2))
+            .map_err(|e| (e.kind(), start.elapsed()))?;
+        conn.set_read_timeout(Some(Duration::from_secs(2)))
+            .expect("timeout");
+        conn.write_all(b"identifiers?")
+            .map_err(|e| (e.kind(), start.elapsed()))?;
+        let mut buf = [0u8; 64];
+        let n = conn
+            .read(&mut buf)
+            .map_err(|e| (e.kind(), start.elapsed()))?;
+        Ok(buf[..n].to_vec())
+    })
+}
+
+/// A device, a router and a server in three namespaces: forwarded traffic from the LAN
+/// interface passes through the queue (bypass, nobody listening) and the blocks hit it.
+#[test]
+fn forwarded_traffic_through_a_router_namespace() {
+    if skip_or_fail() {
+        return;
+    }
+    let (router, device, server) = (Netns::new(), Netns::new(), Netns::new());
+    let (r, d, s) = (&router.name, &device.name, &server.name);
+    for cmd in [
+        format!("ip link add lan0 netns {r} type veth peer name dev0 netns {d}"),
+        format!("ip link add wan0 netns {r} type veth peer name srv0 netns {s}"),
+        format!("ip -n {r} addr add 10.1.0.1/24 dev lan0"),
+        format!("ip -n {r} addr add 10.2.0.1/24 dev wan0"),
+        format!("ip -n {d} addr add 10.1.0.2/24 dev dev0"),
+        format!("ip -n {s} addr add 10.2.0.2/24 dev srv0"),
+        format!("ip -n {s} addr add 10.2.0.3/24 dev srv0"),
+        format!("ip -n {r} link set lan0 up"),
+        format!("ip -n {r} link set wan0 up"),
+        format!("ip -n {d} link set dev0 up"),
+        format!("ip -n {s} link set srv0 up"),
+        format!("ip -n {d} route add default via 10.1.0.1"),
+        format!("ip -n {s} route add default via 10.2.0.1"),
+        format!("ip netns exec {r} sysctl -qw net.ipv4.ip_forward=1"),
+    ] {
+        let args: Vec<&str> = cmd.split(' ').collect();
+        sh(&args);
+    }
+    for listener in in_ns(s, || {
+        [
+            TcpListener::bind("10.2.0.2:8080").expect("bind"),
+            TcpListener::bind("10.2.0.3:8080").expect("bind"),
+        ]
+    }) {
+        echo(listener);
+    }
+    let blocked: SocketAddr = "10.2.0.2:8080".parse().expect("addr");
+    let other: SocketAddr = "10.2.0.3:8080".parse().expect("addr");
+    assert_eq!(
+        talk(d, blocked).expect("no firewall yet"),
+        b"identifiers?".to_vec()
+    );
+
+    let mut fw = in_ns(r, || {
+        let mut cfg = config(true);
+        cfg.network.lan_interfaces = vec!["lan0".into()];
+        Firewall::install(&cfg).expect("install")
+    });
+    // Undecided flows go through the queue; with nobody on it, bypass lets them pass.
+    assert_eq!(
+        talk(d, blocked).expect("queued and bypassed"),
+        b"identifiers?".to_vec()
+    );
+    if fw.backend() == Backend::Xt {
+        let listing = sh(&[
+            "ip", "netns", "exec", r, "iptables", "-w", "-t", "filter", "-L", "FORWARD", "-v",
+            "-n", "-x",
+        ]);
+        let queued: u64 = listing
+            .lines()
+            .find(|l| l.contains("NFQUEUE"))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no NFQUEUE rule:\n{listing}"));
+        // Exactly one: the data segment; the SYN, the ACKs and the FIN carry no payload and stay
+        // in the kernel.
+        assert_eq!(queued, 1, "queued packets:\n{listing}");
+    }
+    let fw = in_ns(r, move || {
+        fw.add_block(
+            Scope::DeviceDestination,
+            ip("10.1.0.2"),
+            ip("10.2.0.2"),
+            6,
+            0,
+            0,
+            60,
+        )
+        .expect("block");
+        fw
+    });
+    let err = talk(d, blocked).expect_err("blocked");
+    assert_eq!(err.0, ErrorKind::ConnectionRefused, "{err:?}");
+    assert!(err.1 < Duration::from_secs(1), "{err:?}");
+    assert_eq!(
+        talk(d, other).expect("other destination"),
+        b"identifiers?".to_vec()
+    );
+    in_ns(r, move || fw.remove().expect("remove"));
+    assert_eq!(
+        talk(d, blocked).expect("firewall removed"),
+        b"identifiers?".to_vec()
+    );
+    drop((router, device, server));
 }
