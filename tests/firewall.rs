@@ -459,6 +459,16 @@ fn scenario(ns: &str) {
             "reconfigure duplicated xt rules"
         );
     }
+    if fw.backend() == Backend::Xt {
+        // Only the iptables rules vanish: noticed, restored, blocks kept.
+        sh(&["iptables", "-w", "-t", "filter", "-F", "FORWARD"]);
+        assert!(!fw.present());
+        fw.restore().expect("restore xt");
+        assert!(fw.present());
+        assert_eq!(xt_rules("iptables", "FORWARD"), 1);
+        assert_eq!(xt_rules("ip6tables", "FORWARD"), 1);
+        assert_eq!(fw.list_blocks().expect("list").len(), 3);
+    }
     let start = Instant::now();
     let dropped = TcpStream::connect_timeout(&to("127.0.0.4"), Duration::from_millis(500));
     assert!(dropped.is_err() && start.elapsed() >= Duration::from_millis(400));
@@ -630,16 +640,12 @@ fn forwarded_traffic_through_a_router_namespace() {
         assert_eq!(queued, 1, "queued packets:\n{listing}");
     }
     let fw = in_ns(r, move || {
-        fw.add_block(
-            Scope::DeviceDestination,
-            ip("10.1.0.2"),
-            ip("10.2.0.2"),
-            6,
-            0,
-            0,
-            60,
-        )
-        .expect("block");
+        // The configured scope (device·destination) and timeout.
+        let id = fw
+            .block(ip("10.1.0.2"), ip("10.2.0.2"), 6, 40000, 8080)
+            .expect("block");
+        assert_eq!(id.scope, Scope::DeviceDestination);
+        assert_eq!((id.proto, id.sport, id.dport), (0, 0, 0));
         fw
     });
     let err = talk(d, blocked).expect_err("blocked");

@@ -172,6 +172,9 @@ pub struct Settings {
     pub tcp_reset: bool,
     pub lan_interfaces: Vec<String>,
     pub nflog_group: u16,
+    /// Scope and timeout of [`Firewall::block`].
+    pub scope: Scope,
+    pub block_timeout: u32,
 }
 
 impl Settings {
@@ -184,6 +187,8 @@ impl Settings {
             tcp_reset: config.firewall.tcp_reset,
             lan_interfaces: config.network.lan_interfaces.clone(),
             nflog_group: config.daemon.nflog_group,
+            scope: config.firewall.scope,
+            block_timeout: config.firewall.block_timeout,
         }
     }
 }
@@ -243,6 +248,10 @@ impl Firewall {
     /// Recreates everything: table, chains, sets, xt rules, and the blocks added through this
     /// value that have not expired, with their remaining time.
     pub fn restore(&mut self) -> Result<(), FirewallError> {
+        // The table may still be there (only the xt rules went): keep what it holds.
+        if let Ok(live) = self.list_blocks() {
+            self.remember(&live);
+        }
         self.apply_table()?;
         self.install_xt()
     }
@@ -279,6 +288,20 @@ impl Firewall {
         table.and(rules)
     }
 
+    /// Blocks a flow's `firewall.scope` part for `firewall.block_timeout` seconds: what the
+    /// daemon calls when it finds a leak.
+    pub fn block(
+        &mut self,
+        src: IpAddr,
+        dst: IpAddr,
+        proto: u8,
+        sport: u16,
+        dport: u16,
+    ) -> Result<BlockId, FirewallError> {
+        let (scope, timeout) = (self.settings.scope, self.settings.block_timeout);
+        self.add_block(scope, src, dst, proto, sport, dport, timeout)
+    }
+
     /// Blocks `scope`'s part of (src, dst, proto, sport, dport) for `timeout_secs` (0: until
     /// removed). Adding an existing block restarts its timeout.
     #[allow(clippy::too_many_arguments)]
@@ -307,8 +330,10 @@ impl Firewall {
             },
             &format!("adding block {id}"),
         )?;
-        self.blocks.retain(|(b, _)| *b != id);
-        let deadline = timeout.map(|t| Instant::now() + Duration::from_secs(u64::from(t)));
+        let now = Instant::now();
+        self.blocks
+            .retain(|(b, deadline)| *b != id && deadline.map_or(true, |d| d > now));
+        let deadline = timeout.map(|t| now + Duration::from_secs(u64::from(t)));
         self.blocks.push((id, deadline));
         Ok(id)
     }

@@ -470,6 +470,8 @@ mod tests {
             tcp_reset: true,
             lan_interfaces: vec!["br-lan".into(), "wlan0".into()],
             nflog_group: 9,
+            scope: crate::config::Scope::DeviceDestination,
+            block_timeout: 600,
         }
     }
 
