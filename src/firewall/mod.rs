@@ -32,7 +32,10 @@
 //!      resolvers to devices go to the daemon (for destination names) without delay;
 //!   2. `ct mark & 0x0c000000 == BLOCK` → `block`, then the block sets (LAN input only):
 //!      `block_flow4/6` (saddr . l4proto . daddr . sport . dport), `block_dd4/6`
-//!      (saddr . daddr), `block_d4/6` (daddr), all `flags timeout`;
+//!      (saddr . daddr), `block_d4/6` (daddr), all `flags timeout`. A flow decided BLOCK by
+//!      a verdict needs no set entry (its ct mark does it); `block_flow` entries, from
+//!      [`Firewall::add_block`] with `Scope::Flow`, also outlive a conntrack flush and are
+//!      listed by [`Firewall::list_blocks`];
 //!   3. CLEAN flows, packets not from a LAN interface, and TCP segments without payload
 //!      (exact pairs of IP length and TCP data offset: 40/5, 52/8, 60/10 for IPv4 with a
 //!      20-byte header; 20/5, 32/8, 40/10 IPv6 payload length without extension headers)
@@ -57,6 +60,8 @@
 //!   selection logic stays in one place; the iptables chains run at priority 0, between our
 //!   early and post chains, and the post chain still runs after the verdict (it also clears the
 //!   QUEUE bit). With `--queue-bypass`/`bypass` traffic flows when the daemon is not running.
+//!   (Matching the mark rather than `-m connmark --mark 0/MASK -i lan` keeps the empty-segment
+//!   exemption and the DNS-only rule of `input` in effect for xt too.)
 //!
 //! `QueueBackend::Auto` probes the native expression by applying, in one transaction, a
 //! throwaway table `inet leakguard_probe` with a `queue` rule and its deletion: the kernel
@@ -70,6 +75,10 @@
 //! [`Firewall::remove`] on SIGTERM. The table is always replaced as a whole in one transaction
 //! (`add table; delete table; add …`), with the blocks that are still active re-added with
 //! their remaining time. Errors carry nft's (or iptables') stderr.
+//!
+//! `tests/firewall.rs` runs all of this as root in private network namespaces, with real
+//! traffic: loopback (blocks, resets, simulated verdict marks, flush and restore) and a
+//! device → router → server path (forwarded traffic through the xt queue with bypass).
 
 mod block;
 mod nft;
