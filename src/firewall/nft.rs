@@ -1,0 +1,74 @@
+//! Running the `nft` binary. The nftables crate's `apply_ruleset` lets nft's stderr go to ours,
+//! so the daemon could not say *why* a ruleset was refused; this runner sends the crate's JSON
+//! the same way (`nft -j -f -`) but keeps stderr for the error.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use nftables::schema::Nftables;
+
+use super::FirewallError;
+
+/// The nft executable, found in PATH like the crate does.
+const NFT: &str = "nft";
+
+/// Applies `doc` as one transaction: all of it or nothing.
+pub fn apply(doc: &Nftables, action: &str) -> Result<(), FirewallError> {
+    let json = serde_json::to_string(doc)
+        .map_err(|e| FirewallError::Invalid(format!("{action}: serialising JSON: {e}")))?;
+    run(&["-j", "-f", "-"], Some(&json), action).map(|_| ())
+}
+
+/// `nft -j <args>`, parsed with the crate's schema.
+pub fn list(args: &[&str], action: &str) -> Result<Nftables<'static>, FirewallError> {
+    let mut all = vec!["-j"];
+    all.extend_from_slice(args);
+    let out = run(&all, None, action)?;
+    serde_json::from_str(&out).map_err(|e| FirewallError::Nft {
+        action: action.to_string(),
+        stderr: format!("unexpected JSON from nft: {e}"),
+    })
+}
+
+/// Whether `nft <args>` succeeds (output discarded).
+pub fn succeeds(args: &[&str]) -> bool {
+    Command::new(NFT)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+fn run(args: &[&str], input: Option<&str>, action: &str) -> Result<String, FirewallError> {
+    let spawn_err = |e: std::io::Error| FirewallError::Nft {
+        action: action.to_string(),
+        stderr: format!("running {NFT}: {e}"),
+    };
+    let mut child = Command::new(NFT)
+        .args(args)
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(spawn_err)?;
+    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+        // nft reads all its input before it writes anything, so writing first cannot deadlock.
+        stdin.write_all(text.as_bytes()).map_err(spawn_err)?;
+    }
+    let out = child.wait_with_output().map_err(spawn_err)?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(FirewallError::Nft {
+            action: action.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
+    }
+}
