@@ -218,6 +218,8 @@ fn connect(path: &Path) -> io::Result<UnixDatagram> {
 pub struct SyslogLogger {
     conn: Mutex<Conn>,
     pid: u32,
+    /// `--foreground`: every line also goes to stderr.
+    echo: bool,
 }
 
 impl SyslogLogger {
@@ -231,6 +233,16 @@ impl SyslogLogger {
                 on_stderr: false,
             }),
             pid: std::process::id(),
+            echo: false,
+        }
+    }
+
+    /// A logger that also writes every line to stderr (`--foreground`): alerts still reach
+    /// syslog, where the owner and LuCI look for them.
+    pub fn echoing(path: &Path) -> SyslogLogger {
+        SyslogLogger {
+            echo: true,
+            ..SyslogLogger::new(path)
         }
     }
 
@@ -256,9 +268,13 @@ impl SyslogLogger {
 
     fn write(&self, level: Level, message: &str) {
         let line = format_line(level, now_unix(), self.pid, message);
+        if self.echo {
+            stderr_line(level, message);
+        }
         let mut conn = self.lock();
         match conn.send(&line, Instant::now()) {
             Ok(()) => conn.on_stderr = false,
+            Err(_) if self.echo => {}
             Err(e) => {
                 if !conn.on_stderr {
                     conn.on_stderr = true;
@@ -330,7 +346,7 @@ impl Handle {
     }
 }
 
-/// Installs the process logger: stderr in the foreground, syslog at `syslog_path` otherwise.
+/// Installs the process logger: syslog at `syslog_path`, and stderr too in the foreground.
 ///
 /// The logger lives for the whole process. (`log::set_boxed_logger` needs the `log` crate's
 /// `alloc` feature, which the crate does not enable; leaking the box and calling `set_logger` is
@@ -340,14 +356,14 @@ pub fn init(
     syslog_path: &Path,
     level: LevelFilter,
 ) -> Result<Handle, SetLoggerError> {
-    let handle = if foreground {
-        log::set_logger(&StderrLogger)?;
-        Handle::Stderr
+    let logger = if foreground {
+        SyslogLogger::echoing(syslog_path)
     } else {
-        let logger: &'static SyslogLogger = Box::leak(Box::new(SyslogLogger::new(syslog_path)));
-        log::set_logger(logger)?;
-        Handle::Syslog(logger)
+        SyslogLogger::new(syslog_path)
     };
+    let logger: &'static SyslogLogger = Box::leak(Box::new(logger));
+    log::set_logger(logger)?;
+    let handle = Handle::Syslog(logger);
     log::set_max_level(level);
     Ok(handle)
 }
