@@ -122,7 +122,8 @@ impl Pipeline {
 
     /// Rereads the lease file when it changed (the daemon calls this now and then).
     pub fn refresh_leases(&mut self) {
-        if let (Some(path), Some(leases)) = (self.config.network.leases.as_deref(), &mut self.leases)
+        if let (Some(path), Some(leases)) =
+            (self.config.network.leases.as_deref(), &mut self.leases)
         {
             let _ = leases.refresh_if_changed(path);
         } else if let Some(path) = self.config.network.leases.as_deref() {
@@ -222,7 +223,8 @@ impl Pipeline {
         Ok(self.inspect_stream(time, src_mac, &seg, out))
     }
 
-    /// A DNS query: the name is what leaves the network, so the name is the window.
+    /// A DNS query: the name is what leaves the network, so the decoded name (not the wire
+    /// format, where labels are length-prefixed) is what the detector sees.
     fn inspect_dns_query(
         &mut self,
         time: Timestamp,
@@ -230,43 +232,23 @@ impl Pipeline {
         seg: &Segment<'_>,
         out: &mut dyn FnMut(&Finding),
     ) -> Verdict {
-        self.dns_name.clear();
-        if dns::query_name(seg.payload, &mut self.dns_name).is_err() || self.dns_name.is_empty()
-        {
-            return Verdict::Clean;
-        }
-        self.stats.flows_inspected += 1;
-        self.stats.bytes_inspected += self.dns_name.len() as u64;
-        let key = flow_key(seg);
-        let Pipeline {
-            detector,
-            scratch,
-            flows,
-            config,
-            stats,
-            dns_name,
-            names,
-            leases,
-        } = self;
-        let ctx = Attribution {
-            time,
-            seg,
-            src_mac,
-            names,
-            leases: leases.as_ref(),
-        };
-        let facts = flows.facts(&key);
-        let mut leaked = false;
-        detector.scan(dns_name.as_bytes(), scratch, &mut |hit| {
-            if ctx.report(config, stats, facts, hit, out) {
-                leaked = true;
-            }
-        });
-        if leaked {
-            Verdict::Leak
-        } else {
+        let mut name = core::mem::take(&mut self.dns_name);
+        name.clear();
+        let verdict = if dns::query_name(seg.payload, &mut name).is_err() || name.is_empty() {
             Verdict::Clean
-        }
+        } else {
+            let query = Segment {
+                payload: name.as_bytes(),
+                ..*seg
+            };
+            match self.inspect_stream(time, src_mac, &query, out) {
+                // Each query is judged alone: a clean one ends its "flow".
+                Verdict::Pass => Verdict::Clean,
+                v => v,
+            }
+        };
+        self.dns_name = name;
+        verdict
     }
 
     fn inspect_stream(
@@ -295,7 +277,7 @@ impl Pipeline {
             leases: leases.as_ref(),
         };
         let mut leaked_now = false;
-        let feed = flows.feed(&key, seg.tcp, seg.payload, &mut |facts, window| {
+        let mut scan = |facts: &mut FlowFacts, window: &[u8]| {
             if facts.src_mac.is_none() {
                 facts.src_mac = src_mac;
             }
@@ -304,8 +286,18 @@ impl Pipeline {
                     leaked_now = true;
                 }
             });
-        });
+        };
+        let mut feed = flows.feed(&key, seg.tcp, seg.payload, &mut scan);
+        if seg.tcp.is_some_and(|t| t.fin || t.rst) {
+            // No more data will fill the gaps: scan what waits behind them now.
+            let flushed = flows.flush(&key, &mut scan);
+            feed.scanned += flushed.scanned;
+            feed.budget_spent |= flushed.budget_spent;
+        }
         self.stats.bytes_inspected += u64::from(feed.scanned);
+        if feed.new_flow {
+            self.stats.flows_inspected += 1;
+        }
         let leaked = leaked_now || self.flows.facts(&key).leaked;
         if leaked {
             return Verdict::Leak;

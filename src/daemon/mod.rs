@@ -145,7 +145,10 @@ impl Daemon {
         let nflog = match Log::open(&LogConfig::new(config.daemon.nflog_group, 1024)) {
             Ok(l) => Some(l),
             Err(e) => {
-                warn!("NFLOG group {} unavailable, no DNS names: {e}", config.daemon.nflog_group);
+                warn!(
+                    "NFLOG group {} unavailable, no DNS names: {e}",
+                    config.daemon.nflog_group
+                );
                 None
             }
         };
@@ -202,7 +205,8 @@ impl Daemon {
                 if let Some(l) = &self.nflog {
                     fds.push(PollFd::new(l.socket().as_fd(), PollFlags::POLLIN));
                 }
-                let timeout = PollTimeout::try_from(TICK.as_millis() as i32).unwrap_or(PollTimeout::MAX);
+                let timeout =
+                    PollTimeout::try_from(TICK.as_millis() as i32).unwrap_or(PollTimeout::MAX);
                 match poll(&mut fds, timeout) {
                     Ok(_) => {}
                     Err(nix::errno::Errno::EINTR) => continue,
@@ -242,7 +246,8 @@ impl Daemon {
                 last_check = Instant::now();
                 self.check_table();
                 self.expire_blocks();
-                if let Err(e) = status::write_atomic(&self.config.daemon.run_dir, &self.snapshot()) {
+                if let Err(e) = status::write_atomic(&self.config.daemon.run_dir, &self.snapshot())
+                {
                     warn!("writing the status file: {e}");
                 }
             }
@@ -428,7 +433,9 @@ impl Daemon {
             return;
         };
         let pipeline = &mut self.pipeline;
-        if let Err(e) = log.recv(&mut self.event_buf, |pkt| pipeline.observe_dns_answer(pkt.payload)) {
+        if let Err(e) = log.recv(&mut self.event_buf, |pkt| {
+            pipeline.observe_dns_answer(pkt.payload)
+        }) {
             warn!("NFLOG: {e}");
         }
     }

@@ -57,6 +57,8 @@ pub struct Feed {
     pub held: bool,
     /// The segment carried only bytes already seen (a retransmission).
     pub duplicate: bool,
+    /// This segment created the flow's entry.
+    pub new_flow: bool,
 }
 
 pub use table::FlowTable;

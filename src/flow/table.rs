@@ -157,7 +157,7 @@ impl FlowTable {
         payload: &[u8],
         scan: &mut dyn FnMut(&mut FlowFacts, &[u8]),
     ) -> Feed {
-        let id = self.slot_for(key);
+        let (id, new_flow) = self.slot_for(key);
         let FlowTable {
             slots,
             scratch,
@@ -174,7 +174,10 @@ impl FlowTable {
             scratch,
             budget: *budget,
             scan,
-            feed: Feed::default(),
+            feed: Feed {
+                new_flow,
+                ..Feed::default()
+            },
         };
         match tcp {
             Some(info) => cx.segment(info, payload),
@@ -216,7 +219,7 @@ impl FlowTable {
 
     /// The facts of a flow, creating the flow if it is new.
     pub fn facts(&mut self, key: &FlowKey) -> &mut FlowFacts {
-        let id = self.slot_for(key) as usize;
+        let id = self.slot_for(key).0 as usize;
         // `slot_for` returns the index of a live slot, never one past the end.
         &mut self.slots[id].facts
     }
@@ -267,11 +270,12 @@ impl FlowTable {
 
     /// The slot of `key`, made the most recently used; a new flow takes a free slot or the
     /// least recently used one.
-    fn slot_for(&mut self, key: &FlowKey) -> u32 {
+    /// The slot of `key`, created if new (the bool says so), made the most recently used.
+    fn slot_for(&mut self, key: &FlowKey) -> (u32, bool) {
         if let Some(id) = self.lookup(key) {
             self.unlink(id);
             self.push_front(id);
-            return id;
+            return (id, false);
         }
         if self.index.len() >= self.capacity {
             self.evict_lru();
@@ -289,7 +293,7 @@ impl FlowTable {
         };
         self.index.insert(key, id);
         self.push_front(id);
-        id
+        (id, true)
     }
 
     fn lookup(&self, key: &FlowKey) -> Option<u32> {
