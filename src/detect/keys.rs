@@ -80,8 +80,9 @@ pub fn left_ok(buf: &[u8], s: usize, distinctive: bool) -> bool {
 
 /// Where the value announced by a key ending at `e` starts, if the bytes after the key are an
 /// assignment (`=`, `:`, `>`, `%3D`, `%3A`, a multipart blank line) with only quotes, escapes
-/// and blanks around it. One digit may follow the key (`IMEI1`, `imei2`).
-pub fn value_start(buf: &[u8], e: usize) -> Option<usize> {
+/// and blanks around it. One digit may follow the key (`IMEI1`, `imei2`). The flag says the
+/// assignment was URL-escaped (the value sits in URL-encoded text).
+pub fn value_start(buf: &[u8], e: usize) -> Option<(usize, bool)> {
     let mut i = e;
     if buf.get(i).is_some_and(u8::is_ascii_digit) {
         i += 1;
@@ -91,6 +92,7 @@ pub fn value_start(buf: &[u8], e: usize) -> Option<usize> {
     }
     let limit = (i + 16).min(buf.len());
     let mut assigned = false;
+    let mut escaped = false;
     while i < limit {
         match buf[i] {
             b'"' | b'\'' | b'\\' | b' ' | b'\t' => i += 1,
@@ -112,13 +114,14 @@ pub fn value_start(buf: &[u8], e: usize) -> Option<usize> {
                     (b'3', b'D' | b'A') => assigned = true,
                     _ => break,
                 }
+                escaped = true;
                 i += 3;
             }
             b'&' if buf.get(i..i + 6) == Some(b"&quot;") => i += 6,
             _ => break,
         }
     }
-    (assigned && i < buf.len()).then_some(i)
+    (assigned && i < buf.len()).then_some((i, escaped))
 }
 
 /// The end of the alphanumeric token starting at `s` (the value of a numeric key).
@@ -143,7 +146,9 @@ mod tests {
 
     #[test]
     fn grammar() {
-        let v = |s: &[u8], e| value_start(s, e).map(|i| &s[i..]);
+        fn v(s: &[u8], e: usize) -> Option<&[u8]> {
+            value_start(s, e).map(|(i, _)| &s[i..])
+        }
         assert_eq!(v(b"imei=1&", 4), Some(&b"1&"[..]));
         assert_eq!(v(b"\"imei\": \"1\"", 5), Some(&b"1\""[..]));
         assert_eq!(v(b"\\\"imei\\\":\\\"1", 6), Some(&b"1"[..]));

@@ -173,7 +173,12 @@ impl Detector {
         (self.idents.len() - 1) as u32
     }
 
-    fn add_device(&mut self, dev: &crate::config::Device, device: Option<u16>, lits: &mut Literals) {
+    fn add_device(
+        &mut self,
+        dev: &crate::config::Device,
+        device: Option<u16>,
+        lits: &mut Literals,
+    ) {
         let hashes = self.hash_layers();
         let numeric: [(Kind, &Vec<String>); 5] = [
             (Kind::Imei, &dev.imei),
@@ -189,7 +194,11 @@ impl Detector {
             for v in values.iter().filter(|v| v.len() >= MIN_LITERAL) {
                 let id = self.ident(kind, Source::Known, v, device);
                 let all_digits = v.bytes().all(|b| b.is_ascii_digit());
-                let shape = if all_digits { Shape::Numeric } else { Shape::Text };
+                let shape = if all_digits {
+                    Shape::Numeric
+                } else {
+                    Shape::Text
+                };
                 lits.add(v, Pattern::Literal { ident: id, shape });
                 self.known_text(v.as_bytes(), id);
                 // China Telecom's client sends the IMEI without its check digit as "MEID".
@@ -211,7 +220,10 @@ impl Detector {
                 lits.add(v, Pattern::Literal { ident: id, shape });
                 if v.starts_with('+') {
                     lits.add(digits, Pattern::Literal { ident: id, shape });
-                    lits.add(&format!("00{digits}"), Pattern::Literal { ident: id, shape });
+                    lits.add(
+                        &format!("00{digits}"),
+                        Pattern::Literal { ident: id, shape },
+                    );
                     self.known_text(digits.as_bytes(), id);
                     self.digests.add(digits.as_bytes(), id, &hashes);
                 }
@@ -301,7 +313,13 @@ impl Detector {
             seen,
             inflater,
         };
-        self.scan_buf(window, Encoding::PLAIN, scan::Origin::Window, levels, &mut cx);
+        self.scan_buf(
+            window,
+            Encoding::PLAIN,
+            scan::Origin::Window,
+            levels,
+            &mut cx,
+        );
     }
 }
 

@@ -98,6 +98,7 @@ impl Detector {
         self.layers[l as usize]
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn emit(
         &self,
         cx: &mut Cx,
@@ -111,9 +112,10 @@ impl Detector {
         if !self.kinds[kind as usize] {
             return;
         }
-        let dup = cx.seen.iter().any(|(k, v, e)| {
-            *k == kind && v == value && (*e == encoding || origin == Origin::Url)
-        });
+        let dup = cx
+            .seen
+            .iter()
+            .any(|(k, v, e)| *k == kind && v == value && (*e == encoding || origin == Origin::Url));
         if dup {
             return;
         }
@@ -147,19 +149,23 @@ impl Detector {
         if let Some(ac) = &self.ac {
             for m in ac.find_iter(buf) {
                 match self.patterns.get(m.pattern().as_usize()) {
-                    Some(&Pattern::Literal { ident, shape }) => {
-                        if shape_ok(buf, m.start(), m.end(), shape) {
-                            self.emit_ident(cx, ident, enc, origin);
+                    Some(&Pattern::Literal { ident, shape })
+                        if shape_ok(buf, m.start(), m.end(), shape) =>
+                    {
+                        self.emit_ident(cx, ident, enc, origin);
+                    }
+                    Some(&Pattern::Key(class, distinctive))
+                        if keys::left_ok(buf, m.start(), distinctive) =>
+                    {
+                        if let Some((v, escaped)) = keys::value_start(buf, m.end()) {
+                            let e = match escaped && self.layer_on(Layer::Url) {
+                                true => enc.with_inner(Layer::Url).unwrap_or(enc),
+                                false => enc,
+                            };
+                            self.keyed_value(buf, v, class, e, origin, cx);
                         }
                     }
-                    Some(&Pattern::Key(class, distinctive)) => {
-                        if keys::left_ok(buf, m.start(), distinctive) {
-                            if let Some(v) = keys::value_start(buf, m.end()) {
-                                self.keyed_value(buf, v, class, enc, origin, cx);
-                            }
-                        }
-                    }
-                    None => {}
+                    _ => {}
                 }
             }
         }
@@ -169,9 +175,14 @@ impl Detector {
                 if let (Some(inner), Some((cur, rest))) =
                     (enc.with_inner(Layer::Url), levels.split_first_mut())
                 {
-                    let delim = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'\'' | b'<' | b'>');
+                    let delim = |b: &u8| {
+                        matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'\'' | b'<' | b'>')
+                    };
                     let s = buf[..first].iter().rposition(delim).map_or(0, |p| p + 1);
-                    let e = buf[last..].iter().position(delim).map_or(buf.len(), |p| last + p);
+                    let e = buf[last..]
+                        .iter()
+                        .position(delim)
+                        .map_or(buf.len(), |p| last + p);
                     let n = url_decode(&buf[s..e], cur);
                     self.scan_buf(&cur[..n], inner, Origin::Url, rest, cx);
                 }
@@ -189,7 +200,8 @@ impl Detector {
         if !self.layer_on(Layer::Gzip) || !self.may_descend(enc, levels) {
             return;
         }
-        let (Some(inner), Some((cur, rest))) = (enc.with_inner(Layer::Gzip), levels.split_first_mut())
+        let (Some(inner), Some((cur, rest))) =
+            (enc.with_inner(Layer::Gzip), levels.split_first_mut())
         else {
             return;
         };
@@ -222,7 +234,15 @@ impl Detector {
                 {
                     return;
                 }
-                self.emit(cx, Kind::Mac, Source::Pattern, enc, &mac_text(mac), None, origin);
+                self.emit(
+                    cx,
+                    Kind::Mac,
+                    Source::Pattern,
+                    enc,
+                    &mac_text(mac),
+                    None,
+                    origin,
+                );
             }
             KeyClass::Phone => {
                 let Some((value, len)) = parse_phone(&buf[v..]) else {
@@ -230,7 +250,9 @@ impl Detector {
                 };
                 if buf.get(v + len).is_some_and(u8::is_ascii_alphanumeric)
                     || self.known.contains_key(value.as_bytes())
-                    || self.known.contains_key(value.trim_start_matches('+').as_bytes())
+                    || self
+                        .known
+                        .contains_key(value.trim_start_matches('+').as_bytes())
                 {
                     return;
                 }
@@ -306,7 +328,8 @@ impl Detector {
                 // Base64 wrapped at 64/76 columns (MIME, PEM, Android's Base64.DEFAULT)
                 // continues on the next line; the first line of a window may be partial.
                 let seg = i - seg_start;
-                if i < n && (seg == 76 || seg == 64 || (seg_start == 0 && (16..76).contains(&seg))) {
+                if i < n && (seg == 76 || seg == 64 || (seg_start == 0 && (16..76).contains(&seg)))
+                {
                     let nl = match (buf[i], buf.get(i + 1)) {
                         (b'\n', _) => 1,
                         (b'\r', Some(b'\n')) => 2,
@@ -427,7 +450,11 @@ impl Detector {
             return;
         };
         // A run at the start of the caller's window may begin mid-quantum.
-        let shifts = if origin == Origin::Window && start == 0 { 4 } else { 1 };
+        let shifts = if origin == Origin::Window && start == 0 {
+            4
+        } else {
+            1
+        };
         for skip in 0..shifts {
             let k = b64_decode(&run[skip.min(run.len())..], cur);
             if k < 12 {
