@@ -169,24 +169,9 @@ impl Detector {
                 }
             }
         }
-        let escapes = self.runs(buf, enc, origin, levels, cx);
-        if let Some((first, last)) = escapes {
-            if self.layer_on(Layer::Url) && self.may_descend(enc, levels) {
-                if let (Some(inner), Some((cur, rest))) =
-                    (enc.with_inner(Layer::Url), levels.split_first_mut())
-                {
-                    let delim = |b: &u8| {
-                        matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'\'' | b'<' | b'>')
-                    };
-                    let s = buf[..first].iter().rposition(delim).map_or(0, |p| p + 1);
-                    let e = buf[last..]
-                        .iter()
-                        .position(delim)
-                        .map_or(buf.len(), |p| last + p);
-                    let n = url_decode(&buf[s..e], cur);
-                    self.scan_buf(&cur[..n], inner, Origin::Url, rest, cx);
-                }
-            }
+        self.runs(buf, enc, origin, levels, cx);
+        if self.layer_on(Layer::Url) && self.may_descend(enc, levels) && buf.contains(&b'%') {
+            self.url_tokens(buf, enc, levels, cx);
         }
         if origin == Origin::Window && self.layer_on(Layer::Gzip) && self.may_descend(enc, levels) {
             if let Some(body) = decode::http_compressed_body(buf) {
@@ -287,69 +272,132 @@ impl Detector {
         }
     }
 
-    /// The run pass: finds runs of hex/base64 characters and `%XX` escapes. Returns the
-    /// positions of the first and last escape, if any.
-    fn runs(
+    /// URL-decodes each token (between blanks, quotes, angle brackets) holding a `%XX`
+    /// escape, and scans it one layer deeper.
+    fn url_tokens(&self, buf: &[u8], enc: Encoding, levels: &mut [Vec<u8>], cx: &mut Cx) {
+        let (Some(inner), Some((cur, rest))) =
+            (enc.with_inner(Layer::Url), levels.split_first_mut())
+        else {
+            return;
+        };
+        let delim = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'\'' | b'<' | b'>');
+        let n = buf.len();
+        let mut pos = 0;
+        while let Some(k) = buf[pos..].iter().position(|&b| b == b'%').map(|k| pos + k) {
+            let escape = buf.get(k + 1).is_some_and(|&h| is_hex(h))
+                && buf.get(k + 2).is_some_and(|&h| is_hex(h));
+            if !escape {
+                pos = k + 1;
+                continue;
+            }
+            let s = buf[pos..k].iter().rposition(delim).map_or(pos, |p| pos + p + 1);
+            let e = buf[k..].iter().position(delim).map_or(n, |p| k + p);
+            let m = url_decode(&buf[s..e], cur);
+            self.scan_buf(&cur[..m], inner, Origin::Url, rest, cx);
+            pos = e;
+        }
+    }
+
+    /// The run pass: finds the runs of hex/base64 characters long enough to matter (and
+    /// MAC-shaped tokens when MACs were learned) and hands them to [`Self::run_end`].
+    ///
+    /// This loop is the per-byte cost of the detector beyond the automaton, so it skips:
+    /// a run of 12 or more bytes starting at or after `s` must cover `s + 11`, so only that
+    /// byte is probed; when it is not a run byte, 12 bytes are skipped at once.
+    fn runs(&self, buf: &[u8], enc: Encoding, origin: Origin, levels: &mut [Vec<u8>], cx: &mut Cx) {
+        let n = buf.len();
+        let learned = !self.learned.is_empty() && self.kinds[Kind::Mac as usize];
+        let run = |b: u8| CLASS[usize::from(b)] != 0;
+        // Invariant: s == 0 or buf[s - 1] is not a run byte.
+        let mut s = 0;
+        while s + 11 < n {
+            let probe = s + 11;
+            let b = buf[probe];
+            if !run(b) {
+                if learned && (b == b':' || b == b'.') {
+                    self.mac_around(buf, probe, enc, origin, cx);
+                }
+                s = probe + 1;
+                continue;
+            }
+            let a = buf[s..probe].iter().rposition(|&c| !run(c)).map_or(s, |k| s + k + 1);
+            let e = buf[probe..].iter().position(|&c| !run(c)).map_or(n, |k| probe + k);
+            let end = if e - a >= 12 {
+                self.run_end(buf, a, e, enc, origin, levels, cx)
+            } else {
+                if learned && (e - a == 2 || e - a == 4) {
+                    self.mac_around(buf, probe, enc, origin, cx);
+                }
+                e
+            };
+            s = end + 1;
+        }
+    }
+
+    /// A learned MAC written with `:` or `.` separators around `at` (a separator or a byte of
+    /// a 2- or 4-hex group): tries each place such a MAC could start.
+    fn mac_around(&self, buf: &[u8], at: usize, enc: Encoding, origin: Origin, cx: &mut Cx) {
+        let lo = at.saturating_sub(16);
+        for start in lo..=at {
+            if start > 0 && buf[start - 1].is_ascii_hexdigit() || !buf[start].is_ascii_hexdigit() {
+                continue;
+            }
+            if let Some((mac, len)) = parse_mac(&buf[start..]) {
+                if start + len > at && mac_bounds_ok(buf, start, start + len) {
+                    if let Some(&ident) = self.learned.get(&mac) {
+                        self.emit_ident(cx, ident, enc, origin);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A run `start..end` ended: extend it over line breaks when it is wrapped base64, then
+    /// look at it. Returns where the run pass goes on.
+    #[allow(clippy::too_many_arguments)]
+    fn run_end(
         &self,
         buf: &[u8],
+        start: usize,
+        mut end: usize,
         enc: Encoding,
         origin: Origin,
         levels: &mut [Vec<u8>],
         cx: &mut Cx,
-    ) -> Option<(usize, usize)> {
+    ) -> usize {
         let n = buf.len();
-        let mut escapes: Option<(usize, usize)> = None;
-        let mut i = 0;
-        while i < n {
-            let b = buf[i];
-            if CLASS[usize::from(b)] == 0 {
-                if b == b'%'
-                    && buf.get(i + 1).is_some_and(|&h| is_hex(h))
-                    && buf.get(i + 2).is_some_and(|&h| is_hex(h))
-                {
-                    escapes = Some(escapes.map_or((i, i), |(f, _)| (f, i)));
-                }
-                i += 1;
-                continue;
-            }
-            let start = i;
-            let mut seg_start = i;
-            let mut or = 0u8;
-            let mut wrapped = false;
-            loop {
-                while i < n {
-                    let c = CLASS[usize::from(buf[i])];
-                    if c == 0 {
-                        break;
-                    }
-                    or |= c;
-                    i += 1;
-                }
-                // Base64 wrapped at 64/76 columns (MIME, PEM, Android's Base64.DEFAULT)
-                // continues on the next line; the first line of a window may be partial.
-                let seg = i - seg_start;
-                if i < n && (seg == 76 || seg == 64 || (seg_start == 0 && (16..76).contains(&seg)))
-                {
-                    let nl = match (buf[i], buf.get(i + 1)) {
-                        (b'\n', _) => 1,
-                        (b'\r', Some(b'\n')) => 2,
-                        _ => 0,
-                    };
-                    if nl > 0 && buf.get(i + nl).is_some_and(|&c| CLASS[usize::from(c)] != 0) {
-                        i += nl;
-                        seg_start = i;
-                        wrapped = true;
-                        continue;
-                    }
-                }
+        let mut wrapped = false;
+        let mut seg_start = start;
+        loop {
+            // Base64 wrapped at 64/76 columns (MIME, PEM, Android's Base64.DEFAULT)
+            // continues on the next line; the first line of a window may be partial.
+            let seg = end - seg_start;
+            if end >= n || !(seg == 76 || seg == 64 || (seg_start == 0 && (16..76).contains(&seg)))
+            {
                 break;
             }
-            let len = i - start;
-            if len >= 12 || (len == 2 || len == 4) && !self.learned.is_empty() {
-                self.on_run(buf, start, i, or, wrapped, enc, origin, levels, cx);
+            let nl = match (buf[end], buf.get(end + 1)) {
+                (b'\n', _) => 1,
+                (b'\r', Some(b'\n')) => 2,
+                _ => 0,
+            };
+            if nl == 0 || !buf.get(end + nl).is_some_and(|&c| CLASS[usize::from(c)] != 0) {
+                break;
             }
+            seg_start = end + nl;
+            end = seg_start
+                + buf[seg_start..]
+                    .iter()
+                    .position(|&c| CLASS[usize::from(c)] == 0)
+                    .unwrap_or(n - seg_start);
+            wrapped = true;
         }
-        escapes
+        let or = buf[start..end]
+            .iter()
+            .fold(0u8, |a, &c| a | CLASS[usize::from(c)]);
+        self.on_run(buf, start, end, or, wrapped, enc, origin, levels, cx);
+        end
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -368,10 +416,7 @@ impl Detector {
         let len = end - start;
         let all_hex = or & !(DIG | HEXL) == 0;
         if !self.learned.is_empty() && self.kinds[Kind::Mac as usize] {
-            let next = buf.get(end).copied();
             let shaped = match len {
-                2 => all_hex && matches!(next, Some(b':')),
-                4 => all_hex && next == Some(b'.'),
                 12 => all_hex,
                 17 => or & !(DIG | HEXL | URLSAFE) == 0,
                 _ => false,
