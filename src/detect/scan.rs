@@ -326,7 +326,12 @@ impl Detector {
                 self.run_end(buf, a, e, enc, origin, levels, cx)
             } else {
                 if learned && (e - a == 2 || e - a == 4) {
-                    self.mac_around(buf, probe, enc, origin, cx);
+                    if a > 0 {
+                        self.mac_around(buf, a - 1, enc, origin, cx);
+                    }
+                    if e < n {
+                        self.mac_around(buf, e, enc, origin, cx);
+                    }
                 }
                 e
             };
@@ -334,16 +339,25 @@ impl Detector {
         }
     }
 
-    /// A learned MAC written with `:` or `.` separators around `at` (a separator or a byte of
-    /// a 2- or 4-hex group): tries each place such a MAC could start.
-    fn mac_around(&self, buf: &[u8], at: usize, enc: Encoding, origin: Origin, cx: &mut Cx) {
-        let lo = at.saturating_sub(16);
-        for start in lo..=at {
-            if start > 0 && buf[start - 1].is_ascii_hexdigit() || !buf[start].is_ascii_hexdigit() {
-                continue;
-            }
+    /// A learned MAC written with `:` or `.` separators, one of which is at `sep`: tries the
+    /// few places such a MAC could start (a separator sits between hex digits, every 3rd byte
+    /// in `aa:bb:…`, every 5th in `aabb.ccdd.eeff`).
+    fn mac_around(&self, buf: &[u8], sep: usize, enc: Encoding, origin: Origin, cx: &mut Cx) {
+        let hex_at = |i: usize| buf.get(i).is_some_and(|&b| is_hex(b));
+        if sep == 0 || !hex_at(sep - 1) || !hex_at(sep + 1) {
+            return;
+        }
+        let (step, groups) = match buf[sep] {
+            b':' => (3, 5),
+            b'.' => (5, 2),
+            _ => return,
+        };
+        for g in 1..=groups {
+            let Some(start) = sep.checked_sub(step * g - 1) else {
+                return;
+            };
             if let Some((mac, len)) = parse_mac(&buf[start..]) {
-                if start + len > at && mac_bounds_ok(buf, start, start + len) {
+                if start + len > sep && mac_bounds_ok(buf, start, start + len) {
                     if let Some(&ident) = self.learned.get(&mac) {
                         self.emit_ident(cx, ident, enc, origin);
                     }

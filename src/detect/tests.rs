@@ -753,6 +753,8 @@ fn found_at_every_offset() {
         for m in ["a4:50:46:12:34:56", "a4-50-46-12-34-56", "a450.4612.3456", "a45046123456"] {
             let w = format!("{pad} {m} and some more text after it");
             assert_eq!(scan_with(&det, w.as_bytes()), vec![l.clone()], "{w}");
+            let w = format!("{pad}at:{m}:z and some more text after it");
+            assert_eq!(scan_with(&det, w.as_bytes()), vec![l.clone()], "{w}");
         }
         let w = format!("{pad}={inner}&x");
         assert_eq!(
