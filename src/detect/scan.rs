@@ -53,6 +53,27 @@ const CLASS: [u8; 256] = {
     t
 };
 
+/// The first `needle` in `hay`, a machine word at a time (`%` search runs over every
+/// window, and the standard library's fast `memchr` is not public).
+fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    const W: usize = core::mem::size_of::<usize>();
+    const LO: usize = usize::MAX / 255;
+    const HI: usize = LO << 7;
+    let pattern = LO * usize::from(needle);
+    let mut chunks = hay.chunks_exact(W);
+    let mut base = 0;
+    for c in &mut chunks {
+        let mut word = [0u8; W];
+        word.copy_from_slice(c);
+        let x = usize::from_ne_bytes(word) ^ pattern;
+        if x.wrapping_sub(LO) & !x & HI != 0 {
+            break;
+        }
+        base += W;
+    }
+    hay[base..].iter().position(|&b| b == needle).map(|k| base + k)
+}
+
 fn is_hex(b: u8) -> bool {
     b.is_ascii_hexdigit()
 }
@@ -170,7 +191,7 @@ impl Detector {
             }
         }
         self.runs(buf, enc, origin, levels, cx);
-        if self.layer_on(Layer::Url) && self.may_descend(enc, levels) && buf.contains(&b'%') {
+        if self.layer_on(Layer::Url) && self.may_descend(enc, levels) {
             self.url_tokens(buf, enc, levels, cx);
         }
         if origin == Origin::Window && self.layer_on(Layer::Gzip) && self.may_descend(enc, levels) {
@@ -283,7 +304,7 @@ impl Detector {
         let delim = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'\'' | b'<' | b'>');
         let n = buf.len();
         let mut pos = 0;
-        while let Some(k) = buf[pos..].iter().position(|&b| b == b'%').map(|k| pos + k) {
+        while let Some(k) = find_byte(&buf[pos..], b'%').map(|k| pos + k) {
             let escape = buf.get(k + 1).is_some_and(|&h| is_hex(h))
                 && buf.get(k + 2).is_some_and(|&h| is_hex(h));
             if !escape {
@@ -407,6 +428,11 @@ impl Detector {
                     .unwrap_or(n - seg_start);
             wrapped = true;
         }
+        let len = end - start;
+        let mac_len = (len == 12 || len == 17) && !self.learned.is_empty();
+        if len < 16 && !mac_len {
+            return end;
+        }
         let or = buf[start..end]
             .iter()
             .fold(0u8, |a, &c| a | CLASS[usize::from(c)]);
@@ -528,5 +554,21 @@ impl Detector {
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_byte_finds_the_first() {
+        let hay = b"abcdefghijklmnop%qrstuvwxyz%";
+        for s in 0..hay.len() {
+            let want = hay[s..].iter().position(|&b| b == b'%');
+            assert_eq!(find_byte(&hay[s..], b'%'), want, "{s}");
+        }
+        assert_eq!(find_byte(b"", b'%'), None);
+        assert_eq!(find_byte(&[0x80, 0xa5, 0x25], b'%'), Some(2));
     }
 }
