@@ -17,6 +17,8 @@
 //! Learned MACs are not in the automaton (learning one must not rebuild it): MAC-shaped
 //! tokens found by pass 2 are looked up in a bounded set instead.
 
+#![deny(unsafe_code)]
+
 pub mod decode;
 mod digests;
 pub mod identifiers;

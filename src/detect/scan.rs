@@ -71,7 +71,10 @@ fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
         }
         base += W;
     }
-    hay[base..].iter().position(|&b| b == needle).map(|k| base + k)
+    hay[base..]
+        .iter()
+        .position(|&b| b == needle)
+        .map(|k| base + k)
 }
 
 fn is_hex(b: u8) -> bool {
@@ -265,7 +268,13 @@ impl Detector {
                 self.emit(cx, Kind::Phone, Source::Pattern, enc, &value, None, origin);
             }
             _ => {
-                let t = &buf[v..keys::token_end(buf, v)];
+                let mut t = &buf[v..keys::token_end(buf, v)];
+                // SIM cards pad an odd-length ICCID with an F nibble, which apps often keep.
+                if class == KeyClass::Iccid && matches!(t.len(), 20 | 21) {
+                    if let Some((b'F' | b'f', digits)) = t.split_last() {
+                        t = digits;
+                    }
+                }
                 let kind = match class {
                     KeyClass::Imei | KeyClass::DeviceId if id::is_imei(t) => Kind::Imei,
                     KeyClass::Imeisv if id::is_imeisv(t) => Kind::Imeisv,
@@ -311,7 +320,10 @@ impl Detector {
                 pos = k + 1;
                 continue;
             }
-            let s = buf[pos..k].iter().rposition(delim).map_or(pos, |p| pos + p + 1);
+            let s = buf[pos..k]
+                .iter()
+                .rposition(delim)
+                .map_or(pos, |p| pos + p + 1);
             let e = buf[k..].iter().position(delim).map_or(n, |p| k + p);
             let m = url_decode(&buf[s..e], cur);
             self.scan_buf(&cur[..m], inner, Origin::Url, rest, cx);
@@ -341,8 +353,14 @@ impl Detector {
                 s = probe + 1;
                 continue;
             }
-            let a = buf[s..probe].iter().rposition(|&c| !run(c)).map_or(s, |k| s + k + 1);
-            let e = buf[probe..].iter().position(|&c| !run(c)).map_or(n, |k| probe + k);
+            let a = buf[s..probe]
+                .iter()
+                .rposition(|&c| !run(c))
+                .map_or(s, |k| s + k + 1);
+            let e = buf[probe..]
+                .iter()
+                .position(|&c| !run(c))
+                .map_or(n, |k| probe + k);
             let end = if e - a >= 12 {
                 self.run_end(buf, a, e, enc, origin, levels, cx)
             } else {
@@ -417,7 +435,11 @@ impl Detector {
                 (b'\r', Some(b'\n')) => 2,
                 _ => 0,
             };
-            if nl == 0 || !buf.get(end + nl).is_some_and(|&c| CLASS[usize::from(c)] != 0) {
+            if nl == 0
+                || !buf
+                    .get(end + nl)
+                    .is_some_and(|&c| CLASS[usize::from(c)] != 0)
+            {
                 break;
             }
             seg_start = end + nl;

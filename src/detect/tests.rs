@@ -490,6 +490,11 @@ fn gzip_layers() {
     // Truncated stream: what was inflated is still scanned.
     let cut = req.len() - 12;
     assert!(hits(&c, &req[..cut]).contains(&h("imei", "pattern", "gzip", IMEI2)));
+    // Content-Encoding: deflate (zlib).
+    let z = miniz_oxide::deflate::compress_to_vec_zlib(text.as_bytes(), 6);
+    let mut req = b"POST /u HTTP/1.1\r\nContent-Encoding: deflate\r\nHost: a\r\n\r\n".to_vec();
+    req.extend(&z);
+    assert_eq!(hits(&c, &req), want);
     // gzip then base64.
     let w = format!("payload={}", b64(&body, 0));
     assert_eq!(
@@ -750,7 +755,12 @@ fn found_at_every_offset() {
     for off in 0..40 {
         let pad = "ab cd.e:f ".repeat(4);
         let pad = &pad[..off];
-        for m in ["a4:50:46:12:34:56", "a4-50-46-12-34-56", "a450.4612.3456", "a45046123456"] {
+        for m in [
+            "a4:50:46:12:34:56",
+            "a4-50-46-12-34-56",
+            "a450.4612.3456",
+            "a45046123456",
+        ] {
             let w = format!("{pad} {m} and some more text after it");
             assert_eq!(scan_with(&det, w.as_bytes()), vec![l.clone()], "{w}");
             let w = format!("{pad}at:{m}:z and some more text after it");
@@ -762,5 +772,73 @@ fn found_at_every_offset() {
             vec![h("imei", "pattern", "base64", IMEI)],
             "{w}"
         );
+    }
+}
+
+/// Scanning allocates nothing: a counting allocator (per thread, so parallel tests do not
+/// disturb it) around scans of every kind of window. `GlobalAlloc` is an unsafe trait.
+#[allow(unsafe_code)]
+mod no_allocation {
+    use super::*;
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    struct Counting;
+
+    thread_local! {
+        static ALLOCS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
+            // SAFETY: forwarded unchanged to the system allocator.
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: forwarded unchanged to the system allocator.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+    }
+
+    #[global_allocator]
+    static GLOBAL: Counting = Counting;
+
+    #[test]
+    fn scan_allocates_nothing() {
+        let mut det = Detector::new(&phone_device());
+        det.learn_mac([0x3c, 0x28, 0x6d, 0x01, 0x02, 0x03]);
+        let json = format!("{{\"imei\":\"{IMEI2}\",\"mac\":\"3c:28:6d:01:02:03\"}}");
+        let windows: Vec<Vec<u8>> = vec![
+            benign_http(8192),
+            format!(
+                "imei={IMEI}&q={}&u=%7B%22imsi%22%3A%22{IMSI}%22%7D",
+                b64(json.as_bytes(), 76)
+            )
+            .into_bytes(),
+            format!(
+                "d={}&m={}",
+                hex(json.as_bytes()),
+                hex(&Md5::digest(IMEI.as_bytes()))
+            )
+            .into_bytes(),
+            {
+                let mut r = b"POST / HTTP/1.1\r\nContent-Encoding: gzip\r\n\r\n".to_vec();
+                r.extend(gzip(json.as_bytes()));
+                r
+            },
+        ];
+        let mut scratch = Scratch::new();
+        let mut found = 0usize;
+        let before = ALLOCS.with(Cell::get);
+        for w in &windows {
+            det.scan(w, &mut scratch, &mut |_| found += 1);
+        }
+        let after = ALLOCS.with(Cell::get);
+        assert!(found >= 6, "{found}");
+        assert_eq!(after - before, 0, "allocations during scan");
+        // The counter does count.
+        let b = std::hint::black_box(Box::new(1u64));
+        assert!(ALLOCS.with(Cell::get) > after && *b == 1);
     }
 }
