@@ -23,9 +23,19 @@ pub enum Origin {
     Window,
     /// Decoded from a run of the layer above.
     Decoded,
-    /// URL-decoded in place: most of it is the text above again, so only values not already
-    /// seen in this scan are reported.
+    /// URL-decoded in place (or decoded from such text): most of it is the text above again,
+    /// so only values not already seen in this scan are reported.
     Url,
+}
+
+impl Origin {
+    /// The origin of a layer decoded from this one.
+    fn child(self) -> Origin {
+        match self {
+            Origin::Url => Origin::Url,
+            _ => Origin::Decoded,
+        }
+    }
 }
 
 // Byte classes of the run pass.
@@ -199,13 +209,20 @@ impl Detector {
         }
         if origin == Origin::Window && self.layer_on(Layer::Gzip) && self.may_descend(enc, levels) {
             if let Some(body) = decode::http_compressed_body(buf) {
-                self.inflate_and_scan(body, enc, levels, cx);
+                self.inflate_and_scan(body, enc, origin, levels, cx);
             }
         }
     }
 
     /// Inflates `data` into the next level and scans it as `gzip` inside `enc`.
-    fn inflate_and_scan(&self, data: &[u8], enc: Encoding, levels: &mut [Vec<u8>], cx: &mut Cx) {
+    fn inflate_and_scan(
+        &self,
+        data: &[u8],
+        enc: Encoding,
+        origin: Origin,
+        levels: &mut [Vec<u8>],
+        cx: &mut Cx,
+    ) {
         if !self.layer_on(Layer::Gzip) || !self.may_descend(enc, levels) {
             return;
         }
@@ -216,7 +233,7 @@ impl Detector {
         };
         let n = inflate(cx.inflater, data, cur);
         if n > 0 {
-            self.scan_buf(&cur[..n], inner, Origin::Decoded, rest, cx);
+            self.scan_buf(&cur[..n], inner, origin.child(), rest, cx);
         }
     }
 
@@ -537,11 +554,11 @@ impl Detector {
             {
                 if let Some(k) = hex_decode(run, cur) {
                     if is_gzip(&cur[..k]) {
-                        self.inflate_and_scan(&cur[..k], inner, rest, cx);
+                        self.inflate_and_scan(&cur[..k], inner, origin, rest, cx);
                         return;
                     }
                     if looks_like_text(&cur[..k]) {
-                        self.scan_buf(&cur[..k], inner, Origin::Decoded, rest, cx);
+                        self.scan_buf(&cur[..k], inner, origin.child(), rest, cx);
                         return;
                     }
                 }
@@ -568,11 +585,11 @@ impl Detector {
                 break;
             }
             if is_gzip(&cur[..k]) {
-                self.inflate_and_scan(&cur[..k], inner, rest, cx);
+                self.inflate_and_scan(&cur[..k], inner, origin, rest, cx);
                 return;
             }
             if looks_like_text(&cur[..k]) {
-                self.scan_buf(&cur[..k], inner, Origin::Decoded, rest, cx);
+                self.scan_buf(&cur[..k], inner, origin.child(), rest, cx);
                 return;
             }
         }

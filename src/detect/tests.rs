@@ -425,6 +425,34 @@ fn url_layer() {
         hits(&c, w.as_bytes()),
         vec![h("imei", "pattern", "url", IMEI)]
     );
+    // Base64 inside a URL-encoded token is reported once, as base64 (seen in the plain text).
+    let w = format!("a=%20&b={}&c=1", b64(format!("imei={IMEI}").as_bytes(), 0));
+    assert_eq!(
+        hits(&c, w.as_bytes()),
+        vec![h("imei", "pattern", "base64", IMEI)]
+    );
+    // Base64 that was URL-escaped is found after URL decoding.
+    let enc = b64(format!("{{\"imei\":\"{IMEI}\"}}").as_bytes(), 0);
+    assert!(enc.contains('+') || enc.contains('/') || enc.contains('='));
+    let esc = enc
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D");
+    let w = format!("x=1&b={esc}&c=1");
+    let got = hits(&c, w.as_bytes());
+    // The part before the first escape may already decode far enough to hold it.
+    assert!(
+        got == vec![h("imei", "pattern", "base64+url", IMEI)]
+            || got == vec![h("imei", "pattern", "base64", IMEI)],
+        "{got:?}"
+    );
+    // Escaped from its first byte on: only the URL layer can see it.
+    let esc: String = enc.bytes().map(|b| format!("%{b:02X}")).collect();
+    let w = format!("x=1&b={esc}&c=1");
+    assert_eq!(
+        hits(&c, w.as_bytes()),
+        vec![h("imei", "pattern", "base64+url", IMEI)]
+    );
     let w = "mac=a4%3A50%3A46%3A12%3A34%3A56&x=1";
     assert_eq!(
         hits(&c, w.as_bytes()),
