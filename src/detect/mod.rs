@@ -297,7 +297,9 @@ impl Detector {
     }
 
     /// The literal patterns of the automaton (known values in all their forms, key names), so
-    /// that a benchmark can build a bare aho-corasick over the same patterns.
+    /// that a benchmark can build a bare aho-corasick over the same patterns. The detector's
+    /// own automaton is built with `ascii_case_insensitive(true)` and
+    /// `MatchKind::LeftmostLongest`; build the bare one the same way for a fair comparison.
     pub fn literal_patterns(&self) -> Vec<String> {
         self.literals.clone()
     }
