@@ -1,2 +1,287 @@
 //! Decoders for the layers identifiers hide in: URL escapes, ASCII hex, base64 (either
 //! alphabet, any alignment, padded or not, line-wrapped), gzip/deflate.
+//!
+//! Every decoder writes into a caller-provided buffer (a [`super::Scratch`] level) and stops
+//! when it is full: no allocation, no panic on any input, partial output kept (a window may
+//! end in the middle of an encoded run, and what was decoded so far can still hold a leak).
+
+use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
+
+pub fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// `%XX` escapes and `+` (a space in forms). A `%` not followed by two hex digits is kept.
+pub fn url_decode(src: &[u8], dst: &mut [u8]) -> usize {
+    let (mut i, mut o) = (0, 0);
+    while i < src.len() && o < dst.len() {
+        let b = src[i];
+        let (v, used) = match b {
+            b'%' => match (
+                src.get(i + 1).copied().and_then(hex_val),
+                src.get(i + 2).copied().and_then(hex_val),
+            ) {
+                (Some(h), Some(l)) => (h << 4 | l, 3),
+                _ => (b, 1),
+            },
+            b'+' => (b' ', 1),
+            _ => (b, 1),
+        };
+        dst[o] = v;
+        o += 1;
+        i += used;
+    }
+    o
+}
+
+/// ASCII hex (even length, either case) to bytes; `None` on a non-hex byte.
+pub fn hex_decode(src: &[u8], dst: &mut [u8]) -> Option<usize> {
+    let mut o = 0;
+    for pair in src.chunks_exact(2) {
+        if o == dst.len() {
+            break;
+        }
+        dst[o] = hex_val(pair[0])? << 4 | hex_val(pair[1])?;
+        o += 1;
+    }
+    Some(o)
+}
+
+/// The 6-bit value of a base64 character of either alphabet (`+/` or `-_`), 0xff otherwise.
+pub const B64: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 26 {
+        t[b'A' as usize + i] = i as u8;
+        t[b'a' as usize + i] = 26 + i as u8;
+        i += 1;
+    }
+    let mut d = 0;
+    while d < 10 {
+        t[b'0' as usize + d] = 52 + d as u8;
+        d += 1;
+    }
+    t[b'+' as usize] = 62;
+    t[b'-' as usize] = 62;
+    t[b'/' as usize] = 63;
+    t[b'_' as usize] = 63;
+    t
+};
+
+/// Base64 to bytes. Line breaks are skipped (Android's `Base64.DEFAULT` wraps at 76 columns),
+/// decoding stops at `=` or any other non-alphabet byte, and a trailing partial group yields
+/// the whole bytes it holds.
+pub fn b64_decode(src: &[u8], dst: &mut [u8]) -> usize {
+    let (mut acc, mut bits, mut o) = (0u32, 0u32, 0usize);
+    for &b in src {
+        let v = B64[usize::from(b)];
+        if v == 0xff {
+            if b == b'\n' || b == b'\r' {
+                continue;
+            }
+            break;
+        }
+        acc = (acc << 6 | u32::from(v)) & 0xffff;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            if o == dst.len() {
+                break;
+            }
+            dst[o] = (acc >> bits) as u8;
+            o += 1;
+        }
+    }
+    o
+}
+
+/// Whether decoded bytes are text worth scanning: almost no control bytes, and any non-ASCII
+/// is UTF-8 (JSON with Chinese model names). Random bytes (cookies, tokens, ciphertext) fail.
+pub fn looks_like_text(b: &[u8]) -> bool {
+    if b.is_empty() {
+        return false;
+    }
+    let mut ctrl = 0usize;
+    let mut high = false;
+    for &c in b {
+        if (c < 0x20 && !matches!(c, b'\t' | b'\r' | b'\n')) || c == 0x7f {
+            ctrl += 1;
+        }
+        high |= c >= 0x80;
+    }
+    if ctrl * 32 > b.len() {
+        return false;
+    }
+    if !high {
+        return true;
+    }
+    match core::str::from_utf8(b) {
+        Ok(_) => true,
+        // A multi-byte character cut by the end of the run is still text.
+        Err(e) => e.error_len().is_none() && b.len() - e.valid_up_to() < 4,
+    }
+}
+
+/// Whether `b` starts like a gzip member (magic, deflate method).
+pub fn is_gzip(b: &[u8]) -> bool {
+    b.len() >= 10 && b[0] == 0x1f && b[1] == 0x8b && b[2] == 8
+}
+
+/// Whether `b` starts with a zlib header (deflate, 32 KiB window at most, check bits ok).
+fn is_zlib(b: &[u8]) -> bool {
+    b.len() >= 2
+        && b[0] & 0x0f == 8
+        && b[0] >> 4 <= 7
+        && (u16::from(b[0]) << 8 | u16::from(b[1])) % 31 == 0
+}
+
+/// Offset of the deflate data in a gzip member (after the optional fields).
+fn gzip_data_offset(b: &[u8]) -> Option<usize> {
+    if !is_gzip(b) {
+        return None;
+    }
+    let flags = b[3];
+    let mut i = 10usize;
+    if flags & 4 != 0 {
+        let xlen = usize::from(*b.get(i)?) | usize::from(*b.get(i + 1)?) << 8;
+        i += 2 + xlen;
+    }
+    for bit in [8u8, 16] {
+        if flags & bit != 0 {
+            i += b.get(i..)?.iter().position(|&c| c == 0)? + 1;
+        }
+    }
+    if flags & 2 != 0 {
+        i += 2;
+    }
+    (i <= b.len()).then_some(i)
+}
+
+/// Inflates gzip, zlib or raw deflate data into `dst`, keeping what was inflated when the
+/// input is truncated or corrupt further on. Returns the output length (0: not compressed).
+pub fn inflate(r: &mut DecompressorOxide, src: &[u8], dst: &mut [u8]) -> usize {
+    let (data, flags) = if let Some(off) = gzip_data_offset(src) {
+        (&src[off..], 0)
+    } else if is_zlib(src) {
+        (
+            src,
+            inflate_flags::TINFL_FLAG_PARSE_ZLIB_HEADER | inflate_flags::TINFL_FLAG_IGNORE_ADLER32,
+        )
+    } else {
+        (src, 0)
+    };
+    r.init();
+    let flags = flags
+        | inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF
+        | inflate_flags::TINFL_FLAG_HAS_MORE_INPUT;
+    let (_status, _read, written) = decompress(r, data, dst, 0, flags);
+    written.min(dst.len())
+}
+
+/// The body of an HTTP request whose header ends inside `window` and declares
+/// `Content-Encoding: gzip` or `deflate`.
+///
+/// A private copy of the check (rather than `packet::http`) so the detector works on any
+/// window the pipeline hands it, independently of how the packet layer is built.
+pub fn http_compressed_body(window: &[u8]) -> Option<&[u8]> {
+    const METHODS: [&[u8]; 4] = [b"POST ", b"PUT ", b"PATCH ", b"GET "];
+    if !METHODS.iter().any(|m| window.starts_with(m)) {
+        return None;
+    }
+    let head_len = window
+        .windows(4)
+        .take(8192)
+        .position(|w| w == b"\r\n\r\n")?;
+    let head = &window[..head_len];
+    let mut compressed = false;
+    for line in head.split(|&b| b == b'\n') {
+        let name = b"content-encoding:";
+        if line.len() > name.len() && line[..name.len()].eq_ignore_ascii_case(name) {
+            let v = &line[name.len()..];
+            compressed = v.windows(4).any(|w| w.eq_ignore_ascii_case(b"gzip"))
+                || v.windows(7).any(|w| w.eq_ignore_ascii_case(b"deflate"));
+        }
+    }
+    compressed.then(|| &window[head_len + 4..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url() {
+        let mut out = [0u8; 64];
+        let n = url_decode(b"a%3Db+c%2x%", &mut out);
+        assert_eq!(&out[..n], b"a=b c%2x%");
+    }
+
+    #[test]
+    fn hex() {
+        let mut out = [0u8; 8];
+        assert_eq!(hex_decode(b"41427a", &mut out), Some(3));
+        assert_eq!(&out[..3], b"ABz");
+        assert_eq!(hex_decode(b"4g", &mut out), None);
+    }
+
+    #[test]
+    fn base64_both_alphabets_and_wraps() {
+        let mut out = [0u8; 64];
+        let n = b64_decode(b"aGVsbG8g\nd29y\r\nbGQ=", &mut out);
+        assert_eq!(&out[..n], b"hello world");
+        let n = b64_decode(b"-_-_", &mut out);
+        assert_eq!(&out[..n], &[0xfb, 0xff, 0xbf]);
+        let n = b64_decode(b"aGVsbG", &mut out);
+        assert_eq!(&out[..n], b"hell");
+    }
+
+    #[test]
+    fn text_check() {
+        assert!(looks_like_text(b"{\"a\":1}\n"));
+        assert!(looks_like_text("型号 Nokia".as_bytes()));
+        assert!(!looks_like_text(&[
+            0x93, 0x01, 0xff, 0x12, 0x00, 0x44, 0x81, 0x02
+        ]));
+    }
+
+    /// A gzip member around raw deflate data (CRC and size left zero: not checked).
+    pub fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut v = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+        v.extend(miniz_oxide::deflate::compress_to_vec(data, 6));
+        v.extend([0; 8]);
+        v
+    }
+
+    #[test]
+    fn inflate_truncated_gzip_keeps_output() {
+        let text: Vec<u8> = (0..400u32)
+            .flat_map(|i| format!("imei=490154203237518&i={i}\n").into_bytes())
+            .collect();
+        let text = &text[..];
+        let gz = gzip(text);
+        let mut r = DecompressorOxide::new();
+        let mut out = [0u8; 16384];
+        let n = inflate(&mut r, &gz, &mut out);
+        assert_eq!(&out[..n], text);
+        let z = miniz_oxide::deflate::compress_to_vec_zlib(text, 6);
+        let n = inflate(&mut r, &z, &mut out);
+        assert_eq!(&out[..n], text);
+        let n = inflate(&mut r, &gz[..gz.len() / 2], &mut out);
+        assert!(n > 4 && text.starts_with(&out[..n]), "{n}");
+        let n = inflate(&mut r, b"hello world, not compressed", &mut out);
+        assert!(n < 8);
+    }
+
+    #[test]
+    fn http_body() {
+        let req = b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Encoding: gzip\r\n\r\nBODY";
+        assert_eq!(http_compressed_body(req), Some(&b"BODY"[..]));
+        let req = b"POST /x HTTP/1.1\r\nHost: a\r\n\r\nBODY";
+        assert_eq!(http_compressed_body(req), None);
+    }
+}

@@ -3,21 +3,59 @@
 //! Built once per configuration (like an aho-corasick automaton: expensive to build, cheap to
 //! run), then run on many windows with a caller-owned [`Scratch`] so that scanning allocates
 //! nothing.
+//!
+//! One scan of a window is two passes over its bytes, both cheap on benign traffic:
+//!
+//! 1. one aho-corasick automaton finds the known values (every form they travel in) and the
+//!    key names (`imei`, `"IMSI"`, `mac_address`, …); a key match then reads the value after
+//!    it and checks its structure (Luhn, reporting body, MCC, …);
+//! 2. a byte-class loop finds runs of hex/base64 characters and `%XX` escapes; only runs that
+//!    pass a length gate are decoded (into a [`Scratch`] level) and, when the result is text
+//!    (or gzip), scanned again one layer deeper; runs of exactly a digest's length are looked
+//!    up among the precomputed digests of the known values and learned MACs.
+//!
+//! Learned MACs are not in the automaton (learning one must not rebuild it): MAC-shaped
+//! tokens found by pass 2 are looked up in a bounded set instead.
+
+#![deny(unsafe_code)]
 
 pub mod decode;
+mod digests;
 pub mod identifiers;
+mod keys;
+mod scan;
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use miniz_oxide::inflate::core::DecompressorOxide;
 
 use crate::config::Config;
-use crate::finding::Hit;
+use crate::finding::{Encoding, Hit, IdText, Kind, Layer, Source};
+
+use digests::Digests;
+use identifiers::{mac_is_placeholder, mac_text, mac_text_with};
+use keys::{KeyClass, KEYS};
+
+/// Bytes of decoded output one nesting level holds (an inflated body is cut there).
+const LEVEL_BYTES: usize = 16 * 1024;
+/// Distinct hits remembered per scan to avoid reporting one twice.
+const SEEN: usize = 64;
 
 /// Reused buffers for decoded layers (one per nesting level), allocated once.
 pub struct Scratch {
-    _private: (),
+    levels: Vec<Vec<u8>>,
+    inflater: Box<DecompressorOxide>,
+    seen: Vec<(Kind, IdText, Encoding)>,
 }
 
 impl Scratch {
     pub fn new() -> Scratch {
-        todo!("detect helper")
+        Scratch {
+            levels: (0..Encoding::MAX).map(|_| vec![0; LEVEL_BYTES]).collect(),
+            inflater: Box::default(),
+            seen: Vec::with_capacity(SEEN),
+        }
     }
 }
 
@@ -27,37 +65,293 @@ impl Default for Scratch {
     }
 }
 
-pub struct Detector {
-    _private: (),
+/// How the text around a literal must look for it to count (a known IMEI inside a longer run
+/// of digits is some other number).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    /// No digit on either side.
+    Numeric,
+    /// No alphanumeric on either side, and no further `:`/`-`/`.`-separated hex.
+    Mac,
+    /// No alphanumeric on either side.
+    Text,
 }
+
+/// What one automaton pattern stands for.
+#[derive(Clone, Copy, Debug)]
+enum Pattern {
+    Key(KeyClass, bool),
+    Literal { ident: u32, shape: Shape },
+}
+
+/// An identity hits are reported as (known value or learned MAC).
+#[derive(Clone, Debug)]
+struct Ident {
+    kind: Kind,
+    source: Source,
+    value: IdText,
+    device: Option<u16>,
+}
+
+pub struct Detector {
+    kinds: [bool; 8],
+    layers: [bool; 7],
+    learn: bool,
+    max_learned: usize,
+    depth: usize,
+    ac: Option<AhoCorasick>,
+    literals: Vec<String>,
+    patterns: Vec<Pattern>,
+    idents: Vec<Ident>,
+    /// Known values in canonical text (hex lower-cased), so that a structural hit on a known
+    /// value is left to the known-value match.
+    known: HashMap<Box<[u8]>, u32>,
+    known_macs: HashMap<[u8; 6], u32>,
+    learned: HashMap<[u8; 6], u32>,
+    digests: Digests,
+}
+
+/// Literal forms shorter than this are not searched: they would match everywhere.
+const MIN_LITERAL: usize = 6;
 
 impl Detector {
     /// Builds the matchers for `config`: known values in every form they travel in, key names,
     /// switches per kind and layer.
     pub fn new(config: &Config) -> Detector {
-        let _ = config;
-        todo!("detect helper")
+        let d = &config.detect;
+        let mut det = Detector {
+            kinds: d.kinds,
+            layers: d.encodings,
+            learn: d.learn_macs,
+            max_learned: d.max_learned_macs as usize,
+            depth: usize::from(d.decode_depth).min(Encoding::MAX),
+            ac: None,
+            literals: Vec::new(),
+            patterns: Vec::new(),
+            idents: Vec::new(),
+            known: HashMap::new(),
+            known_macs: HashMap::new(),
+            learned: HashMap::new(),
+            digests: Digests::default(),
+        };
+        let mut lits = Literals::default();
+        for (i, dev) in config.devices.iter().enumerate() {
+            let device = u16::try_from(i).ok();
+            det.add_device(dev, device, &mut lits);
+        }
+        if d.structural {
+            for &(name, class, distinctive) in KEYS {
+                lits.add(name, Pattern::Key(class, distinctive));
+            }
+        }
+        if !lits.text.is_empty() {
+            det.ac = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&lits.text)
+                .ok();
+        }
+        det.literals = lits.text;
+        det.patterns = lits.patterns;
+        det
+    }
+
+    fn hash_layers(&self) -> heapless::Vec<Layer, 3> {
+        [Layer::Md5, Layer::Sha1, Layer::Sha256]
+            .into_iter()
+            .filter(|l| self.layers[*l as usize])
+            .collect()
+    }
+
+    fn ident(&mut self, kind: Kind, source: Source, value: &str, device: Option<u16>) -> u32 {
+        let mut v = IdText::new();
+        let _ = v.push_str(value);
+        self.idents.push(Ident {
+            kind,
+            source,
+            value: v,
+            device,
+        });
+        (self.idents.len() - 1) as u32
+    }
+
+    fn add_device(
+        &mut self,
+        dev: &crate::config::Device,
+        device: Option<u16>,
+        lits: &mut Literals,
+    ) {
+        let hashes = self.hash_layers();
+        let numeric: [(Kind, &Vec<String>); 5] = [
+            (Kind::Imei, &dev.imei),
+            (Kind::Imsi, &dev.imsi),
+            (Kind::Iccid, &dev.iccid),
+            (Kind::Meid, &dev.meid),
+            (Kind::Serial, &dev.serial),
+        ];
+        for (kind, values) in numeric {
+            if !self.kinds[kind as usize] {
+                continue;
+            }
+            for v in values.iter().filter(|v| v.len() >= MIN_LITERAL) {
+                let id = self.ident(kind, Source::Known, v, device);
+                let all_digits = v.bytes().all(|b| b.is_ascii_digit());
+                let shape = if all_digits {
+                    Shape::Numeric
+                } else {
+                    Shape::Text
+                };
+                lits.add(v, Pattern::Literal { ident: id, shape });
+                self.known_text(v.as_bytes(), id);
+                // China Telecom's client sends the IMEI without its check digit as "MEID".
+                if kind == Kind::Imei && v.len() == 15 && all_digits {
+                    lits.add(&v[..14], Pattern::Literal { ident: id, shape });
+                    self.known_text(&v.as_bytes()[..14], id);
+                }
+                self.digests.add(v.as_bytes(), id, &hashes);
+            }
+        }
+        if self.kinds[Kind::Phone as usize] {
+            for v in dev.phone.iter() {
+                let digits = v.trim_start_matches('+');
+                if digits.len() < MIN_LITERAL {
+                    continue;
+                }
+                let id = self.ident(Kind::Phone, Source::Known, v, device);
+                let shape = Shape::Numeric;
+                lits.add(v, Pattern::Literal { ident: id, shape });
+                if v.starts_with('+') {
+                    lits.add(digits, Pattern::Literal { ident: id, shape });
+                    lits.add(
+                        &format!("00{digits}"),
+                        Pattern::Literal { ident: id, shape },
+                    );
+                    self.known_text(digits.as_bytes(), id);
+                    self.digests.add(digits.as_bytes(), id, &hashes);
+                }
+                self.known_text(v.as_bytes(), id);
+                self.digests.add(v.as_bytes(), id, &hashes);
+            }
+        }
+        if self.kinds[Kind::Mac as usize] {
+            for &mac in dev.mac.iter() {
+                let id = self.ident(Kind::Mac, Source::Known, &mac_text(mac), device);
+                self.known_macs.entry(mac).or_insert(id);
+                let p = Pattern::Literal {
+                    ident: id,
+                    shape: Shape::Mac,
+                };
+                for sep in [Some(b':'), Some(b'-'), None] {
+                    lits.add(&mac_text_with(mac, sep, false), p);
+                }
+                let plain = mac_text_with(mac, None, false);
+                let b = plain.as_bytes();
+                let cisco = [&b[0..4], b".", &b[4..8], b".", &b[8..12]].concat();
+                lits.add(&String::from_utf8_lossy(&cisco), p);
+                self.add_mac_digests(mac, id);
+            }
+        }
+    }
+
+    fn known_text(&mut self, v: &[u8], id: u32) {
+        self.known
+            .entry(v.to_ascii_lowercase().into_boxed_slice())
+            .or_insert(id);
+    }
+
+    fn add_mac_digests(&mut self, mac: [u8; 6], id: u32) {
+        let hashes = self.hash_layers();
+        if hashes.is_empty() {
+            return;
+        }
+        for sep in [Some(b':'), Some(b'-'), None] {
+            for upper in [false, true] {
+                self.digests
+                    .add(mac_text_with(mac, sep, upper).as_bytes(), id, &hashes);
+            }
+        }
+    }
+
+    /// The learned MACs, so that a reload (which builds a new detector) keeps them.
+    pub fn learned(&self) -> impl Iterator<Item = [u8; 6]> + '_ {
+        self.learned.keys().copied()
     }
 
     /// Learns a LAN device's MAC, so that it is found (in every textual and hashed form) in what
     /// any device sends. Returns whether it was new. Bounded by `detect.max_learned_macs`.
+    ///
+    /// Placeholders (zero, broadcast, `02:00:00:00:00:00`, multicast) and configured MACs are
+    /// not learned; when the set is full nothing more is learned.
     pub fn learn_mac(&mut self, mac: [u8; 6]) -> bool {
-        let _ = mac;
-        todo!("detect helper")
+        if !self.learn
+            || mac_is_placeholder(mac)
+            || self.known_macs.contains_key(&mac)
+            || self.learned.contains_key(&mac)
+            || self.learned.len() >= self.max_learned
+        {
+            return false;
+        }
+        let id = self.ident(Kind::Mac, Source::Learned, &mac_text(mac), None);
+        self.learned.insert(mac, id);
+        self.add_mac_digests(mac, id);
+        true
     }
 
     pub fn learned_macs(&self) -> usize {
-        todo!("detect helper")
+        self.learned.len()
+    }
+
+    /// The literal patterns of the automaton (known values in all their forms, key names), so
+    /// that a benchmark can build a bare aho-corasick over the same patterns. The detector's
+    /// own automaton is built with `ascii_case_insensitive(true)` and
+    /// `MatchKind::LeftmostLongest`; build the bare one the same way for a fair comparison.
+    pub fn literal_patterns(&self) -> Vec<String> {
+        self.literals.clone()
     }
 
     /// Scans one window and calls `sink` for every identifier found in it.
     pub fn scan(&self, window: &[u8], scratch: &mut Scratch, sink: &mut dyn FnMut(Hit)) {
-        let _ = (window, scratch, sink);
-        todo!("detect helper")
+        let Scratch {
+            levels,
+            inflater,
+            seen,
+        } = scratch;
+        seen.clear();
+        let mut cx = scan::Cx {
+            sink,
+            seen,
+            inflater,
+        };
+        self.scan_buf(
+            window,
+            Encoding::PLAIN,
+            scan::Origin::Window,
+            levels,
+            &mut cx,
+        );
     }
 }
-impl Detector {
-    pub fn learned(&self) -> Vec<[u8; 6]> {
-        todo!()
+
+/// The automaton's patterns being collected, deduplicated (case-insensitively, first wins:
+/// explicit values before derived forms, values before keys).
+#[derive(Default)]
+struct Literals {
+    text: Vec<String>,
+    patterns: Vec<Pattern>,
+    index: HashMap<String, usize>,
+}
+
+impl Literals {
+    fn add(&mut self, text: &str, p: Pattern) {
+        let key = text.to_ascii_lowercase();
+        if text.is_empty() || self.index.contains_key(&key) {
+            return;
+        }
+        self.index.insert(key, self.text.len());
+        self.text.push(text.to_owned());
+        self.patterns.push(p);
     }
 }
+
+#[cfg(test)]
+mod tests;

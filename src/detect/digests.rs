@@ -1,0 +1,74 @@
+//! Hashed identifiers: analytics SDKs send `md5(imei)` or `sha1(mac)` and call it anonymous.
+//!
+//! The digest of every known value and learned MAC, in each textual form it is usually hashed
+//! in, is computed once (at config load, or when a MAC is learned) and kept in a map from the
+//! raw digest to the identity. Scanning then only decodes hex/base64 runs of exactly a
+//! digest's length and looks them up: no hashing on the packet path.
+
+use std::collections::HashMap;
+
+use md5::Md5;
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+
+use crate::finding::Layer;
+
+/// A raw digest, zero-padded to 32 bytes, with its length (16, 20 or 32).
+type Key = ([u8; 32], u8);
+
+fn key(raw: &[u8]) -> Option<Key> {
+    let mut k = [0u8; 32];
+    k.get_mut(..raw.len())?.copy_from_slice(raw);
+    Some((k, raw.len() as u8))
+}
+
+#[derive(Default)]
+pub struct Digests {
+    map: HashMap<Key, (u32, Layer)>,
+}
+
+impl Digests {
+    /// Adds the digests of `text` (for the layers in `layers`) as identity `ident`. A digest
+    /// already present keeps its first identity (a known value beats a learned one).
+    pub fn add(&mut self, text: &[u8], ident: u32, layers: &[Layer]) {
+        for &layer in layers {
+            let k = match layer {
+                Layer::Md5 => key(&Md5::digest(text)),
+                Layer::Sha1 => key(&Sha1::digest(text)),
+                Layer::Sha256 => key(&Sha256::digest(text)),
+                _ => None,
+            };
+            if let Some(k) = k {
+                self.map.entry(k).or_insert((ident, layer));
+            }
+        }
+    }
+
+    /// The identity and hash layer whose digest is `raw`.
+    pub fn get(&self, raw: &[u8]) -> Option<(u32, Layer)> {
+        if self.map.is_empty() || !matches!(raw.len(), 16 | 20 | 32) {
+            return None;
+        }
+        self.map.get(&key(raw)?).copied()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_md5_of_text() {
+        let mut d = Digests::default();
+        d.add(b"490154203237518", 7, &[Layer::Md5, Layer::Sha1]);
+        // md5("490154203237518")
+        let raw = Md5::digest(b"490154203237518");
+        assert_eq!(d.get(&raw), Some((7, Layer::Md5)));
+        assert_eq!(d.get(&[0u8; 16]), None);
+        assert_eq!(d.get(&Sha256::digest(b"490154203237518")), None);
+    }
+}

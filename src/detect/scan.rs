@@ -1,0 +1,613 @@
+//! The scanning engine behind [`Detector::scan`]: the automaton pass, the run pass, and the
+//! descent into decoded layers. Private: the public face is `Detector::scan`.
+
+use miniz_oxide::inflate::core::DecompressorOxide;
+
+use super::decode::{self, b64_decode, hex_decode, inflate, is_gzip, looks_like_text, url_decode};
+use super::identifiers::{self as id, mac_is_placeholder, mac_text, parse_mac, parse_phone};
+use super::keys::{self, KeyClass};
+use super::{Detector, Pattern, Shape, SEEN};
+use crate::finding::{Encoding, Hit, IdText, Kind, Layer, Source};
+
+/// Per-scan state handed down the layers.
+pub struct Cx<'a> {
+    pub sink: &'a mut dyn FnMut(Hit),
+    pub seen: &'a mut Vec<(Kind, IdText, Encoding)>,
+    pub inflater: &'a mut DecompressorOxide,
+}
+
+/// Where the buffer being scanned came from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The caller's window (may start mid-stream: base64 at its start has unknown alignment).
+    Window,
+    /// Decoded from a run of the layer above.
+    Decoded,
+    /// URL-decoded in place (or decoded from such text): most of it is the text above again,
+    /// so only values not already seen in this scan are reported.
+    Url,
+}
+
+impl Origin {
+    /// The origin of a layer decoded from this one.
+    fn child(self) -> Origin {
+        match self {
+            Origin::Url => Origin::Url,
+            _ => Origin::Decoded,
+        }
+    }
+}
+
+// Byte classes of the run pass.
+const DIG: u8 = 1;
+const HEXL: u8 = 2;
+const ALPHA: u8 = 4;
+const STD: u8 = 8;
+const URLSAFE: u8 = 16;
+
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = match b {
+            b'0'..=b'9' => DIG,
+            b'a'..=b'f' | b'A'..=b'F' => HEXL,
+            b'g'..=b'z' | b'G'..=b'Z' => ALPHA,
+            b'+' | b'/' => STD,
+            b'-' | b'_' => URLSAFE,
+            _ => 0,
+        };
+        i += 1;
+    }
+    t
+};
+
+/// The first `needle` in `hay`, a machine word at a time (`%` search runs over every
+/// window, and the standard library's fast `memchr` is not public).
+fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    const W: usize = core::mem::size_of::<usize>();
+    const LO: usize = usize::MAX / 255;
+    const HI: usize = LO << 7;
+    let pattern = LO * usize::from(needle);
+    let mut chunks = hay.chunks_exact(W);
+    let mut base = 0;
+    for c in &mut chunks {
+        let mut word = [0u8; W];
+        word.copy_from_slice(c);
+        let x = usize::from_ne_bytes(word) ^ pattern;
+        if x.wrapping_sub(LO) & !x & HI != 0 {
+            break;
+        }
+        base += W;
+    }
+    hay[base..]
+        .iter()
+        .position(|&b| b == needle)
+        .map(|k| base + k)
+}
+
+fn is_hex(b: u8) -> bool {
+    b.is_ascii_hexdigit()
+}
+
+/// No MAC continues past `s..e` (no alphanumeric, no further separated hex pair).
+fn mac_bounds_ok(buf: &[u8], s: usize, e: usize) -> bool {
+    let before = s == 0 || {
+        let p = buf[s - 1];
+        !(p.is_ascii_alphanumeric()
+            || (matches!(p, b':' | b'-' | b'.') && s >= 2 && is_hex(buf[s - 2])))
+    };
+    let after = match buf.get(e) {
+        None => true,
+        Some(&n) => {
+            !(n.is_ascii_alphanumeric()
+                || (matches!(n, b':' | b'-' | b'.') && buf.get(e + 1).is_some_and(|&b| is_hex(b))))
+        }
+    };
+    before && after
+}
+
+fn shape_ok(buf: &[u8], s: usize, e: usize, shape: Shape) -> bool {
+    match shape {
+        Shape::Numeric => {
+            let digit_at = |i: usize| buf.get(i).is_some_and(u8::is_ascii_digit);
+            // A '+' form is bounded by its '+'.
+            (s == 0 || buf[s] == b'+' || !digit_at(s - 1)) && !digit_at(e)
+        }
+        Shape::Mac => mac_bounds_ok(buf, s, e),
+        Shape::Text => {
+            let an = |i: usize| buf.get(i).is_some_and(u8::is_ascii_alphanumeric);
+            (s == 0 || !an(s - 1)) && !an(e)
+        }
+    }
+}
+
+impl Detector {
+    fn may_descend(&self, enc: Encoding, levels: &[Vec<u8>]) -> bool {
+        enc.len() < self.depth && !levels.is_empty()
+    }
+
+    fn layer_on(&self, l: Layer) -> bool {
+        self.layers[l as usize]
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn emit(
+        &self,
+        cx: &mut Cx,
+        kind: Kind,
+        source: Source,
+        encoding: Encoding,
+        value: &IdText,
+        device: Option<u16>,
+        origin: Origin,
+    ) {
+        if !self.kinds[kind as usize] {
+            return;
+        }
+        let dup = cx
+            .seen
+            .iter()
+            .any(|(k, v, e)| *k == kind && v == value && (*e == encoding || origin == Origin::Url));
+        if dup {
+            return;
+        }
+        if cx.seen.len() < SEEN {
+            cx.seen.push((kind, value.clone(), encoding));
+        }
+        (cx.sink)(Hit {
+            kind,
+            source,
+            encoding,
+            value: value.clone(),
+            device,
+        });
+    }
+
+    fn emit_ident(&self, cx: &mut Cx, ident: u32, enc: Encoding, origin: Origin) {
+        if let Some(i) = self.idents.get(ident as usize) {
+            self.emit(cx, i.kind, i.source, enc, &i.value, i.device, origin);
+        }
+    }
+
+    /// Scans one buffer (the window or a decoded layer) whose content has encoding `enc`.
+    pub(super) fn scan_buf(
+        &self,
+        buf: &[u8],
+        enc: Encoding,
+        origin: Origin,
+        levels: &mut [Vec<u8>],
+        cx: &mut Cx,
+    ) {
+        if let Some(ac) = &self.ac {
+            for m in ac.find_iter(buf) {
+                match self.patterns.get(m.pattern().as_usize()) {
+                    Some(&Pattern::Literal { ident, shape })
+                        if shape_ok(buf, m.start(), m.end(), shape) =>
+                    {
+                        self.emit_ident(cx, ident, enc, origin);
+                    }
+                    Some(&Pattern::Key(class, distinctive))
+                        if keys::left_ok(buf, m.start(), distinctive) =>
+                    {
+                        if let Some((v, escaped)) = keys::value_start(buf, m.end()) {
+                            let e = match escaped && self.layer_on(Layer::Url) {
+                                true => enc.with_inner(Layer::Url).unwrap_or(enc),
+                                false => enc,
+                            };
+                            self.keyed_value(buf, v, class, e, origin, cx);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        self.runs(buf, enc, origin, levels, cx);
+        if self.layer_on(Layer::Url) && self.may_descend(enc, levels) {
+            self.url_tokens(buf, enc, levels, cx);
+        }
+        if origin == Origin::Window && self.layer_on(Layer::Gzip) && self.may_descend(enc, levels) {
+            if let Some(body) = decode::http_compressed_body(buf) {
+                self.inflate_and_scan(body, enc, origin, levels, cx);
+            }
+        }
+    }
+
+    /// Inflates `data` into the next level and scans it as `gzip` inside `enc`.
+    fn inflate_and_scan(
+        &self,
+        data: &[u8],
+        enc: Encoding,
+        origin: Origin,
+        levels: &mut [Vec<u8>],
+        cx: &mut Cx,
+    ) {
+        if !self.layer_on(Layer::Gzip) || !self.may_descend(enc, levels) {
+            return;
+        }
+        let (Some(inner), Some((cur, rest))) =
+            (enc.with_inner(Layer::Gzip), levels.split_first_mut())
+        else {
+            return;
+        };
+        let n = inflate(cx.inflater, data, cur);
+        if n > 0 {
+            self.scan_buf(&cur[..n], inner, origin.child(), rest, cx);
+        }
+    }
+
+    /// The value after a key: check its structure for the key's class, report it unless it
+    /// is a known value or learned MAC (those are reported as such).
+    fn keyed_value(
+        &self,
+        buf: &[u8],
+        v: usize,
+        class: KeyClass,
+        enc: Encoding,
+        origin: Origin,
+        cx: &mut Cx,
+    ) {
+        match class {
+            KeyClass::Mac => {
+                let Some((mac, len)) = parse_mac(&buf[v..]) else {
+                    return;
+                };
+                if mac_is_placeholder(mac)
+                    || !mac_bounds_ok(buf, v, v + len)
+                    || self.known_macs.contains_key(&mac)
+                    || self.learned.contains_key(&mac)
+                {
+                    return;
+                }
+                self.emit(
+                    cx,
+                    Kind::Mac,
+                    Source::Pattern,
+                    enc,
+                    &mac_text(mac),
+                    None,
+                    origin,
+                );
+            }
+            KeyClass::Phone => {
+                let Some((value, len)) = parse_phone(&buf[v..]) else {
+                    return;
+                };
+                if buf.get(v + len).is_some_and(u8::is_ascii_alphanumeric)
+                    || self.known.contains_key(value.as_bytes())
+                    || self
+                        .known
+                        .contains_key(value.trim_start_matches('+').as_bytes())
+                {
+                    return;
+                }
+                self.emit(cx, Kind::Phone, Source::Pattern, enc, &value, None, origin);
+            }
+            _ => {
+                let mut t = &buf[v..keys::token_end(buf, v)];
+                // SIM cards pad an odd-length ICCID with an F nibble, which apps often keep.
+                if class == KeyClass::Iccid && matches!(t.len(), 20 | 21) {
+                    if let Some((b'F' | b'f', digits)) = t.split_last() {
+                        t = digits;
+                    }
+                }
+                let kind = match class {
+                    KeyClass::Imei | KeyClass::DeviceId if id::is_imei(t) => Kind::Imei,
+                    KeyClass::Imeisv if id::is_imeisv(t) => Kind::Imeisv,
+                    KeyClass::Imeisv | KeyClass::Meid if id::is_imei(t) => Kind::Imei,
+                    KeyClass::Meid if id::is_meid_decimal(t) || id::is_meid_hex(t) => Kind::Meid,
+                    KeyClass::Imsi if id::is_imsi(t) => Kind::Imsi,
+                    KeyClass::Iccid if id::is_iccid(t) => Kind::Iccid,
+                    _ => return,
+                };
+                let mut lower = [0u8; 32];
+                let Some(l) = lower.get_mut(..t.len()) else {
+                    return;
+                };
+                l.copy_from_slice(t);
+                l.make_ascii_lowercase();
+                if self.known.contains_key(&*l) {
+                    return;
+                }
+                let mut value = IdText::new();
+                for b in t {
+                    let _ = value.push(char::from(b.to_ascii_uppercase()));
+                }
+                self.emit(cx, kind, Source::Pattern, enc, &value, None, origin);
+            }
+        }
+    }
+
+    /// URL-decodes each token (between blanks, quotes, angle brackets) holding a `%XX`
+    /// escape, and scans it one layer deeper.
+    fn url_tokens(&self, buf: &[u8], enc: Encoding, levels: &mut [Vec<u8>], cx: &mut Cx) {
+        let (Some(inner), Some((cur, rest))) =
+            (enc.with_inner(Layer::Url), levels.split_first_mut())
+        else {
+            return;
+        };
+        let delim = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'\'' | b'<' | b'>');
+        let n = buf.len();
+        let mut pos = 0;
+        while let Some(k) = find_byte(&buf[pos..], b'%').map(|k| pos + k) {
+            let escape = buf.get(k + 1).is_some_and(|&h| is_hex(h))
+                && buf.get(k + 2).is_some_and(|&h| is_hex(h));
+            if !escape {
+                pos = k + 1;
+                continue;
+            }
+            let s = buf[pos..k]
+                .iter()
+                .rposition(delim)
+                .map_or(pos, |p| pos + p + 1);
+            let e = buf[k..].iter().position(delim).map_or(n, |p| k + p);
+            let m = url_decode(&buf[s..e], cur);
+            self.scan_buf(&cur[..m], inner, Origin::Url, rest, cx);
+            pos = e;
+        }
+    }
+
+    /// The run pass: finds the runs of hex/base64 characters long enough to matter (and
+    /// MAC-shaped tokens when MACs were learned) and hands them to [`Self::run_end`].
+    ///
+    /// This loop is the per-byte cost of the detector beyond the automaton, so it skips:
+    /// a run of 12 or more bytes starting at or after `s` must cover `s + 11`, so only that
+    /// byte is probed; when it is not a run byte, 12 bytes are skipped at once.
+    fn runs(&self, buf: &[u8], enc: Encoding, origin: Origin, levels: &mut [Vec<u8>], cx: &mut Cx) {
+        let n = buf.len();
+        let learned = !self.learned.is_empty() && self.kinds[Kind::Mac as usize];
+        let run = |b: u8| CLASS[usize::from(b)] != 0;
+        // Invariant: s == 0 or buf[s - 1] is not a run byte.
+        let mut s = 0;
+        while s + 11 < n {
+            let probe = s + 11;
+            let b = buf[probe];
+            if !run(b) {
+                if learned && (b == b':' || b == b'.') {
+                    self.mac_around(buf, probe, enc, origin, cx);
+                }
+                s = probe + 1;
+                continue;
+            }
+            let a = buf[s..probe]
+                .iter()
+                .rposition(|&c| !run(c))
+                .map_or(s, |k| s + k + 1);
+            let e = buf[probe..]
+                .iter()
+                .position(|&c| !run(c))
+                .map_or(n, |k| probe + k);
+            let end = if e - a >= 12 {
+                self.run_end(buf, a, e, enc, origin, levels, cx)
+            } else {
+                if learned && (e - a == 2 || e - a == 4) {
+                    if a > 0 {
+                        self.mac_around(buf, a - 1, enc, origin, cx);
+                    }
+                    if e < n {
+                        self.mac_around(buf, e, enc, origin, cx);
+                    }
+                }
+                e
+            };
+            s = end + 1;
+        }
+    }
+
+    /// A learned MAC written with `:` or `.` separators, one of which is at `sep`: tries the
+    /// few places such a MAC could start (a separator sits between hex digits, every 3rd byte
+    /// in `aa:bb:…`, every 5th in `aabb.ccdd.eeff`).
+    fn mac_around(&self, buf: &[u8], sep: usize, enc: Encoding, origin: Origin, cx: &mut Cx) {
+        let hex_at = |i: usize| buf.get(i).is_some_and(|&b| is_hex(b));
+        if sep == 0 || !hex_at(sep - 1) || !hex_at(sep + 1) {
+            return;
+        }
+        let (step, groups) = match buf[sep] {
+            b':' => (3, 5),
+            b'.' => (5, 2),
+            _ => return,
+        };
+        for g in 1..=groups {
+            let Some(start) = sep.checked_sub(step * g - 1) else {
+                return;
+            };
+            if let Some((mac, len)) = parse_mac(&buf[start..]) {
+                if start + len > sep && mac_bounds_ok(buf, start, start + len) {
+                    if let Some(&ident) = self.learned.get(&mac) {
+                        self.emit_ident(cx, ident, enc, origin);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A run `start..end` ended: extend it over line breaks when it is wrapped base64, then
+    /// look at it. Returns where the run pass goes on.
+    #[allow(clippy::too_many_arguments)]
+    fn run_end(
+        &self,
+        buf: &[u8],
+        start: usize,
+        mut end: usize,
+        enc: Encoding,
+        origin: Origin,
+        levels: &mut [Vec<u8>],
+        cx: &mut Cx,
+    ) -> usize {
+        let n = buf.len();
+        let mut wrapped = false;
+        let mut seg_start = start;
+        loop {
+            // Base64 wrapped at 64/76 columns (MIME, PEM, Android's Base64.DEFAULT)
+            // continues on the next line; the first line of a window may be partial.
+            let seg = end - seg_start;
+            if end >= n || !(seg == 76 || seg == 64 || (seg_start == 0 && (16..76).contains(&seg)))
+            {
+                break;
+            }
+            let nl = match (buf[end], buf.get(end + 1)) {
+                (b'\n', _) => 1,
+                (b'\r', Some(b'\n')) => 2,
+                _ => 0,
+            };
+            if nl == 0
+                || !buf
+                    .get(end + nl)
+                    .is_some_and(|&c| CLASS[usize::from(c)] != 0)
+            {
+                break;
+            }
+            seg_start = end + nl;
+            end = seg_start
+                + buf[seg_start..]
+                    .iter()
+                    .position(|&c| CLASS[usize::from(c)] == 0)
+                    .unwrap_or(n - seg_start);
+            wrapped = true;
+        }
+        let len = end - start;
+        let mac_len = (len == 12 || len == 17) && !self.learned.is_empty();
+        if len < 16 && !mac_len {
+            return end;
+        }
+        let or = buf[start..end]
+            .iter()
+            .fold(0u8, |a, &c| a | CLASS[usize::from(c)]);
+        self.on_run(buf, start, end, or, wrapped, enc, origin, levels, cx);
+        end
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_run(
+        &self,
+        buf: &[u8],
+        start: usize,
+        end: usize,
+        or: u8,
+        wrapped: bool,
+        enc: Encoding,
+        origin: Origin,
+        levels: &mut [Vec<u8>],
+        cx: &mut Cx,
+    ) {
+        let len = end - start;
+        let all_hex = or & !(DIG | HEXL) == 0;
+        if !self.learned.is_empty() && self.kinds[Kind::Mac as usize] {
+            let shaped = match len {
+                12 => all_hex,
+                17 => or & !(DIG | HEXL | URLSAFE) == 0,
+                _ => false,
+            };
+            if shaped {
+                if let Some((mac, mlen)) = parse_mac(&buf[start..]) {
+                    if mac_bounds_ok(buf, start, start + mlen) {
+                        if let Some(&ident) = self.learned.get(&mac) {
+                            self.emit_ident(cx, ident, enc, origin);
+                        }
+                    }
+                }
+            }
+        }
+        if len < 16 {
+            return;
+        }
+        let mixed = or & STD != 0 && or & URLSAFE != 0;
+        let run = &buf[start..end];
+        if !self.digests.is_empty() && !wrapped {
+            let mut raw = [0u8; 33];
+            let got = if all_hex && matches!(len, 32 | 40 | 64) {
+                hex_decode(run, &mut raw).map(|n| (n, None))
+            } else if !mixed && matches!(len, 22 | 27 | 43) {
+                let want = match len {
+                    22 => 16,
+                    27 => 20,
+                    _ => 32,
+                };
+                let n = b64_decode(run, &mut raw);
+                (n == want).then_some((n, Some(Layer::Base64)))
+            } else {
+                None
+            };
+            if let Some((n, outer)) = got {
+                if let Some((ident, layer)) = self.digests.get(&raw[..n]) {
+                    if self.layer_on(layer) && outer.map_or(true, |l| self.layer_on(l)) {
+                        let e = match outer {
+                            Some(l) => enc.with_inner(l).and_then(|e| e.with_inner(layer)),
+                            None => enc.with_inner(layer),
+                        };
+                        if let Some(e) = e {
+                            self.emit_ident(cx, ident, e, origin);
+                        }
+                    }
+                    return;
+                }
+            }
+        }
+        if !self.may_descend(enc, levels) {
+            return;
+        }
+        if all_hex && !wrapped && len % 2 == 0 && self.layer_on(Layer::Hex) {
+            if let (Some(inner), Some((cur, rest))) =
+                (enc.with_inner(Layer::Hex), levels.split_first_mut())
+            {
+                if let Some(k) = hex_decode(run, cur) {
+                    if is_gzip(&cur[..k]) {
+                        self.inflate_and_scan(&cur[..k], inner, origin, rest, cx);
+                        return;
+                    }
+                    if looks_like_text(&cur[..k]) {
+                        self.scan_buf(&cur[..k], inner, origin.child(), rest, cx);
+                        return;
+                    }
+                }
+            }
+        }
+        if mixed || or & (HEXL | ALPHA) == 0 || !self.layer_on(Layer::Base64) {
+            return;
+        }
+        let Some(inner) = enc.with_inner(Layer::Base64) else {
+            return;
+        };
+        let Some((cur, rest)) = levels.split_first_mut() else {
+            return;
+        };
+        // A run at the start of the caller's window may begin mid-quantum.
+        let shifts = if origin == Origin::Window && start == 0 {
+            4
+        } else {
+            1
+        };
+        for skip in 0..shifts {
+            let k = b64_decode(&run[skip.min(run.len())..], cur);
+            if k < 12 {
+                break;
+            }
+            if is_gzip(&cur[..k]) {
+                self.inflate_and_scan(&cur[..k], inner, origin, rest, cx);
+                return;
+            }
+            if looks_like_text(&cur[..k]) {
+                self.scan_buf(&cur[..k], inner, origin.child(), rest, cx);
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_byte_finds_the_first() {
+        let hay = b"abcdefghijklmnop%qrstuvwxyz%";
+        for s in 0..hay.len() {
+            let want = hay[s..].iter().position(|&b| b == b'%');
+            assert_eq!(find_byte(&hay[s..], b'%'), want, "{s}");
+        }
+        assert_eq!(find_byte(b"", b'%'), None);
+        assert_eq!(find_byte(&[0x80, 0xa5, 0x25], b'%'), Some(2));
+    }
+}

@@ -1,0 +1,872 @@
+//! Detector tests: every kind in every form, the China Telecom request, benign look-alikes.
+
+use super::*;
+use crate::config::{
+    Alert, Config, Daemon, Detect, Device, Firewall, Mode, Network, QueueBackend, Scope,
+};
+use md5::Md5;
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+
+/// A config with every kind and layer on and no devices (Config::default is not ours).
+pub fn test_config() -> Config {
+    Config {
+        mode: Mode::Monitor,
+        network: Network {
+            lan_prefixes: Vec::new(),
+            leases: None,
+            lan_interfaces: vec!["br-lan".into()],
+        },
+        devices: Vec::new(),
+        detect: Detect {
+            kinds: [true; 8],
+            encodings: [true; 7],
+            structural: true,
+            learn_macs: true,
+            budget: 4096,
+            max_flows: 1024,
+            max_learned_macs: 1024,
+            max_names: 256,
+            decode_depth: 3,
+        },
+        allow: Vec::new(),
+        firewall: Firewall {
+            table: "leakguard".into(),
+            queue: 0,
+            backend: QueueBackend::Auto,
+            priority: 0,
+            scope: Scope::Flow,
+            block_timeout: 600,
+            tcp_reset: true,
+        },
+        alert: Alert {
+            syslog: PathBuf::from("/dev/log"),
+            rate_limit: 60,
+            recent: 64,
+        },
+        daemon: Daemon {
+            run_dir: PathBuf::from("/var/run/leakguard"),
+            nflog_group: 0,
+        },
+    }
+}
+
+const IMEI: &str = "490154203237518";
+const IMEI2: &str = "356938035643809";
+const IMSI: &str = "460001234567890";
+const ICCID: &str = "89860318640220133897";
+const ICCID19: &str = "8944500102198304826";
+const MAC: [u8; 6] = [0xa4, 0x50, 0x46, 0x12, 0x34, 0x56];
+
+fn phone_device() -> Config {
+    let mut c = test_config();
+    c.devices.push(Device {
+        name: "phone".into(),
+        mac: vec![MAC],
+        imei: vec![IMEI.into()],
+        imsi: vec![IMSI.into()],
+        iccid: vec![ICCID.into()],
+        meid: vec!["A0000012345678".into()],
+        phone: vec!["+8613800138000".into()],
+        serial: vec!["PNX7A1234567".into()],
+    });
+    c
+}
+
+/// Hits as (kind, source, encoding, value) strings, sorted.
+fn scan_with(det: &Detector, window: &[u8]) -> Vec<(String, String, String, String)> {
+    let mut scratch = Scratch::new();
+    let mut out = Vec::new();
+    det.scan(window, &mut scratch, &mut |h: Hit| {
+        out.push((
+            h.kind.to_string(),
+            h.source.to_string(),
+            h.encoding.to_string(),
+            h.value.to_string(),
+        ))
+    });
+    out.sort();
+    out
+}
+
+fn hits(config: &Config, window: &[u8]) -> Vec<(String, String, String, String)> {
+    scan_with(&Detector::new(config), window)
+}
+
+fn h(kind: &str, source: &str, enc: &str, value: &str) -> (String, String, String, String) {
+    (kind.into(), source.into(), enc.into(), value.into())
+}
+
+/// Base64 (standard alphabet, padded), wrapped every `wrap` columns with "\n" when non-zero.
+fn b64(data: &[u8], wrap: usize) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::new();
+    for c in data.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                s.push(char::from(A[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    if wrap == 0 {
+        return s;
+    }
+    let mut w = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && i % wrap == 0 {
+            w.push('\n');
+        }
+        w.push(ch);
+    }
+    w.push('\n');
+    w
+}
+
+fn hex(data: &[u8]) -> String {
+    data.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut v = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    v.extend(miniz_oxide::deflate::compress_to_vec(data, 6));
+    v.extend([0; 8]);
+    v
+}
+
+#[test]
+fn known_values_plain() {
+    let c = phone_device();
+    let k = |kind, v: &str| h(kind, "known", "plain", v);
+    assert_eq!(
+        hits(&c, format!("GET /?id={IMEI}&x=1").as_bytes()),
+        vec![k("imei", IMEI)]
+    );
+    assert_eq!(
+        hits(&c, format!("a {IMSI} b").as_bytes()),
+        vec![k("imsi", IMSI)]
+    );
+    assert_eq!(
+        hits(&c, format!("a={ICCID}").as_bytes()),
+        vec![k("iccid", ICCID)]
+    );
+    assert_eq!(
+        hits(&c, b"x=a0000012345678;"),
+        vec![k("meid", "A0000012345678")]
+    );
+    assert_eq!(
+        hits(&c, b"sn=pnx7a1234567\n"),
+        vec![k("serial", "PNX7A1234567")]
+    );
+    // The IMEI without its check digit (China Telecom's MEID field) is the IMEI.
+    assert_eq!(
+        hits(&c, b"{\"X\":\"49015420323751\"}"),
+        vec![k("imei", IMEI)]
+    );
+    for p in ["+8613800138000", "8613800138000", "008613800138000"] {
+        assert_eq!(
+            hits(&c, format!("n={p}&").as_bytes()),
+            vec![k("phone", "+8613800138000")],
+            "{p}"
+        );
+    }
+    for m in [
+        "a4:50:46:12:34:56",
+        "A4:50:46:12:34:56",
+        "a4-50-46-12-34-56",
+        "A4-50-46-12-34-56",
+        "a450.4612.3456",
+        "a45046123456",
+        "A45046123456",
+    ] {
+        assert_eq!(
+            hits(&c, format!("v=\"{m}\"").as_bytes()),
+            vec![k("mac", "a4:50:46:12:34:56")],
+            "{m}"
+        );
+        assert_eq!(
+            hits(&c, m.as_bytes()),
+            vec![k("mac", "a4:50:46:12:34:56")],
+            "{m}"
+        );
+    }
+}
+
+#[test]
+fn known_values_respect_boundaries() {
+    let c = phone_device();
+    assert!(hits(&c, format!("x=1{IMEI}").as_bytes()).is_empty());
+    assert!(hits(&c, format!("x={IMEI}9").as_bytes()).is_empty());
+    assert!(hits(&c, b"x=ffa45046123456").is_empty());
+    assert!(hits(&c, b"x=a4504612345601").is_empty());
+    assert!(hits(&c, b"x=00:a4:50:46:12:34:56").is_empty());
+    assert!(hits(&c, b"x=a4:50:46:12:34:56:78").is_empty());
+    assert!(hits(&c, b"x=xpnx7a1234567").is_empty());
+}
+
+#[test]
+fn device_index_is_reported() {
+    let mut c = test_config();
+    c.devices.push(Device::default());
+    c.devices.push(Device {
+        imei: vec![IMEI2.into()],
+        ..Device::default()
+    });
+    let det = Detector::new(&c);
+    let mut scratch = Scratch::new();
+    let mut got = Vec::new();
+    det.scan(format!("imei={IMEI2}").as_bytes(), &mut scratch, &mut |h| {
+        got.push(h)
+    });
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].device, Some(1));
+    assert_eq!(got[0].source, Source::Known);
+}
+
+#[test]
+fn learned_macs() {
+    let mut det = Detector::new(&test_config());
+    assert!(det.learn_mac(MAC));
+    assert!(!det.learn_mac(MAC));
+    for placeholder in [
+        [0; 6],
+        [0xff; 6],
+        [2, 0, 0, 0, 0, 0],
+        [0x01, 0, 0x5e, 0, 0, 1],
+    ] {
+        assert!(!det.learn_mac(placeholder));
+    }
+    assert_eq!(det.learned_macs(), 1);
+    let l = vec![h("mac", "learned", "plain", "a4:50:46:12:34:56")];
+    for m in [
+        "a4:50:46:12:34:56",
+        "A4-50-46-12-34-56",
+        "a450.4612.3456",
+        "A45046123456",
+    ] {
+        assert_eq!(scan_with(&det, format!("x={m}&y").as_bytes()), l, "{m}");
+        assert_eq!(scan_with(&det, m.as_bytes()), l, "{m}");
+        // A mac key next to a learned MAC: reported once, as learned.
+        assert_eq!(
+            scan_with(&det, format!("{{\"mac\":\"{m}\"}}").as_bytes()),
+            l,
+            "{m}"
+        );
+    }
+    assert!(scan_with(&det, b"x=a4:50:46:12:34:57").is_empty());
+    assert!(scan_with(&det, b"x=ffa45046123456").is_empty());
+    assert!(scan_with(&det, b"x=a4:50:46:12:34:56:77").is_empty());
+}
+
+#[test]
+fn learning_is_bounded() {
+    let mut c = test_config();
+    c.detect.max_learned_macs = 2;
+    let mut det = Detector::new(&c);
+    assert!(det.learn_mac([0x10, 0, 0, 0, 0, 1]));
+    assert!(det.learn_mac([0x10, 0, 0, 0, 0, 2]));
+    assert!(!det.learn_mac([0x10, 0, 0, 0, 0, 3]));
+    assert_eq!(det.learned_macs(), 2);
+    c.detect.learn_macs = false;
+    let mut det = Detector::new(&c);
+    assert!(!det.learn_mac(MAC));
+}
+
+#[test]
+fn structural_in_every_key_shape() {
+    let c = test_config();
+    let p = |kind, v: &str| vec![h(kind, "pattern", "plain", v)];
+    let shapes = [
+        "GET /r?imei={}&a=1 HTTP/1.1",
+        "imei={}",
+        "{\"imei\":\"{}\"}",
+        "{\"imei\": {} }",
+        "{\"IMEI\" : \"{}\",",
+        "{\\\"imei\\\":\\\"{}\\\"}",
+        "<imei>{}</imei>",
+        "<dev imei=\"{}\"/>",
+        "X-Imei: {}\r\n",
+        "{\"deviceImei\":\"{}\"}",
+        "{\"IMEI1\":\"{}\",\"IMEI2\":\"\"}",
+        "device_id={}",
+        "deviceId={}",
+        "name=\"imei\"\r\n\r\n{}\r\n--b",
+    ];
+    for s in shapes {
+        let w = s.replace("{}", IMEI2);
+        assert_eq!(hits(&c, w.as_bytes()), p("imei", IMEI2), "{w}");
+    }
+    assert_eq!(
+        hits(&c, b"imeisv=4901542032375101&"),
+        p("imeisv", "4901542032375101")
+    );
+    assert_eq!(
+        hits(&c, b"\"meid\":\"A0000012345678\""),
+        p("meid", "A0000012345678")
+    );
+    assert_eq!(
+        hits(&c, b"\"meid\":\"a0000012345678\""),
+        p("meid", "A0000012345678")
+    );
+    assert_eq!(
+        hits(&c, b"\"MEID\":\"49015420323751\""),
+        p("meid", "49015420323751")
+    );
+    assert_eq!(hits(&c, b"\"MEID\":\"490154203237518\""), p("imei", IMEI));
+    assert_eq!(hits(&c, format!("imsi={IMSI}").as_bytes()), p("imsi", IMSI));
+    assert_eq!(
+        hits(&c, b"\"SIM1LTEIMSI\":\"310260123456789\""),
+        p("imsi", "310260123456789")
+    );
+    assert_eq!(
+        hits(&c, format!("iccid={ICCID}").as_bytes()),
+        p("iccid", ICCID)
+    );
+    assert_eq!(
+        hits(&c, format!("\"SIM1ICCID\":\"{ICCID19}\"").as_bytes()),
+        p("iccid", ICCID19)
+    );
+    assert_eq!(
+        hits(&c, format!("sim_serial={ICCID19}").as_bytes()),
+        p("iccid", ICCID19)
+    );
+    for m in [
+        "a4:50:46:12:34:56",
+        "A4-50-46-12-34-56",
+        "a450.4612.3456",
+        "A45046123456",
+    ] {
+        for k in [
+            "mac",
+            "MACID",
+            "wifi_mac",
+            "macAddress",
+            "mac_address",
+            "wifiMac",
+        ] {
+            let w = format!("{{\"{k}\":\"{m}\"}}");
+            assert_eq!(hits(&c, w.as_bytes()), p("mac", "a4:50:46:12:34:56"), "{w}");
+        }
+    }
+    assert_eq!(
+        hits(&c, b"phone=%2B8613800138000&"),
+        p("phone", "+8613800138000")
+    );
+    assert_eq!(
+        hits(&c, b"\"phone\":\"+86 138-0013-8000\""),
+        p("phone", "+8613800138000")
+    );
+    assert_eq!(
+        hits(&c, b"msisdn=008613800138000"),
+        p("phone", "+8613800138000")
+    );
+    assert_eq!(
+        hits(&c, b"<mobile>13800138000</mobile>"),
+        p("phone", "13800138000")
+    );
+    assert_eq!(
+        hits(&c, b"userPhone=13800138000&"),
+        p("phone", "13800138000")
+    );
+    assert_eq!(
+        hits(&c, b"tel: +1 (555) 123-4567\r\n"),
+        p("phone", "+15551234567")
+    );
+}
+
+#[test]
+fn benign_look_alikes_give_nothing() {
+    let c = test_config();
+    let benign: &[&[u8]] = &[
+        b"order_id=771234123412340&imei=771234123412340",
+        b"{\"imei\":\"490154203237519\"}",
+        b"{\"imei\":\"000000000000000\"}",
+        b"{\"card\":\"4111111111111111\",\"imei\":\"4111111111111111\"}",
+        b"{\"ts\":1700000000000,\"phone\":1700000000000,\"tel\":\"1600000000\"}",
+        b"{\"uuid\":\"123e4567-e89b-12d3-a456-426614174000\"}",
+        b"ETag: \"9e107d9d372bb6826bd81d3542a419d6\"\r\n",
+        b"Cookie: sid=dGhpc2lzbm90YmFzZTY0OnhAIyQlXiYqKCk=; tk=Zm9vYmFyYmF6cXV4cXV1eg9f8w7A\r\n",
+        b"{\"mac\":\"02:00:00:00:00:00\",\"wifimac\":\"00:00:00:00:00:00\",\"btmac\":\"ff:ff:ff:ff:ff:ff\"}",
+        b"imsi=001010123456789&imsi2=999990123456789",
+        b"ids=490154203237518,356938035643809",
+        b"primeimage=490154203237518",
+        b"hotel=13800138000&imac=a4:50:46:12:34:56",
+        b"bssid=a4:50:46:12:34:56",
+        b"iccid=8944500102198304827",
+        b"phone=11111111111",
+        b"serial=490154203237518",
+    ];
+    for w in benign {
+        assert!(hits(&c, w).is_empty(), "{}", String::from_utf8_lossy(w));
+    }
+}
+
+#[test]
+fn url_layer() {
+    let c = test_config();
+    let w = format!("POST /x HTTP/1.1\r\n\r\ndata=%7B%22imei%22%3A%22{IMEI}%22%7D");
+    assert_eq!(
+        hits(&c, w.as_bytes()),
+        vec![h("imei", "pattern", "url", IMEI)]
+    );
+    // A plain value next to an unrelated escape is not also reported as url.
+    let w = format!("imei={IMEI}&name=J%20Doe");
+    assert_eq!(
+        hits(&c, w.as_bytes()),
+        vec![h("imei", "pattern", "plain", IMEI)]
+    );
+    let w = format!("a=1&imei%3D{IMEI}&b");
+    assert_eq!(
+        hits(&c, w.as_bytes()),
+        vec![h("imei", "pattern", "url", IMEI)]
+    );
+    // Base64 inside a URL-encoded token is reported once, as base64 (seen in the plain text).
+    let w = format!("a=%20&b={}&c=1", b64(format!("imei={IMEI}").as_bytes(), 0));
+    assert_eq!(
+        hits(&c, w.as_bytes()),
+        vec![h("imei", "pattern", "base64", IMEI)]
+    );
+    // Base64 that was URL-escaped is found after URL decoding.
+    let enc = b64(format!("{{\"imei\":\"{IMEI}\"}}").as_bytes(), 0);
+    assert!(enc.contains('+') || enc.contains('/') || enc.contains('='));
+    let esc = enc
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D");
+    let w = format!("x=1&b={esc}&c=1");
+    let got = hits(&c, w.as_bytes());
+    // The part before the first escape may already decode far enough to hold it.
+    assert!(
+        got == vec![h("imei", "pattern", "base64+url", IMEI)]
+            || got == vec![h("imei", "pattern", "base64", IMEI)],
+        "{got:?}"
+    );
+    // Escaped from its first byte on: only the URL layer can see it.
+    let esc: String = enc.bytes().map(|b| format!("%{b:02X}")).collect();
+    let w = format!("x=1&b={esc}&c=1");
+    assert_eq!(
+        hits(&c, w.as_bytes()),
+        vec![h("imei", "pattern", "base64+url", IMEI)]
+    );
+    let w = "mac=a4%3A50%3A46%3A12%3A34%3A56&x=1";
+    assert_eq!(
+        hits(&c, w.as_bytes()),
+        vec![h("mac", "pattern", "url", "a4:50:46:12:34:56")]
+    );
+}
+
+#[test]
+fn hex_layer() {
+    let c = phone_device();
+    let w = format!("d={}&", hex(format!("imei={IMEI2}").as_bytes()));
+    assert_eq!(
+        hits(&c, w.as_bytes()),
+        vec![h("imei", "pattern", "hex", IMEI2)]
+    );
+    let w = format!("d={}", hex(IMSI.as_bytes()).to_uppercase());
+    assert_eq!(
+        hits(&c, w.as_bytes()),
+        vec![h("imsi", "known", "hex", IMSI)]
+    );
+}
+
+#[test]
+fn base64_layer_any_alignment_and_wrap() {
+    let c = phone_device();
+    let body = format!("{{\"imei\":\"{IMEI2}\",\"imsi\":\"{IMSI}\"}}");
+    let enc = b64(body.as_bytes(), 0);
+    let want = vec![
+        h("imei", "pattern", "base64", IMEI2),
+        h("imsi", "known", "base64", IMSI),
+    ];
+    assert_eq!(hits(&c, format!("q={enc}&").as_bytes()), want);
+    // URL-safe alphabet, unpadded.
+    let url = enc.replace('+', "-").replace('/', "_").replace('=', "");
+    assert_eq!(hits(&c, format!("q={url}").as_bytes()), want);
+    // The window starts mid-stream: any of 4 alignments.
+    for cut in 1..4 {
+        let w = &enc.as_bytes()[cut..];
+        let got = hits(&c, w);
+        assert!(
+            got.contains(&h("imsi", "known", "base64", IMSI)),
+            "cut {cut}: {got:?}"
+        );
+    }
+}
+
+#[test]
+fn gzip_layers() {
+    let c = phone_device();
+    // Long enough to be compressed (a short body may be a stored block: plain text inside).
+    let text = format!(
+        "{{\"imei\":\"{IMEI2}\",\"x\":\"{ICCID}\",\"pad\":\"{}\"}}",
+        "ab".repeat(300)
+    );
+    let body = gzip(text.as_bytes());
+    let mut req = b"POST /u HTTP/1.1\r\nHost: a\r\nContent-Encoding: gzip\r\n\r\n".to_vec();
+    req.extend(&body);
+    let want = vec![
+        h("iccid", "known", "gzip", ICCID),
+        h("imei", "pattern", "gzip", IMEI2),
+    ];
+    assert_eq!(hits(&c, &req), want);
+    // Truncated stream: what was inflated is still scanned.
+    let cut = req.len() - 12;
+    assert!(hits(&c, &req[..cut]).contains(&h("imei", "pattern", "gzip", IMEI2)));
+    // Content-Encoding: deflate (zlib).
+    let z = miniz_oxide::deflate::compress_to_vec_zlib(text.as_bytes(), 6);
+    let mut req = b"POST /u HTTP/1.1\r\nContent-Encoding: deflate\r\nHost: a\r\n\r\n".to_vec();
+    req.extend(&z);
+    assert_eq!(hits(&c, &req), want);
+    // gzip then base64.
+    let w = format!("payload={}", b64(&body, 0));
+    assert_eq!(
+        hits(&c, w.as_bytes()),
+        vec![
+            h("iccid", "known", "gzip+base64", ICCID),
+            h("imei", "pattern", "gzip+base64", IMEI2),
+        ]
+    );
+}
+
+#[test]
+fn digests() {
+    let mut det = Detector::new(&phone_device());
+    assert!(det.learn_mac([0x3c, 0x28, 0x6d, 0x01, 0x02, 0x03]));
+    let md5 = hex(&Md5::digest(IMEI.as_bytes()));
+    assert_eq!(
+        scan_with(&det, format!("{{\"did\":\"{md5}\"}}").as_bytes()),
+        vec![h("imei", "known", "md5", IMEI)]
+    );
+    let sha1 = hex(&Sha1::digest(IMSI.as_bytes())).to_uppercase();
+    assert_eq!(
+        scan_with(&det, format!("u={sha1}").as_bytes()),
+        vec![h("imsi", "known", "sha1", IMSI)]
+    );
+    let sha256 = hex(&Sha256::digest(b"A4:50:46:12:34:56"));
+    assert_eq!(
+        scan_with(&det, format!("m={sha256}").as_bytes()),
+        vec![h("mac", "known", "sha256", "a4:50:46:12:34:56")]
+    );
+    let learned = hex(&Md5::digest(b"3c286d010203"));
+    assert_eq!(
+        scan_with(&det, format!("m={learned}").as_bytes()),
+        vec![h("mac", "learned", "md5", "3c:28:6d:01:02:03")]
+    );
+    let b = b64(&Md5::digest(IMEI.as_bytes()), 0);
+    assert_eq!(
+        scan_with(&det, format!("k={b}&").as_bytes()),
+        vec![h("imei", "known", "md5+base64", IMEI)]
+    );
+    let b = b64(&Sha256::digest(b"+8613800138000"), 0).replace('=', "");
+    assert_eq!(
+        scan_with(&det, format!("k={b}&").as_bytes()),
+        vec![h("phone", "known", "sha256+base64", "+8613800138000")]
+    );
+    // An md5 of something else (an etag) is nothing.
+    let other = hex(&Md5::digest(b"index.html"));
+    assert!(scan_with(&det, format!("ETag: \"{other}\"").as_bytes()).is_empty());
+}
+
+/// The Nokia 7 Plus registration to China Telecom: base64 (Android Base64.DEFAULT, 76
+/// columns, "\n") of a JSON body, sent as `application/encrypted-json`.
+#[test]
+fn china_telecom_registration() {
+    let json = concat!(
+        "{\"REGVER\":\"1.0\",\"MEID\":\"86752003123456\",\"MODELSMS\":\"TE-Nokia 7 plus\",",
+        "\"SWVER\":\"00WW_3_39C\",\"SIM1ICCID\":\"89860318640220133897\",",
+        "\"SIM1LTEIMSI\":\"460110123456789\",\"SIM1CDMAIMSI\":\"460030912345678\",",
+        "\"SIM1CELLID\":\"12345\",\"IMEI1\":\"867520031234569\",\"IMEI2\":\"352099001761481\",",
+        "\"MACID\":\"3c:28:6d:ab:cd:ef\",\"ACCESSTYPE\":\"1\",\"REGDATE\":\"2019-05-06 10:11:12\"}"
+    );
+    let body = b64(json.as_bytes(), 76);
+    assert!(body.lines().next().unwrap().len() == 76);
+    let req = format!(
+        "POST / HTTP/1.1\r\nContent-Type: application/encrypted-json\r\nHost: zzhc.vnet.cn\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let b = |kind, v: &str| h(kind, "pattern", "base64", v);
+    let want = vec![
+        b("iccid", "89860318640220133897"),
+        b("imei", "352099001761481"),
+        b("imei", "867520031234569"),
+        b("imsi", "460030912345678"),
+        b("imsi", "460110123456789"),
+        b("mac", "3c:28:6d:ab:cd:ef"),
+        b("meid", "86752003123456"),
+    ];
+    assert_eq!(hits(&test_config(), req.as_bytes()), want);
+    // With the phone configured, the same request is credited to it.
+    let mut c = test_config();
+    c.devices.push(Device {
+        imei: vec!["867520031234569".into()],
+        mac: vec![[0x3c, 0x28, 0x6d, 0xab, 0xcd, 0xef]],
+        ..Device::default()
+    });
+    let got = hits(&c, req.as_bytes());
+    assert!(
+        got.contains(&h("imei", "known", "base64", "867520031234569")),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&h("mac", "known", "base64", "3c:28:6d:ab:cd:ef")),
+        "{got:?}"
+    );
+    assert!(!got.iter().any(|x| x.0 == "meid"), "{got:?}");
+    // A window starting mid-body still finds what it holds.
+    let mid = &req.as_bytes()[req.len() / 2 + 3..];
+    assert!(!hits(&test_config(), mid).is_empty());
+}
+
+#[test]
+fn switches_and_dedup() {
+    let mut c = phone_device();
+    let w = format!(
+        "imei={IMEI}&again={IMEI}&b={}",
+        b64(format!("imei={IMEI}").as_bytes(), 0)
+    );
+    assert_eq!(
+        hits(&c, w.as_bytes()),
+        vec![
+            h("imei", "known", "base64", IMEI),
+            h("imei", "known", "plain", IMEI)
+        ]
+    );
+    c.detect.encodings[Layer::Base64 as usize] = false;
+    assert_eq!(
+        hits(&c, w.as_bytes()),
+        vec![h("imei", "known", "plain", IMEI)]
+    );
+    c.detect.kinds[Kind::Imei as usize] = false;
+    assert!(hits(&c, w.as_bytes()).is_empty());
+    let mut c = test_config();
+    c.detect.structural = false;
+    assert!(hits(&c, format!("imei={IMEI}").as_bytes()).is_empty());
+    let mut c = test_config();
+    c.detect.decode_depth = 1;
+    let inner = b64(format!("imei={IMEI}").as_bytes(), 0);
+    let w = format!("x={}", b64(inner.as_bytes(), 0));
+    assert!(hits(&c, w.as_bytes()).is_empty());
+    c.detect.decode_depth = 2;
+    assert_eq!(
+        hits(&c, w.as_bytes()),
+        vec![h("imei", "pattern", "base64+base64", IMEI)]
+    );
+}
+
+#[test]
+fn literal_patterns_are_exposed() {
+    let det = Detector::new(&phone_device());
+    let p = det.literal_patterns();
+    assert!(p.iter().any(|s| s == IMEI));
+    assert!(p.iter().any(|s| s == "imei"));
+    assert!(p.iter().any(|s| s == "a4:50:46:12:34:56"));
+}
+
+fn benign_http(n: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n + 1024);
+    let mut i = 0u64;
+    while out.len() < n {
+        i += 1;
+        out.extend(
+            format!(
+                "GET /static/js/app.{i}.js?v=1700000{i:06}&lang=en-US HTTP/1.1\r\nHost: cdn.example.com\r\n\
+                 User-Agent: Mozilla/5.0 (Linux; Android 9; Nokia 7 plus) AppleWebKit/537.36\r\n\
+                 Accept: */*\r\nCookie: sid=Q2hZ8xk3Lw9pTq0vR7mB1sKe4Ua6Nd2f{i}; _ga=GA1.2.{i}.1700000000\r\n\
+                 If-None-Match: \"9e107d9d372bb6826bd81d3542a419d6\"\r\nReferer: https://www.example.com/a%20b?q=test\r\n\r\n\
+                 {{\"id\":{i},\"order\":\"77123412341{i:04}\",\"ts\":1700000000000,\"name\":\"item\"}}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    out
+}
+
+#[test]
+fn one_megabyte_of_benign_traffic() {
+    let mut det = Detector::new(&phone_device());
+    for i in 0..200u8 {
+        det.learn_mac([0x10, 0x22, 0x33, 0x44, i, 0x66]);
+    }
+    let data = benign_http(1 << 20);
+    let mut scratch = Scratch::new();
+    let mut n = 0;
+    let t = std::time::Instant::now();
+    for w in data.chunks(4096) {
+        det.scan(w, &mut scratch, &mut |_| n += 1);
+    }
+    eprintln!("1 MiB benign: {:?}, {n} hits", t.elapsed());
+    assert_eq!(n, 0);
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn scan_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let mut scratch = Scratch::new();
+            for c in [test_config(), phone_device()] {
+                let det = Detector::new(&c);
+                det.scan(&bytes, &mut scratch, &mut |_| {});
+            }
+        }
+
+        #[test]
+        fn scan_never_panics_on_texty_input(s in "[a-f0-9A-Z:=%\"{}+/\\n.-]{0,400}") {
+            let mut scratch = Scratch::new();
+            let mut det = Detector::new(&phone_device());
+            det.learn_mac([0x10, 0x22, 0x33, 0x44, 0x55, 0x66]);
+            det.scan(s.as_bytes(), &mut scratch, &mut |_| {});
+            let prefixed = format!("imei={s}");
+            det.scan(prefixed.as_bytes(), &mut scratch, &mut |_| {});
+        }
+    }
+}
+
+/// Throughput against a bare aho-corasick scan over the same patterns and bytes. Run with
+/// `cargo test --release --lib detect::tests::throughput -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn throughput_against_bare_automaton() {
+    let mut det = Detector::new(&phone_device());
+    for i in 0..200u8 {
+        det.learn_mac([0x10, 0x22, 0x33, 0x44, i, 0x66]);
+    }
+    let bare = aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(det.literal_patterns())
+        .unwrap();
+    let data = benign_http(8 << 20);
+    let mut scratch = Scratch::new();
+    let mut best = (f64::MAX, f64::MAX);
+    for _ in 0..5 {
+        let t = std::time::Instant::now();
+        let mut n = 0usize;
+        for w in data.chunks(4096) {
+            n += bare.find_iter(w).count();
+        }
+        let tb = t.elapsed().as_secs_f64();
+        let t = std::time::Instant::now();
+        let mut hits = 0usize;
+        for w in data.chunks(4096) {
+            det.scan(w, &mut scratch, &mut |_| hits += 1);
+        }
+        let td = t.elapsed().as_secs_f64();
+        assert!(n < usize::MAX && hits == 0);
+        best = (best.0.min(tb), best.1.min(td));
+    }
+    let mb = data.len() as f64 / 1e6;
+    eprintln!(
+        "bare {:.0} MB/s, detector {:.0} MB/s, ratio {:.2}",
+        mb / best.0,
+        mb / best.1,
+        best.0 / best.1
+    );
+}
+
+/// The run pass probes every 12th byte: a value must be found wherever it sits.
+#[test]
+fn found_at_every_offset() {
+    let mut det = Detector::new(&test_config());
+    assert!(det.learn_mac(MAC));
+    let l = h("mac", "learned", "plain", "a4:50:46:12:34:56");
+    let inner = b64(format!("{{\"imei\":\"{IMEI}\"}}").as_bytes(), 0);
+    for off in 0..40 {
+        let pad = "ab cd.e:f ".repeat(4);
+        let pad = &pad[..off];
+        for m in [
+            "a4:50:46:12:34:56",
+            "a4-50-46-12-34-56",
+            "a450.4612.3456",
+            "a45046123456",
+        ] {
+            let w = format!("{pad} {m} and some more text after it");
+            assert_eq!(scan_with(&det, w.as_bytes()), vec![l.clone()], "{w}");
+            let w = format!("{pad}at:{m}:z and some more text after it");
+            assert_eq!(scan_with(&det, w.as_bytes()), vec![l.clone()], "{w}");
+        }
+        let w = format!("{pad}={inner}&x");
+        assert_eq!(
+            scan_with(&det, w.as_bytes()),
+            vec![h("imei", "pattern", "base64", IMEI)],
+            "{w}"
+        );
+    }
+}
+
+/// Scanning allocates nothing: a counting allocator (per thread, so parallel tests do not
+/// disturb it) around scans of every kind of window. `GlobalAlloc` is an unsafe trait.
+#[allow(unsafe_code)]
+mod no_allocation {
+    use super::*;
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    struct Counting;
+
+    thread_local! {
+        static ALLOCS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
+            // SAFETY: forwarded unchanged to the system allocator.
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: forwarded unchanged to the system allocator.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+    }
+
+    #[global_allocator]
+    static GLOBAL: Counting = Counting;
+
+    #[test]
+    fn scan_allocates_nothing() {
+        let mut det = Detector::new(&phone_device());
+        det.learn_mac([0x3c, 0x28, 0x6d, 0x01, 0x02, 0x03]);
+        let json = format!("{{\"imei\":\"{IMEI2}\",\"mac\":\"3c:28:6d:01:02:03\"}}");
+        let windows: Vec<Vec<u8>> = vec![
+            benign_http(8192),
+            format!(
+                "imei={IMEI}&q={}&u=%7B%22imsi%22%3A%22{IMSI}%22%7D",
+                b64(json.as_bytes(), 76)
+            )
+            .into_bytes(),
+            format!(
+                "d={}&m={}",
+                hex(json.as_bytes()),
+                hex(&Md5::digest(IMEI.as_bytes()))
+            )
+            .into_bytes(),
+            {
+                let mut r = b"POST / HTTP/1.1\r\nContent-Encoding: gzip\r\n\r\n".to_vec();
+                r.extend(gzip(json.as_bytes()));
+                r
+            },
+        ];
+        let mut scratch = Scratch::new();
+        let mut found = 0usize;
+        let before = ALLOCS.with(Cell::get);
+        for w in &windows {
+            det.scan(w, &mut scratch, &mut |_| found += 1);
+        }
+        let after = ALLOCS.with(Cell::get);
+        assert!(found >= 6, "{found}");
+        assert_eq!(after - before, 0, "allocations during scan");
+        // The counter does count.
+        let b = std::hint::black_box(Box::new(1u64));
+        assert!(ALLOCS.with(Cell::get) > after && *b == 1);
+    }
+}
