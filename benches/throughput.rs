@@ -33,7 +33,11 @@ fn main() {
         .expect("patterns build");
     let input = make_input(64 << 20);
     let mb = input.len() as f64 / 1e6;
-    println!("input: {:.1} MB in windows of {WINDOW} bytes; {} literal patterns", mb, patterns.len());
+    println!(
+        "input: {:.1} MB in windows of {WINDOW} bytes; {} literal patterns",
+        mb,
+        patterns.len()
+    );
 
     let mut best_bare = f64::MAX;
     let mut best_detector = f64::MAX;
@@ -55,9 +59,18 @@ fn main() {
     }
     let bare_mbs = mb / best_bare;
     let det_mbs = mb / best_detector;
-    println!("bare aho-corasick: {bare_mbs:8.1} MB/s ({} matches per pass)", matches / 3);
-    println!("leakguard detector: {det_mbs:8.1} MB/s ({} hits per pass)", hits / 3);
-    println!("ratio detector/bare: {:.2} (goal >= 0.50)", det_mbs / bare_mbs);
+    println!(
+        "bare aho-corasick: {bare_mbs:8.1} MB/s ({} matches per pass)",
+        matches / 3
+    );
+    println!(
+        "leakguard detector: {det_mbs:8.1} MB/s ({} hits per pass)",
+        hits / 3
+    );
+    println!(
+        "ratio detector/bare: {:.2} (goal >= 0.50)",
+        det_mbs / bare_mbs
+    );
 }
 
 /// A deterministic mix of benign request bytes (xorshift; no rand crate needed).
@@ -71,8 +84,22 @@ fn make_input(size: usize) -> Vec<u8> {
         x
     };
     const WORDS: &[&str] = &[
-        "account", "session", "version", "android", "update", "config", "weather", "channel",
-        "content", "language", "region", "client", "timestamp", "status", "result", "payload",
+        "account",
+        "session",
+        "version",
+        "android",
+        "update",
+        "config",
+        "weather",
+        "channel",
+        "content",
+        "language",
+        "region",
+        "client",
+        "timestamp",
+        "status",
+        "result",
+        "payload",
     ];
     const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut n = 0u64;

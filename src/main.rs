@@ -102,11 +102,14 @@ fn scan(words: &[String]) -> Result<ExitCode, String> {
             "--config" | "-c" => config_path = Some(args.value(w)?),
             "--format" => {
                 let v = args.value(w)?;
-                format = Format::parse(v).ok_or_else(|| format!("--format: `{v}` is not text or json"))?;
+                format = Format::parse(v)
+                    .ok_or_else(|| format!("--format: `{v}` is not text or json"))?;
             }
             "--lan" => {
                 let v = args.value(w)?;
-                lan.push(Prefix::parse(v).ok_or_else(|| format!("--lan: `{v}` is not a CIDR prefix"))?);
+                lan.push(
+                    Prefix::parse(v).ok_or_else(|| format!("--lan: `{v}` is not a CIDR prefix"))?,
+                );
             }
             "--" => files.extend(args.words[args.at..].iter().map(PathBuf::from)),
             flag if flag.starts_with('-') && flag.len() > 1 => {

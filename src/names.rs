@@ -2,7 +2,13 @@
 //! TLS SNI, DNS answers seen before the flow).
 pub struct NameCache;
 impl NameCache {
-    pub fn new(_c: usize) -> Self { todo!() }
-    pub fn insert(&mut self, _ip: std::net::IpAddr, _n: &str) { todo!() }
-    pub fn get(&self, _ip: std::net::IpAddr) -> Option<&str> { todo!() }
+    pub fn new(_c: usize) -> Self {
+        todo!()
+    }
+    pub fn insert(&mut self, _ip: std::net::IpAddr, _n: &str) {
+        todo!()
+    }
+    pub fn get(&self, _ip: std::net::IpAddr) -> Option<&str> {
+        todo!()
+    }
 }

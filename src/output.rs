@@ -27,7 +27,12 @@ impl Format {
 }
 
 /// Writes one finding as one line.
-pub fn write_finding(w: &mut dyn Write, format: Format, f: &Finding, action: &str) -> io::Result<()> {
+pub fn write_finding(
+    w: &mut dyn Write,
+    format: Format,
+    f: &Finding,
+    action: &str,
+) -> io::Result<()> {
     match format {
         Format::Json => {
             let v = json!({

@@ -122,7 +122,8 @@ impl Pipeline {
 
     /// Rereads the lease file when it changed (the daemon calls this now and then).
     pub fn refresh_leases(&mut self) {
-        if let (Some(path), Some(leases)) = (self.config.network.leases.as_deref(), &mut self.leases)
+        if let (Some(path), Some(leases)) =
+            (self.config.network.leases.as_deref(), &mut self.leases)
         {
             let _ = leases.refresh_if_changed(path);
         } else if let Some(path) = self.config.network.leases.as_deref() {
@@ -231,8 +232,7 @@ impl Pipeline {
         out: &mut dyn FnMut(&Finding),
     ) -> Verdict {
         self.dns_name.clear();
-        if dns::query_name(seg.payload, &mut self.dns_name).is_err() || self.dns_name.is_empty()
-        {
+        if dns::query_name(seg.payload, &mut self.dns_name).is_err() || self.dns_name.is_empty() {
             return Verdict::Clean;
         }
         self.stats.flows_inspected += 1;

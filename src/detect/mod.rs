@@ -57,5 +57,7 @@ impl Detector {
     }
 }
 impl Detector {
-    pub fn learned(&self) -> Vec<[u8; 6]> { todo!() }
+    pub fn learned(&self) -> Vec<[u8; 6]> {
+        todo!()
+    }
 }
