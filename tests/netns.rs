@@ -187,7 +187,78 @@ fn topology_forwards_without_daemon() {
     let log = std::fs::read_to_string(&topo.dnsmasq_log).unwrap_or_default();
     assert!(log.contains("zzhc.vnet.cn"), "dnsmasq logs queries: {log}");
     // The router's MAC is what the malformed-packet test sends frames to.
-    assert_eq!(topo.router_lan_mac().len(), 17);
+    let mac = topo.router_lan_mac();
+    assert_eq!(mac.len(), 17);
+
+    // Positive controls: without the daemon every leak the daemon tests send arrives, and the
+    // checks that must stay false under the daemon see it.
+    assert!(!topo.wan_received(IMEI));
+    let out = topo.post(URL, LEAK_BODY);
+    assert!(Topology::post_ok(&out), "leak POST without daemon: {out}");
+    assert!(topo.http_bodies().iter().any(|b| b == LEAK_BODY));
+    assert!(topo.wan_received(IMEI));
+    let topo = Topology::new("baseline-split");
+    let args = split_leak_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = topo.tool(&topo.lan, &args, Duration::from_secs(20));
+    assert!(
+        out.stdout.starts_with("ok:OK "),
+        "split leak without daemon: {out}"
+    );
+    assert!(topo.wan_received(IMEI), "sink:\n{}", topo.wan_summary());
+    let topo = Topology::new("baseline-udp");
+    let out = topo.tool(
+        &topo.lan,
+        &["udpsend", WAN_IP, "5683", &udp_leak_hex()],
+        Duration::from_secs(5),
+    );
+    assert!(
+        out.stdout.starts_with("ok:ack"),
+        "UDP leak without daemon: {out}"
+    );
+    assert!(topo.wan_received(IMEI), "udp:\n{}", topo.wan_summary());
+    let out = topo.dns_query(ROUTER_LAN_IP, &format!("{IMEI}.example.com"));
+    assert!(
+        out.stdout.starts_with("rcode="),
+        "DNS leak without daemon: {out}"
+    );
+    let log = std::fs::read_to_string(&topo.dnsmasq_log).unwrap_or_default();
+    assert!(log.contains(IMEI), "dnsmasq logs the leaking query: {log}");
+    // The garbage sender runs (its packets just die in the router without a daemon).
+    let out = topo.tool(
+        &topo.lan,
+        &["garbage", WAN_IP, "300", "7", "lan0", &mac],
+        Duration::from_secs(30),
+    );
+    assert!(
+        out.ok() && out.stdout.starts_with("sent="),
+        "garbage sender: {out}"
+    );
+    eprintln!("garbage sender: {}", out.stdout.trim());
+    let out = topo.post(URL, r#"{"hello":"after-garbage"}"#);
+    assert!(Topology::post_ok(&out), "POST after garbage: {out}");
+}
+
+/// tool.py arguments sending an HTTP POST to the sink in three TCP segments, the IMEI split
+/// across them.
+fn split_leak_args() -> Vec<String> {
+    let pieces = [
+        "POST /reg HTTP/1.1\r\nHost: 198.51.100.2\r\nContent-Type: application/json\r\n\r\n{\"imei\":\"4901542",
+        "0323",
+        "7518\"}\n",
+    ];
+    let mut args: Vec<String> = ["split", WAN_IP, "9000", "0.2"].map(String::from).to_vec();
+    args.extend(pieces.iter().map(|p| hex(p.as_bytes())));
+    args
+}
+
+/// A CoAP-like UDP payload carrying the IMEI, hex-encoded for tool.py.
+fn udp_leak_hex() -> String {
+    hex(format!("ep=urn:imei:{IMEI}").as_bytes())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[test]
@@ -252,9 +323,12 @@ fn enforce_blocks_imei_post() {
         expires > 0 && expires <= timeout,
         "block expires_in_secs {expires}, timeout {timeout}"
     );
+    // `src` is the device's IP or its MAC (when the daemon knows it).
     assert!(
-        block["src"].as_str().unwrap_or("").contains(LAN_IP),
-        "block src: {block}"
+        block["src"]
+            .as_str()
+            .is_some_and(|s| s.contains(LAN_IP) || s.matches(':').count() == 5),
+        "block src is neither the device's IP nor a MAC: {block}"
     );
     assert!(
         block["dst"].as_str().unwrap_or("").contains(WAN_IP),
@@ -323,7 +397,7 @@ fn clean_traffic_passes_and_is_bypassed() {
     );
     let records = topo.sink_records();
     assert!(
-        records.iter().any(|r| *r == upload),
+        records.contains(&upload),
         "the sink's copy differs from the upload{}",
         d.context()
     );
@@ -399,17 +473,8 @@ fn leak_split_across_tcp_segments() {
     }
     let topo = Topology::new("split");
     let d = Daemon::start(&topo, TestConfig::enforce(13));
-    let pieces = [
-        "POST /reg HTTP/1.1\r\nHost: 198.51.100.2\r\nContent-Type: application/json\r\n\r\n{\"imei\":\"4901542",
-        "0323",
-        "7518\"}\n",
-    ];
-    let hex: Vec<String> = pieces
-        .iter()
-        .map(|p| p.bytes().map(|b| format!("{b:02x}")).collect())
-        .collect();
-    let mut args = vec!["split", WAN_IP, "9000", "0.2"];
-    args.extend(hex.iter().map(String::as_str));
+    let args = split_leak_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = topo.tool(&topo.lan, &args, Duration::from_secs(20));
     eprintln!("split client: {out}");
     assert!(
@@ -438,10 +503,7 @@ fn leak_over_udp() {
         "clean UDP: {clean}{}",
         d.context()
     );
-    let payload: String = format!("ep=urn:imei:{IMEI}")
-        .bytes()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let payload = udp_leak_hex();
     let out = topo.tool(
         &topo.lan,
         &["udpsend", WAN_IP, "5683", &payload],
