@@ -274,6 +274,12 @@ fn enforce_blocks_imei_post() {
 
     let out = topo.post(URL, LEAK_BODY);
     eprintln!("leaking POST: {out}");
+    // tcp_reset = true: curl is reset (exit 56 or 52), not left to its 5 s timeout (28).
+    assert!(
+        out.code() != Some(28),
+        "tcp_reset = true but curl timed out instead of being reset: {out}{}",
+        d.context()
+    );
     assert!(
         !Topology::post_ok(&out),
         "the leaking POST got its 200: {out}{}",
@@ -458,10 +464,19 @@ fn clean_traffic_passes_and_is_bypassed() {
         "blocks{}",
         d.context()
     );
+    let file = topology::poll(Duration::from_secs(5), || {
+        serde_json::from_str::<serde_json::Value>(&d.status_file()).ok()
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "no valid {}/status.json{}",
+            d.run_dir.display(),
+            d.context()
+        )
+    });
     assert!(
-        !d.status_file().is_empty(),
-        "no {}/status.json",
-        d.run_dir.display()
+        file["counters"]["packets"].as_u64().is_some(),
+        "status.json has no counters.packets: {file}"
     );
 }
 
@@ -650,29 +665,49 @@ fn kill_9_keeps_traffic_flowing() {
     let topo = Topology::new("kill9");
     let mut d = Daemon::start(&topo, TestConfig::enforce(18));
     assert_clean_post_passes(&topo, &d, URL, "before-kill");
+    // In flight when the daemon dies: a slow sender whose flow is still undecided (20 small
+    // segments, 0.1 s apart: under the budget, so every one is queued) and a 4 MB upload.
+    let pieces: Vec<String> = (0..20)
+        .map(|i| hex(format!("slow-{i:02};").as_bytes()))
+        .collect();
+    let mut args = vec!["split", WAN_IP, "9000", "0.1"];
+    args.extend(pieces.iter().map(String::as_str));
+    let mut slow = topo.tool_background(&topo.lan, "slow", &args);
     let upload_path = topo.dir.join("upload.bin");
     let upload = pseudo_random(4 * 1024 * 1024, 99);
     std::fs::write(&upload_path, &upload).expect("upload file");
     let path_arg = upload_path.display().to_string();
-    let tool = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/netns/tool.py");
-    let python = topology::which("python3")
-        .map(|p| p.display().to_string())
-        .unwrap_or("python3".into());
-    let mut uploader = topo.spawn_background(
+    let mut uploader = topo.tool_background(
         &topo.lan,
         "uploader",
-        &[&python, tool, "upload", WAN_IP, "9000", &path_arg],
+        &["upload", WAN_IP, "9000", &path_arg],
     );
-    std::thread::sleep(Duration::from_millis(50));
+    std::thread::sleep(Duration::from_millis(700));
     let killed = d.signal_and_wait(Signal::SIGKILL, Duration::from_secs(5));
     assert!(killed.is_some(), "kill -9 did not end the daemon");
-    let status = topology::wait_deadline(&mut uploader, Duration::from_secs(30));
-    let _ = uploader.kill();
-    let log = topo.log_of("uploader");
+    for (child, name) in [(&mut uploader, "uploader"), (&mut slow, "slow")] {
+        let status = topology::wait_deadline(child, Duration::from_secs(30));
+        let _ = child.kill();
+        let log = topo.log_of(name);
+        assert!(
+            status.is_some_and(|s| s.success()) && log.starts_with("ok:OK"),
+            "the {name} flow running during kill -9 failed ({status:?}): {log}\n{}{}",
+            topo.nft_ruleset(),
+            d.context()
+        );
+    }
+    let sent: Vec<u8> = (0..20)
+        .flat_map(|i| format!("slow-{i:02};").into_bytes())
+        .collect();
+    let records = topo.sink_records();
     assert!(
-        status.is_some_and(|s| s.success()) && log.starts_with("ok:OK"),
-        "the upload running during kill -9 failed ({status:?}): {log}{}",
-        d.context()
+        records.contains(&upload),
+        "the sink's copy of the upload differs"
+    );
+    assert!(
+        records.contains(&sent),
+        "the slow flow arrived damaged:\n{}",
+        topo.wan_summary()
     );
     // The queue rule stays behind with `bypass`: new flows pass without a listener.
     let out = topo.post(URL, r#"{"hello":"after-kill"}"#);
@@ -804,4 +839,114 @@ fn malformed_packets_do_not_kill_the_daemon() {
         d.context()
     );
     assert_clean_post_passes(&topo, &d, URL, "after-garbage");
+}
+
+#[test]
+fn scope_flow_blocks_only_the_leaking_flow() {
+    let _g = serial();
+    if !prerequisites("scope_flow_blocks_only_the_leaking_flow") {
+        return;
+    }
+    let topo = Topology::new("scopeflow");
+    let mut cfg = TestConfig::enforce(23);
+    cfg.scope = "flow";
+    let d = Daemon::start(&topo, cfg);
+    let out = topo.post(URL, LEAK_BODY);
+    assert!(
+        !Topology::post_ok(&out),
+        "the leak got its 200: {out}{}",
+        d.context()
+    );
+    assert_blocked_and_alerted(&topo, &d, "POST with scope = flow", "tcp");
+    // Another connection from the same device to the same place is not the leaking flow.
+    assert_clean_post_passes(&topo, &d, URL, "same-destination-other-flow");
+    let status = d.status();
+    let blocks = status["blocks"].as_array().cloned().unwrap_or_default();
+    assert!(
+        blocks.iter().all(|b| b["scope"] == "flow"),
+        "scope = flow installed a wider block: {blocks:?}{}",
+        d.context()
+    );
+}
+
+#[test]
+fn block_expires_after_its_timeout() {
+    let _g = serial();
+    if !prerequisites("block_expires_after_its_timeout") {
+        return;
+    }
+    let topo = Topology::new("expiry");
+    let mut cfg = TestConfig::enforce(24);
+    cfg.block_timeout = 3;
+    let d = Daemon::start(&topo, cfg);
+    let out = topo.post(URL, LEAK_BODY);
+    assert!(
+        !Topology::post_ok(&out),
+        "the leak got its 200: {out}{}",
+        d.context()
+    );
+    assert_blocked_and_alerted(&topo, &d, "POST with block_timeout = 3", "tcp");
+    let status = d.status();
+    let blocks = status["blocks"].as_array().cloned().unwrap_or_default();
+    assert!(
+        blocks
+            .iter()
+            .all(|b| b["expires_in_secs"].as_u64().unwrap_or(99) <= 3),
+        "block longer than block_timeout = 3: {blocks:?}{}",
+        d.context()
+    );
+    // Expired (plus slack for the set's garbage collection and the status refresh).
+    std::thread::sleep(Duration::from_secs(5));
+    assert_clean_post_passes(&topo, &d, URL, "after-expiry");
+    let gone = topology::poll(Duration::from_secs(5), || {
+        let st = d.status_json().ok()?;
+        (st["blocks"].as_array().map_or(0, Vec::len) == 0).then_some(())
+    });
+    assert!(
+        gone.is_some(),
+        "the expired block is still listed{}",
+        d.context()
+    );
+}
+
+#[test]
+fn sighup_reloads_the_config() {
+    let _g = serial();
+    if !prerequisites("sighup_reloads_the_config") {
+        return;
+    }
+    let topo = Topology::new("sighup");
+    let mut d = Daemon::start(&topo, TestConfig::enforce(25));
+    let cfg = TestConfig {
+        mode: "monitor",
+        ..d.cfg.clone()
+    };
+    d.rewrite_config(cfg);
+    d.signal(Signal::SIGHUP);
+    let reloaded = topology::poll(Duration::from_secs(5), || {
+        let st = d.status_json().ok()?;
+        (st["mode"] == "monitor").then_some(())
+    });
+    assert!(
+        reloaded.is_some(),
+        "mode is not monitor 5 s after SIGHUP{}",
+        d.context()
+    );
+    assert!(d.alive(), "the daemon died on SIGHUP{}", d.context());
+    assert!(
+        topo.nft_table(TABLE).ok(),
+        "the table is gone after SIGHUP{}",
+        d.context()
+    );
+    let out = topo.post(URL, LEAK_BODY);
+    assert!(
+        Topology::post_ok(&out),
+        "monitor mode (after SIGHUP) blocked the POST: {out}{}",
+        d.context()
+    );
+    let line = d
+        .wait_syslog(&["kind=imei", "action=reported"], Duration::from_secs(3))
+        .unwrap_or_else(|| panic!("no reported alert after SIGHUP{}", d.context()));
+    assert!(line.contains(IMEI_MASKED), "{line}");
+    assert_never_clear(&d);
 }

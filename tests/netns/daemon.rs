@@ -119,6 +119,7 @@ pub struct Daemon {
     pub config_path: PathBuf,
     pub stderr_path: PathBuf,
     pub run_dir: PathBuf,
+    pub syslog_path: PathBuf,
     pub cfg: TestConfig,
     scratch: PathBuf,
     syslog: Arc<Mutex<Vec<String>>>,
@@ -189,6 +190,7 @@ impl Daemon {
             config_path,
             stderr_path,
             run_dir,
+            syslog_path,
             cfg,
             scratch: topo.dir.clone(),
             syslog,
@@ -218,6 +220,13 @@ impl Daemon {
             ),
         }
         daemon
+    }
+
+    /// Rewrites the config file (same syslog socket and run directory) for a SIGHUP reload.
+    pub fn rewrite_config(&mut self, cfg: TestConfig) {
+        let text = config_text(&cfg, &self.syslog_path, &self.run_dir);
+        fs::write(&self.config_path, text).expect("rewrite config");
+        self.cfg = cfg;
     }
 
     /// Whether the daemon process is still running (records its exit status if not).

@@ -398,6 +398,14 @@ impl Topology {
         self.exec(ns, &all, timeout)
     }
 
+    /// Starts tests/netns/tool.py with `args` in `ns` in the background; its output goes to
+    /// `<dir>/<name>.log` (see [`Self::log_of`]).
+    pub fn tool_background(&self, ns: &str, name: &str, args: &[&str]) -> Child {
+        let mut all = vec![self.python.as_str(), self.tool.as_str()];
+        all.extend_from_slice(args);
+        self.spawn_background(ns, name, &all)
+    }
+
     /// `curl -m 5` in the LAN namespace POSTing `body` as JSON to `url`; stdout is the HTTP code.
     pub fn post(&self, url: &str, body: &str) -> CmdOut {
         let mut args = vec![
