@@ -5,8 +5,13 @@
 //!
 //! They need root and ip, nft, iptables, dnsmasq, curl, python3 and conntrack: without them they
 //! print why and pass, unless `CI` is set (then they fail). They run one at a time (a global lock):
-//! NFQUEUE numbers and the CPU are shared. Set `LEAKGUARD_NETNS_KEEP=1` to keep the scratch
-//! directories (always kept when a test fails).
+//! NFQUEUE numbers and the CPU are shared; each test still uses its own queue number (11-25).
+//! Set `LEAKGUARD_NETNS_KEEP=1` to keep the scratch directories (always kept when a test fails:
+//! config, daemon stderr, what the WAN servers received, dnsmasq's query log), and
+//! `LEAKGUARD_NETNS_BIN=/path/to/leakguard` to test another build than `target/debug`.
+//!
+//! Run: `cargo test --test netns -- --nocapture` (as root). A failing assertion prints the
+//! daemon's config, stderr, syslog lines and status.
 
 #[path = "netns/daemon.rs"]
 mod daemon;

@@ -15,7 +15,11 @@ use nix::unistd::Pid;
 
 use super::topology::{poll, run_timeout, wait_deadline, CmdOut, Topology};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_leakguard");
+/// The binary under test; `LEAKGUARD_NETNS_BIN` overrides it (a release build, a stand-in).
+pub fn bin() -> String {
+    std::env::var("LEAKGUARD_NETNS_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_leakguard").to_string())
+}
 
 /// The knobs the tests turn; everything else is in [`config_text`].
 #[derive(Clone, Debug)]
@@ -166,12 +170,13 @@ impl Daemon {
         let stderr = fs::File::create(&stderr_path).expect("stderr file");
         let stdout = stderr.try_clone().expect("stderr file");
         let config_arg = config_path.display().to_string();
+        let bin = bin();
         let child = Command::new("ip")
             .args([
                 "netns",
                 "exec",
                 &topo.router,
-                BIN,
+                &bin,
                 "run",
                 "--config",
                 &config_arg,
@@ -270,7 +275,7 @@ impl Daemon {
         let config = self.config_path.display().to_string();
         let mut all: Vec<&str> = args.to_vec();
         all.extend_from_slice(&["--config", &config]);
-        run_timeout(&self.scratch, BIN, &all, Duration::from_secs(5))
+        run_timeout(&self.scratch, &bin(), &all, Duration::from_secs(5))
     }
 
     /// `leakguard status --json --config CFG`, parsed.
