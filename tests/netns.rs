@@ -1,0 +1,957 @@
+//! End-to-end tests of the inline daemon against the real kernel: three network namespaces (LAN
+//! client, router running `leakguard run --foreground`, WAN servers), real NFQUEUE, conntrack and
+//! nftables. See tests/netns/topology.rs for the topology, tests/netns/daemon.rs for the daemon
+//! helper and the config the tests write ([`daemon::config_text`]).
+//!
+//! They need root and ip, nft, iptables, dnsmasq, curl, python3 and conntrack: without them they
+//! print why and pass, unless `CI` is set (then they fail). They run one at a time (a global lock):
+//! NFQUEUE numbers and the CPU are shared; each test still uses its own queue number (11-25).
+//! Set `LEAKGUARD_NETNS_KEEP=1` to keep the scratch directories (always kept when a test fails:
+//! config, daemon stderr, what the WAN servers received, dnsmasq's query log), and
+//! `LEAKGUARD_NETNS_BIN=/path/to/leakguard` to test another build than `target/debug`.
+//!
+//! Run: `cargo test --test netns -- --nocapture` (as root). A failing assertion prints the
+//! daemon's config, stderr, syslog lines and status.
+
+#[path = "netns/daemon.rs"]
+mod daemon;
+#[path = "netns/topology.rs"]
+mod topology;
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use daemon::{device_with_imei, Daemon, TestConfig, TABLE};
+use topology::{
+    pseudo_random, Topology, LAN_IP, LAN_IP6, ROUTER_LAN_IP, ROUTER_LAN_IP6, WAN_IP, WAN_IP6,
+};
+
+/// The standard example IMEI (Luhn-valid, reporting body 49).
+const IMEI: &str = "490154203237518";
+const IMEI_MASKED: &str = "4901********518";
+const LEAK_BODY: &str = r#"{"imei":"490154203237518"}"#;
+const URL: &str = "http://198.51.100.2:8080/reg";
+const URL6: &str = "http://[fd99::2]:8080/reg";
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// One test at a time; a failed test must not stop the others.
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Root and the tools, or a skip (a failure under CI).
+fn prerequisites(test: &str) -> bool {
+    let mut missing = Vec::new();
+    if !nix::unistd::geteuid().is_root() {
+        missing.push("root".to_string());
+    }
+    for tool in [
+        "ip",
+        "nft",
+        "iptables",
+        "dnsmasq",
+        "curl",
+        "python3",
+        "conntrack",
+    ] {
+        if topology::which(tool).is_none() {
+            missing.push(tool.to_string());
+        }
+    }
+    if missing.is_empty() {
+        return true;
+    }
+    let message = format!(
+        "netns test {test}: needs {} (apt-get install iproute2 nftables iptables dnsmasq-base curl python3 conntrack; run as root)",
+        missing.join(", ")
+    );
+    if std::env::var_os("CI").is_some() {
+        panic!("{message}");
+    }
+    eprintln!("SKIPPED: {message}");
+    false
+}
+
+/// Counter `name` of a status snapshot.
+fn counter(status: &serde_json::Value, name: &str) -> u64 {
+    status["counters"][name].as_u64().unwrap_or(0)
+}
+
+/// Asserts the clear IMEI appears nowhere the daemon writes: syslog, stderr, status (socket and
+/// file).
+fn assert_never_clear(d: &Daemon) {
+    let status = d.status_json().map(|v| v.to_string()).unwrap_or_default();
+    for (what, text) in [
+        ("syslog", d.syslog_lines().join("\n")),
+        ("stderr", d.stderr_text()),
+        ("status --json", status),
+        ("status.json", d.status_file()),
+    ] {
+        assert!(
+            !text.contains(IMEI),
+            "the clear IMEI appears in the daemon's {what}{}",
+            d.context()
+        );
+    }
+}
+
+/// A clean POST with a unique marker passes and the server receives it whole.
+fn assert_clean_post_passes(topo: &Topology, d: &Daemon, url: &str, marker: &str) {
+    let body = format!(r#"{{"hello":"{marker}"}}"#);
+    let out = topo.post(url, &body);
+    assert!(
+        Topology::post_ok(&out),
+        "clean POST {body} to {url} did not pass: {out}\nWAN records:\n{}{}",
+        topo.wan_summary(),
+        d.context()
+    );
+    assert!(
+        topo.http_bodies().contains(&body),
+        "clean POST answered 200 but the server's record lacks it\nWAN records:\n{}{}",
+        topo.wan_summary(),
+        d.context()
+    );
+}
+
+/// The leak was not delivered and an alert with kind=imei and the masked value was logged.
+fn assert_blocked_and_alerted(topo: &Topology, d: &Daemon, what: &str, proto: &str) -> String {
+    // Leave retransmissions time to arrive if the drop failed.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !topo.wan_received(IMEI),
+        "{what}: the WAN server received the IMEI\nWAN records:\n{}{}",
+        topo.wan_summary(),
+        d.context()
+    );
+    let line = d
+        .wait_syslog(&["kind=imei", IMEI_MASKED], Duration::from_secs(3))
+        .unwrap_or_else(|| {
+            panic!(
+                "{what}: no syslog line with kind=imei value={IMEI_MASKED}{}",
+                d.context()
+            )
+        });
+    assert!(
+        line.contains(&format!("proto={proto}")),
+        "{what}: syslog line lacks proto={proto}: {line}{}",
+        d.context()
+    );
+    assert!(
+        line.contains("action=blocked") || line.contains("action=dropped"),
+        "{what}: syslog line is not a blocking action: {line}{}",
+        d.context()
+    );
+    assert_never_clear(d);
+    line
+}
+
+#[test]
+fn topology_forwards_without_daemon() {
+    let _g = serial();
+    if !prerequisites("topology_forwards_without_daemon") {
+        return;
+    }
+    let topo = Topology::new("baseline");
+    for (url, marker) in [(URL, "v4"), (URL6, "v6")] {
+        let body = format!(r#"{{"hello":"{marker}"}}"#);
+        let out = topo.post(url, &body);
+        assert!(
+            Topology::post_ok(&out),
+            "POST to {url}: {out}\n{}",
+            topo.wan_summary()
+        );
+        assert!(
+            topo.http_bodies().contains(&body),
+            "server lacks {body}:\n{}",
+            topo.wan_summary()
+        );
+    }
+    for server in [ROUTER_LAN_IP, ROUTER_LAN_IP6] {
+        let out = topo.dns_query(server, "zzhc.vnet.cn");
+        assert!(
+            out.stdout.contains("rcode=0 ancount=1"),
+            "DNS via {server}: {out}"
+        );
+    }
+    let out = topo.tool(
+        &topo.lan,
+        &["udpsend", WAN_IP6, "5683", "6869"],
+        Duration::from_secs(5),
+    );
+    assert!(out.stdout.starts_with("ok:ack"), "UDP over v6: {out}");
+    let out = topo.tool(
+        &topo.lan,
+        &["split", WAN_IP, "9000", "0.05", "6869", "7468657265"],
+        Duration::from_secs(10),
+    );
+    assert!(out.stdout.starts_with("ok:OK 7 "), "TCP sink: {out}");
+    assert_eq!(topo.sink_records(), vec![b"hithere".to_vec()]);
+    let log = std::fs::read_to_string(&topo.dnsmasq_log).unwrap_or_default();
+    assert!(log.contains("zzhc.vnet.cn"), "dnsmasq logs queries: {log}");
+    // The router's MAC is what the malformed-packet test sends frames to.
+    let mac = topo.router_lan_mac();
+    assert_eq!(mac.len(), 17);
+
+    // Positive controls: without the daemon every leak the daemon tests send arrives, and the
+    // checks that must stay false under the daemon see it.
+    assert!(!topo.wan_received(IMEI));
+    let out = topo.post(URL, LEAK_BODY);
+    assert!(Topology::post_ok(&out), "leak POST without daemon: {out}");
+    assert!(topo.http_bodies().iter().any(|b| b == LEAK_BODY));
+    assert!(topo.wan_received(IMEI));
+    let topo = Topology::new("baseline-split");
+    let args = split_leak_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = topo.tool(&topo.lan, &args, Duration::from_secs(20));
+    assert!(
+        out.stdout.starts_with("ok:OK "),
+        "split leak without daemon: {out}"
+    );
+    assert!(topo.wan_received(IMEI), "sink:\n{}", topo.wan_summary());
+    let topo = Topology::new("baseline-udp");
+    let out = topo.tool(
+        &topo.lan,
+        &["udpsend", WAN_IP, "5683", &udp_leak_hex()],
+        Duration::from_secs(5),
+    );
+    assert!(
+        out.stdout.starts_with("ok:ack"),
+        "UDP leak without daemon: {out}"
+    );
+    assert!(topo.wan_received(IMEI), "udp:\n{}", topo.wan_summary());
+    let out = topo.dns_query(ROUTER_LAN_IP, &format!("{IMEI}.example.com"));
+    assert!(
+        out.stdout.starts_with("rcode="),
+        "DNS leak without daemon: {out}"
+    );
+    let log = std::fs::read_to_string(&topo.dnsmasq_log).unwrap_or_default();
+    assert!(log.contains(IMEI), "dnsmasq logs the leaking query: {log}");
+    // The garbage sender runs (its packets just die in the router without a daemon).
+    let out = topo.tool(
+        &topo.lan,
+        &["garbage", WAN_IP, "300", "7", "lan0", &mac],
+        Duration::from_secs(30),
+    );
+    assert!(
+        out.ok() && out.stdout.starts_with("sent="),
+        "garbage sender: {out}"
+    );
+    eprintln!("garbage sender: {}", out.stdout.trim());
+    let out = topo.post(URL, r#"{"hello":"after-garbage"}"#);
+    assert!(Topology::post_ok(&out), "POST after garbage: {out}");
+}
+
+/// tool.py arguments sending an HTTP POST to the sink in three TCP segments, the IMEI split
+/// across them.
+fn split_leak_args() -> Vec<String> {
+    let pieces = [
+        "POST /reg HTTP/1.1\r\nHost: 198.51.100.2\r\nContent-Type: application/json\r\n\r\n{\"imei\":\"4901542",
+        "0323",
+        "7518\"}\n",
+    ];
+    let mut args: Vec<String> = ["split", WAN_IP, "9000", "0.2"].map(String::from).to_vec();
+    args.extend(pieces.iter().map(|p| hex(p.as_bytes())));
+    args
+}
+
+/// A CoAP-like UDP payload carrying the IMEI, hex-encoded for tool.py.
+fn udp_leak_hex() -> String {
+    hex(format!("ep=urn:imei:{IMEI}").as_bytes())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn enforce_blocks_imei_post() {
+    let _g = serial();
+    if !prerequisites("enforce_blocks_imei_post") {
+        return;
+    }
+    let topo = Topology::new("enforce");
+    let d = Daemon::start(&topo, TestConfig::enforce(11));
+    let timeout = u64::from(d.cfg.block_timeout);
+    assert_clean_post_passes(&topo, &d, URL, "before");
+
+    let out = topo.post(URL, LEAK_BODY);
+    eprintln!("leaking POST: {out}");
+    // tcp_reset = true: curl is reset (exit 56 or 52), not left to its 5 s timeout (28).
+    assert!(
+        out.code() != Some(28),
+        "tcp_reset = true but curl timed out instead of being reset: {out}{}",
+        d.context()
+    );
+    assert!(
+        !Topology::post_ok(&out),
+        "the leaking POST got its 200: {out}{}",
+        d.context()
+    );
+    assert!(
+        out.elapsed < Duration::from_secs(7),
+        "the leaking POST hung: {out}"
+    );
+    let line = assert_blocked_and_alerted(&topo, &d, "JSON POST", "tcp");
+    assert!(
+        line.starts_with("<28>"),
+        "syslog priority (daemon.warning): {line}"
+    );
+    assert!(line.contains("leakguard["), "syslog tag: {line}");
+    assert!(
+        line.contains("action=blocked"),
+        "enforce with a scope blocks: {line}{}",
+        d.context()
+    );
+
+    let status = d.status();
+    eprintln!("status after the leak: {status:#}");
+    assert!(
+        counter(&status, "leaks") >= 1,
+        "leaks counter{}",
+        d.context()
+    );
+    let alerts = status["recent_alerts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a["kind"] == "imei" && a["value"] == IMEI_MASKED),
+        "recent_alerts lacks the IMEI alert{}",
+        d.context()
+    );
+    let blocks = status["blocks"].as_array().cloned().unwrap_or_default();
+    let block = blocks
+        .iter()
+        .find(|b| b["scope"] == "device-destination")
+        .unwrap_or_else(|| panic!("no device-destination block in status{}", d.context()));
+    let expires = block["expires_in_secs"].as_u64().unwrap_or(u64::MAX);
+    assert!(
+        expires > 0 && expires <= timeout,
+        "block expires_in_secs {expires}, timeout {timeout}"
+    );
+    // `src` is the device's IP or its MAC (when the daemon knows it).
+    assert!(
+        block["src"]
+            .as_str()
+            .is_some_and(|s| s.contains(LAN_IP) || s.matches(':').count() == 5),
+        "block src is neither the device's IP nor a MAC: {block}"
+    );
+    assert!(
+        block["dst"].as_str().unwrap_or("").contains(WAN_IP),
+        "block dst: {block}"
+    );
+
+    let table = topo.nft_table(TABLE);
+    eprintln!("table after the leak: {table}");
+    assert!(
+        table.stdout.contains("expires") && table.stdout.contains(WAN_IP),
+        "no set element with a timeout for {WAN_IP} in table inet {TABLE}: {table}{}",
+        d.context()
+    );
+
+    // device-destination: a clean connection from the same device to the same place is blocked.
+    let out = topo.post(URL, r#"{"hello":"after-block"}"#);
+    assert!(
+        !Topology::post_ok(&out),
+        "a clean POST passed the block: {out}{}",
+        d.context()
+    );
+    assert!(
+        !topo.wan_received("after-block"),
+        "the blocked clean POST arrived{}",
+        d.context()
+    );
+
+    let out = d.unblock_all();
+    assert!(out.ok(), "leakguard unblock all: {out}{}", d.context());
+    let status = d.status();
+    assert_eq!(
+        status["blocks"].as_array().map(Vec::len),
+        Some(0),
+        "blocks after unblock all{}",
+        d.context()
+    );
+    assert_clean_post_passes(&topo, &d, URL, "after-unblock");
+    assert_never_clear(&d);
+}
+
+#[test]
+fn clean_traffic_passes_and_is_bypassed() {
+    let _g = serial();
+    if !prerequisites("clean_traffic_passes_and_is_bypassed") {
+        return;
+    }
+    let topo = Topology::new("clean");
+    let d = Daemon::start(&topo, TestConfig::enforce(12));
+    assert_clean_post_passes(&topo, &d, URL, "clean-v4");
+    assert_clean_post_passes(&topo, &d, URL6, "clean-v6");
+
+    const SIZE: usize = 10 * 1024 * 1024;
+    let upload = pseudo_random(SIZE, 0x1ea6_6a2d);
+    let upload_path = topo.dir.join("upload.bin");
+    std::fs::write(&upload_path, &upload).expect("upload file");
+    let out = topo.tool(
+        &topo.lan,
+        &["upload", WAN_IP, "9000", &upload_path.display().to_string()],
+        Duration::from_secs(60),
+    );
+    eprintln!("upload: {out}");
+    assert!(
+        out.stdout.starts_with(&format!("ok:OK {SIZE} ")),
+        "10 MB upload: {out}{}",
+        d.context()
+    );
+    let records = topo.sink_records();
+    assert!(
+        records.contains(&upload),
+        "the sink's copy differs from the upload{}",
+        d.context()
+    );
+
+    let download = pseudo_random(SIZE, 0xd0_a1_0a_d5);
+    std::fs::write(topo.wan_dir.join("big.bin"), &download).expect("download file");
+    let down_path = topo.dir.join("down.bin");
+    let out = topo.exec(
+        &topo.lan,
+        &[
+            "curl",
+            "-sS",
+            "-m",
+            "60",
+            "-o",
+            &down_path.display().to_string(),
+            "http://198.51.100.2:8080/big",
+        ],
+        Duration::from_secs(70),
+    );
+    eprintln!("download: {out}");
+    assert!(out.ok(), "10 MB download: {out}{}", d.context());
+    let got = std::fs::read(&down_path).unwrap_or_default();
+    assert!(
+        got.len() == SIZE && got == download,
+        "download: {} bytes, differs{}",
+        got.len(),
+        d.context()
+    );
+
+    // The status file is rewritten every ~2 s; the socket answers now.
+    let status = d.status();
+    eprintln!("counters after 2 x 10 MB: {:#}", status["counters"]);
+    let packets = counter(&status, "packets");
+    assert!(
+        packets > 0,
+        "the queue saw no packet at all: is traffic queued?{}",
+        d.context()
+    );
+    assert!(
+        packets < 2000,
+        "the queue saw {packets} packets for 2 x 10 MB (~14000 segments): flows are not bypassed{}",
+        d.context()
+    );
+    assert!(
+        counter(&status, "bypassed") >= 1,
+        "no flow bypassed{}",
+        d.context()
+    );
+    assert_eq!(
+        counter(&status, "leaks"),
+        0,
+        "clean traffic produced leaks{}",
+        d.context()
+    );
+    assert!(
+        status["blocks"].as_array().map_or(0, Vec::len) == 0,
+        "blocks{}",
+        d.context()
+    );
+    let file = topology::poll(Duration::from_secs(5), || {
+        serde_json::from_str::<serde_json::Value>(&d.status_file()).ok()
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "no valid {}/status.json{}",
+            d.run_dir.display(),
+            d.context()
+        )
+    });
+    assert!(
+        file["counters"]["packets"].as_u64().is_some(),
+        "status.json has no counters.packets: {file}"
+    );
+}
+
+#[test]
+fn leak_split_across_tcp_segments() {
+    let _g = serial();
+    if !prerequisites("leak_split_across_tcp_segments") {
+        return;
+    }
+    let topo = Topology::new("split");
+    let d = Daemon::start(&topo, TestConfig::enforce(13));
+    let args = split_leak_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = topo.tool(&topo.lan, &args, Duration::from_secs(20));
+    eprintln!("split client: {out}");
+    assert!(
+        !out.stdout.starts_with("ok:"),
+        "the split leak completed: {out}{}",
+        d.context()
+    );
+    assert_blocked_and_alerted(&topo, &d, "IMEI split over 3 TCP segments", "tcp");
+}
+
+#[test]
+fn leak_over_udp() {
+    let _g = serial();
+    if !prerequisites("leak_over_udp") {
+        return;
+    }
+    let topo = Topology::new("udp");
+    let d = Daemon::start(&topo, TestConfig::enforce(14));
+    let clean = topo.tool(
+        &topo.lan,
+        &["udpsend", WAN_IP, "5683", "68656c6c6f"],
+        Duration::from_secs(5),
+    );
+    assert!(
+        clean.stdout.starts_with("ok:ack"),
+        "clean UDP: {clean}{}",
+        d.context()
+    );
+    let payload = udp_leak_hex();
+    let out = topo.tool(
+        &topo.lan,
+        &["udpsend", WAN_IP, "5683", &payload],
+        Duration::from_secs(5),
+    );
+    eprintln!("UDP leak: {out}");
+    assert!(
+        out.stdout.starts_with("timeout"),
+        "the UDP leak was answered: {out}{}",
+        d.context()
+    );
+    assert_blocked_and_alerted(&topo, &d, "CoAP-like UDP", "udp");
+}
+
+#[test]
+fn leak_over_ipv6() {
+    let _g = serial();
+    if !prerequisites("leak_over_ipv6") {
+        return;
+    }
+    let topo = Topology::new("ipv6");
+    let d = Daemon::start(&topo, TestConfig::enforce(15));
+    assert_clean_post_passes(&topo, &d, URL6, "clean-v6");
+    let out = topo.post(URL6, LEAK_BODY);
+    eprintln!("IPv6 leak: {out}");
+    assert!(
+        !Topology::post_ok(&out),
+        "the IPv6 leak got its 200: {out}{}",
+        d.context()
+    );
+    let line = assert_blocked_and_alerted(&topo, &d, "POST over IPv6", "tcp");
+    assert!(
+        line.contains(WAN_IP6),
+        "syslog line lacks the v6 destination: {line}"
+    );
+    assert!(
+        line.contains(LAN_IP6),
+        "syslog line lacks the v6 device address: {line}"
+    );
+}
+
+#[test]
+fn leak_in_dns_query() {
+    let _g = serial();
+    if !prerequisites("leak_in_dns_query") {
+        return;
+    }
+    let topo = Topology::new("dns");
+    let mut cfg = TestConfig::enforce(16);
+    cfg.extra = device_with_imei(IMEI);
+    let d = Daemon::start(&topo, cfg);
+    let out = topo.dns_query(ROUTER_LAN_IP, "zzhc.vnet.cn");
+    assert!(
+        out.stdout.contains("rcode=0 ancount=1"),
+        "clean DNS query through the daemon: {out}{}",
+        d.context()
+    );
+    let name = format!("{IMEI}.example.com");
+    let out = topo.dns_query(ROUTER_LAN_IP, &name);
+    eprintln!("DNS leak: {out}");
+    assert!(
+        out.stdout.starts_with("timeout"),
+        "the leaking DNS query was answered: {out}{}",
+        d.context()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let log = std::fs::read_to_string(&topo.dnsmasq_log).unwrap_or_default();
+    assert!(
+        !log.contains(IMEI),
+        "dnsmasq received the leaking query:\n{log}{}",
+        d.context()
+    );
+    let line = d
+        .wait_syslog(&["kind=imei", IMEI_MASKED], Duration::from_secs(3))
+        .unwrap_or_else(|| panic!("no syslog line for the DNS leak{}", d.context()));
+    assert!(
+        line.contains("proto=udp") && line.contains("dport=53"),
+        "DNS leak line: {line}"
+    );
+    assert_never_clear(&d);
+}
+
+#[test]
+fn monitor_mode_reports_only() {
+    let _g = serial();
+    if !prerequisites("monitor_mode_reports_only") {
+        return;
+    }
+    let topo = Topology::new("monitor");
+    let d = Daemon::start(&topo, TestConfig::monitor(17));
+    let out = topo.post(URL, LEAK_BODY);
+    assert!(
+        Topology::post_ok(&out),
+        "monitor mode blocked the POST: {out}{}",
+        d.context()
+    );
+    assert!(
+        topo.http_bodies().iter().any(|b| b == LEAK_BODY),
+        "monitor mode: the server did not receive the body\n{}{}",
+        topo.wan_summary(),
+        d.context()
+    );
+    let line = d
+        .wait_syslog(&["kind=imei", IMEI_MASKED], Duration::from_secs(3))
+        .unwrap_or_else(|| panic!("monitor mode: no alert{}", d.context()));
+    assert!(
+        line.contains("action=reported"),
+        "monitor mode action: {line}{}",
+        d.context()
+    );
+    let status = d.status();
+    assert_eq!(status["mode"], "monitor");
+    assert!(
+        counter(&status, "leaks") >= 1,
+        "leaks counter{}",
+        d.context()
+    );
+    assert_eq!(
+        counter(&status, "dropped"),
+        0,
+        "monitor mode dropped packets{}",
+        d.context()
+    );
+    assert!(
+        status["blocks"].as_array().map_or(0, Vec::len) == 0,
+        "monitor mode blocked{}",
+        d.context()
+    );
+    let table = topo.nft_table(TABLE);
+    assert!(
+        !table.stdout.contains("expires"),
+        "monitor mode installed a set element: {table}"
+    );
+    assert_clean_post_passes(&topo, &d, URL, "after");
+    assert_never_clear(&d);
+}
+
+#[test]
+fn kill_9_keeps_traffic_flowing() {
+    let _g = serial();
+    if !prerequisites("kill_9_keeps_traffic_flowing") {
+        return;
+    }
+    let topo = Topology::new("kill9");
+    let mut d = Daemon::start(&topo, TestConfig::enforce(18));
+    assert_clean_post_passes(&topo, &d, URL, "before-kill");
+    // In flight when the daemon dies: a slow sender whose flow is still undecided (20 small
+    // segments, 0.1 s apart: under the budget, so every one is queued) and a 4 MB upload.
+    let pieces: Vec<String> = (0..20)
+        .map(|i| hex(format!("slow-{i:02};").as_bytes()))
+        .collect();
+    let mut args = vec!["split", WAN_IP, "9000", "0.1"];
+    args.extend(pieces.iter().map(String::as_str));
+    let mut slow = topo.tool_background(&topo.lan, "slow", &args);
+    let upload_path = topo.dir.join("upload.bin");
+    let upload = pseudo_random(4 * 1024 * 1024, 99);
+    std::fs::write(&upload_path, &upload).expect("upload file");
+    let path_arg = upload_path.display().to_string();
+    let mut uploader = topo.tool_background(
+        &topo.lan,
+        "uploader",
+        &["upload", WAN_IP, "9000", &path_arg],
+    );
+    std::thread::sleep(Duration::from_millis(700));
+    let killed = d.signal_and_wait(Signal::SIGKILL, Duration::from_secs(5));
+    assert!(killed.is_some(), "kill -9 did not end the daemon");
+    for (child, name) in [(&mut uploader, "uploader"), (&mut slow, "slow")] {
+        let status = topology::wait_deadline(child, Duration::from_secs(30));
+        let _ = child.kill();
+        let log = topo.log_of(name);
+        assert!(
+            status.is_some_and(|s| s.success()) && log.starts_with("ok:OK"),
+            "the {name} flow running during kill -9 failed ({status:?}): {log}\n{}{}",
+            topo.nft_ruleset(),
+            d.context()
+        );
+    }
+    let sent: Vec<u8> = (0..20)
+        .flat_map(|i| format!("slow-{i:02};").into_bytes())
+        .collect();
+    let records = topo.sink_records();
+    assert!(
+        records.contains(&upload),
+        "the sink's copy of the upload differs"
+    );
+    assert!(
+        records.contains(&sent),
+        "the slow flow arrived damaged:\n{}",
+        topo.wan_summary()
+    );
+    // The queue rule stays behind with `bypass`: new flows pass without a listener.
+    let out = topo.post(URL, r#"{"hello":"after-kill"}"#);
+    assert!(
+        Topology::post_ok(&out),
+        "clean POST after kill -9: {out}\n{}",
+        topo.nft_ruleset()
+    );
+    let out = topo.tool(
+        &topo.lan,
+        &["udpsend", WAN_IP, "5683", "6869"],
+        Duration::from_secs(5),
+    );
+    assert!(
+        out.stdout.starts_with("ok:ack"),
+        "clean UDP after kill -9: {out}\n{}",
+        topo.nft_ruleset()
+    );
+    let out = topo.dns_query(ROUTER_LAN_IP, "zzhc.vnet.cn");
+    assert!(
+        out.stdout.contains("ancount=1"),
+        "DNS after kill -9: {out}\n{}",
+        topo.nft_ruleset()
+    );
+}
+
+#[test]
+fn flushed_ruleset_is_restored() {
+    let _g = serial();
+    if !prerequisites("flushed_ruleset_is_restored") {
+        return;
+    }
+    let topo = Topology::new("flush");
+    let mut d = Daemon::start(&topo, TestConfig::enforce(19));
+    let out = topo.exec(
+        &topo.router,
+        &["nft", "flush", "ruleset"],
+        Duration::from_secs(5),
+    );
+    assert!(out.ok(), "nft flush ruleset: {out}");
+    let start = Instant::now();
+    let back = topology::poll(Duration::from_secs(6), || {
+        topo.nft_table(TABLE).ok().then_some(())
+    });
+    eprintln!("table back after {:.2?}", start.elapsed());
+    assert!(
+        back.is_some(),
+        "the table did not come back within 6 s{}",
+        d.context()
+    );
+    assert!(
+        start.elapsed() <= Duration::from_secs(5) + Duration::from_millis(500),
+        "table back only after {:.2?}",
+        start.elapsed()
+    );
+    assert!(d.alive(), "the daemon died after the flush{}", d.context());
+    // Give the queue rule (which may live in an iptables-nft table) a moment as well.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_clean_post_passes(&topo, &d, URL, "after-flush");
+    let out = topo.post(URL, LEAK_BODY);
+    assert!(
+        !Topology::post_ok(&out),
+        "a leak after the flush got its 200: {out}\n{}{}",
+        topo.nft_ruleset(),
+        d.context()
+    );
+    assert_blocked_and_alerted(&topo, &d, "leak after nft flush ruleset", "tcp");
+}
+
+#[test]
+fn sigterm_and_sigint_remove_the_table() {
+    let _g = serial();
+    if !prerequisites("sigterm_and_sigint_remove_the_table") {
+        return;
+    }
+    let topo = Topology::new("sigterm");
+    for (sig, queue) in [(Signal::SIGTERM, 20), (Signal::SIGINT, 21)] {
+        let mut d = Daemon::start(&topo, TestConfig::enforce(queue));
+        assert_clean_post_passes(&topo, &d, URL, &format!("before-{sig}"));
+        let status = d.signal_and_wait(sig, Duration::from_secs(5));
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "{sig}: the daemon did not exit 0 within 5 s: {status:?}{}",
+            d.context()
+        );
+        let table = topo.nft_table(TABLE);
+        assert!(
+            !table.ok(),
+            "{sig}: table inet {TABLE} is still there: {table}"
+        );
+        let ruleset = topo.nft_ruleset();
+        assert!(
+            !ruleset.stdout.contains("NFQUEUE") && !ruleset.stdout.contains("queue num"),
+            "{sig}: a queue rule is left behind:\n{}{}",
+            ruleset.stdout,
+            d.context()
+        );
+        assert_clean_post_passes(&topo, &d, URL, &format!("after-{sig}"));
+    }
+}
+
+#[test]
+fn malformed_packets_do_not_kill_the_daemon() {
+    let _g = serial();
+    if !prerequisites("malformed_packets_do_not_kill_the_daemon") {
+        return;
+    }
+    let topo = Topology::new("garbage");
+    let mut d = Daemon::start(&topo, TestConfig::enforce(22));
+    let mac = topo.router_lan_mac();
+    let out = topo.tool(
+        &topo.lan,
+        &["garbage", WAN_IP, "300", "7", "lan0", &mac],
+        Duration::from_secs(30),
+    );
+    eprintln!("garbage: {out}");
+    assert!(out.ok(), "the garbage sender failed: {out}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        d.alive(),
+        "the daemon died on malformed packets{}",
+        d.context()
+    );
+    let status = d.status();
+    eprintln!("counters after garbage: {:#}", status["counters"]);
+    assert!(
+        !d.stderr_text().contains("panicked"),
+        "the daemon panicked{}",
+        d.context()
+    );
+    assert_clean_post_passes(&topo, &d, URL, "after-garbage");
+}
+
+#[test]
+fn scope_flow_blocks_only_the_leaking_flow() {
+    let _g = serial();
+    if !prerequisites("scope_flow_blocks_only_the_leaking_flow") {
+        return;
+    }
+    let topo = Topology::new("scopeflow");
+    let mut cfg = TestConfig::enforce(23);
+    cfg.scope = "flow";
+    let d = Daemon::start(&topo, cfg);
+    let out = topo.post(URL, LEAK_BODY);
+    assert!(
+        !Topology::post_ok(&out),
+        "the leak got its 200: {out}{}",
+        d.context()
+    );
+    assert_blocked_and_alerted(&topo, &d, "POST with scope = flow", "tcp");
+    // Another connection from the same device to the same place is not the leaking flow.
+    assert_clean_post_passes(&topo, &d, URL, "same-destination-other-flow");
+    let status = d.status();
+    let blocks = status["blocks"].as_array().cloned().unwrap_or_default();
+    assert!(
+        blocks.iter().all(|b| b["scope"] == "flow"),
+        "scope = flow installed a wider block: {blocks:?}{}",
+        d.context()
+    );
+}
+
+#[test]
+fn block_expires_after_its_timeout() {
+    let _g = serial();
+    if !prerequisites("block_expires_after_its_timeout") {
+        return;
+    }
+    let topo = Topology::new("expiry");
+    let mut cfg = TestConfig::enforce(24);
+    cfg.block_timeout = 3;
+    let d = Daemon::start(&topo, cfg);
+    let out = topo.post(URL, LEAK_BODY);
+    assert!(
+        !Topology::post_ok(&out),
+        "the leak got its 200: {out}{}",
+        d.context()
+    );
+    assert_blocked_and_alerted(&topo, &d, "POST with block_timeout = 3", "tcp");
+    let status = d.status();
+    let blocks = status["blocks"].as_array().cloned().unwrap_or_default();
+    assert!(
+        blocks
+            .iter()
+            .all(|b| b["expires_in_secs"].as_u64().unwrap_or(99) <= 3),
+        "block longer than block_timeout = 3: {blocks:?}{}",
+        d.context()
+    );
+    // Expired (plus slack for the set's garbage collection and the status refresh).
+    std::thread::sleep(Duration::from_secs(5));
+    assert_clean_post_passes(&topo, &d, URL, "after-expiry");
+    let gone = topology::poll(Duration::from_secs(5), || {
+        let st = d.status_json().ok()?;
+        (st["blocks"].as_array().map_or(0, Vec::len) == 0).then_some(())
+    });
+    assert!(
+        gone.is_some(),
+        "the expired block is still listed{}",
+        d.context()
+    );
+}
+
+#[test]
+fn sighup_reloads_the_config() {
+    let _g = serial();
+    if !prerequisites("sighup_reloads_the_config") {
+        return;
+    }
+    let topo = Topology::new("sighup");
+    let mut d = Daemon::start(&topo, TestConfig::enforce(25));
+    let cfg = TestConfig {
+        mode: "monitor",
+        ..d.cfg.clone()
+    };
+    d.rewrite_config(cfg);
+    d.signal(Signal::SIGHUP);
+    let reloaded = topology::poll(Duration::from_secs(5), || {
+        let st = d.status_json().ok()?;
+        (st["mode"] == "monitor").then_some(())
+    });
+    assert!(
+        reloaded.is_some(),
+        "mode is not monitor 5 s after SIGHUP{}",
+        d.context()
+    );
+    assert!(d.alive(), "the daemon died on SIGHUP{}", d.context());
+    assert!(
+        topo.nft_table(TABLE).ok(),
+        "the table is gone after SIGHUP{}",
+        d.context()
+    );
+    let out = topo.post(URL, LEAK_BODY);
+    assert!(
+        Topology::post_ok(&out),
+        "monitor mode (after SIGHUP) blocked the POST: {out}{}",
+        d.context()
+    );
+    let line = d
+        .wait_syslog(&["kind=imei", "action=reported"], Duration::from_secs(3))
+        .unwrap_or_else(|| panic!("no reported alert after SIGHUP{}", d.context()));
+    assert!(line.contains(IMEI_MASKED), "{line}");
+    assert_never_clear(&d);
+}
