@@ -1,11 +1,411 @@
 //! Link layers: Ethernet (802.1Q/QinQ, PPPoE session, MPLS), raw IP (LINKTYPE 101/228/229 and
 //! the BSD DLT 12/14), Linux cooked v1/v2 (113/276), BSD loopback (0, 108), PPP (9, 50) and
 //! Cisco HDLC (104).
+//!
+//! Everything is hand-parsed from fixed offsets (smoltcp has no VLAN, PPPoE or cooked-capture
+//! views, and its Ethernet view needs a feature the router build leaves out). Each layer checks
+//! its length before reading, so no input can make it index out of bounds.
+
+#![forbid(unsafe_code)]
 
 use super::{Error, Frame};
 
+/// LINKTYPE_* numbers this module understands.
+pub mod linktype {
+    pub const NULL: u32 = 0;
+    pub const ETHERNET: u32 = 1;
+    pub const PPP: u32 = 9;
+    pub const RAW_BSD12: u32 = 12;
+    pub const RAW_BSD14: u32 = 14;
+    pub const PPP_HDLC: u32 = 50;
+    pub const RAW: u32 = 101;
+    pub const C_HDLC: u32 = 104;
+    pub const LOOP: u32 = 108;
+    pub const LINUX_SLL: u32 = 113;
+    pub const IPV4: u32 = 228;
+    pub const IPV6: u32 = 229;
+    pub const LINUX_SLL2: u32 = 276;
+}
+
+/// Ethertypes that lead somewhere.
+mod ethertype {
+    pub const IPV4: u16 = 0x0800;
+    pub const IPV6: u16 = 0x86dd;
+    pub const VLAN: u16 = 0x8100;
+    pub const QINQ: u16 = 0x88a8;
+    pub const QINQ_OLD: u16 = 0x9100;
+    pub const PPPOE_SESSION: u16 = 0x8864;
+    pub const MPLS: u16 = 0x8847;
+}
+
+/// At most this many VLAN tags are peeled (802.1ad QinQ uses two; four is generous).
+const MAX_VLAN_TAGS: usize = 4;
+/// At most this many MPLS labels are peeled.
+const MAX_MPLS_LABELS: usize = 16;
+
+/// ARPHRD_ETHER: the cooked header's address is an Ethernet MAC.
+const ARPHRD_ETHER: u16 = 1;
+
 /// Strips the link layer of a frame captured with LINKTYPE `link`.
 pub fn decode_link(link: u32, frame: &[u8]) -> Result<Frame<'_>, Error> {
-    let _ = (link, frame);
-    todo!("packet helper")
+    match link {
+        linktype::ETHERNET => ethernet(frame),
+        linktype::RAW | linktype::RAW_BSD12 | linktype::RAW_BSD14 => raw(frame),
+        linktype::IPV4 | linktype::IPV6 => Ok(ip_frame(None, frame)),
+        linktype::LINUX_SLL => sll(frame),
+        linktype::LINUX_SLL2 => sll2(frame),
+        linktype::NULL => loopback(frame, false),
+        linktype::LOOP => loopback(frame, true),
+        linktype::PPP | linktype::PPP_HDLC => {
+            // DLT_PPP_SERIAL captures may hold Cisco HDLC frames; their address byte says so.
+            match frame.first() {
+                Some(0x0f | 0x8f) => cisco_hdlc(frame),
+                _ => ppp(frame),
+            }
+        }
+        linktype::C_HDLC => cisco_hdlc(frame),
+        _ => Err(Error::Unsupported("link type")),
+    }
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+fn mac(b: &[u8], at: usize) -> Option<[u8; 6]> {
+    b.get(at..at + 6)?.try_into().ok()
+}
+
+fn ip_frame(src_mac: Option<[u8; 6]>, ip: &[u8]) -> Frame<'_> {
+    Frame {
+        src_mac,
+        ip: Some(ip),
+    }
+}
+
+fn not_ip(src_mac: Option<[u8; 6]>) -> Frame<'static> {
+    Frame { src_mac, ip: None }
+}
+
+/// Ethernet II: destination, source, ethertype, then whatever the ethertype says.
+fn ethernet(frame: &[u8]) -> Result<Frame<'_>, Error> {
+    let (Some(src), Some(kind)) = (mac(frame, 6), be16(frame, 12)) else {
+        return Err(Error::Truncated("ethernet header"));
+    };
+    by_ethertype(Some(src), kind, frame.get(14..).unwrap_or(&[]))
+}
+
+/// Follows an ethertype through VLAN tags, PPPoE and MPLS down to IP. Shared by Ethernet,
+/// the Linux cooked headers and Cisco HDLC, which all name their payload by ethertype.
+fn by_ethertype(src: Option<[u8; 6]>, mut kind: u16, mut rest: &[u8]) -> Result<Frame<'_>, Error> {
+    let mut tags = 0;
+    while matches!(
+        kind,
+        ethertype::VLAN | ethertype::QINQ | ethertype::QINQ_OLD
+    ) {
+        tags += 1;
+        if tags > MAX_VLAN_TAGS {
+            return Err(Error::Malformed("vlan tag depth"));
+        }
+        // Tag: TCI (2 bytes), then the inner ethertype.
+        kind = be16(rest, 2).ok_or(Error::Truncated("vlan tag"))?;
+        rest = rest.get(4..).unwrap_or(&[]);
+    }
+    match kind {
+        ethertype::IPV4 | ethertype::IPV6 => Ok(ip_frame(src, rest)),
+        ethertype::PPPOE_SESSION => pppoe(src, rest),
+        ethertype::MPLS => mpls(src, rest),
+        _ => Ok(not_ip(src)),
+    }
+}
+
+/// PPPoE session stage: ver/type 0x11, code 0, session id, length, then a PPP protocol.
+fn pppoe(src: Option<[u8; 6]>, b: &[u8]) -> Result<Frame<'_>, Error> {
+    let (Some(&vt), Some(len)) = (b.first(), be16(b, 4)) else {
+        return Err(Error::Truncated("pppoe header"));
+    };
+    if vt != 0x11 {
+        return Err(Error::Malformed("pppoe version"));
+    }
+    // The length covers the PPP protocol and payload; trim Ethernet padding with it.
+    let body = b.get(6..).unwrap_or(&[]);
+    let body = body.get(..usize::from(len)).unwrap_or(body);
+    let proto = be16(body, 0).ok_or(Error::Truncated("pppoe header"))?;
+    Ok(by_ppp_protocol(src, proto, body.get(2..).unwrap_or(&[])))
+}
+
+fn by_ppp_protocol(src: Option<[u8; 6]>, proto: u16, rest: &[u8]) -> Frame<'_> {
+    match proto {
+        0x0021 | 0x0057 => ip_frame(src, rest),
+        _ => not_ip(src),
+    }
+}
+
+/// An MPLS label stack (4 bytes per label, bottom-of-stack bit in the third byte); what follows
+/// the last label has no type field, so IP is recognised by its version nibble.
+fn mpls(src: Option<[u8; 6]>, mut b: &[u8]) -> Result<Frame<'_>, Error> {
+    for _ in 0..MAX_MPLS_LABELS {
+        let bottom = b.get(2).ok_or(Error::Truncated("mpls label"))? & 1 == 1;
+        b = b.get(4..).ok_or(Error::Truncated("mpls label"))?;
+        if bottom {
+            return Ok(match b.first().map(|v| v >> 4) {
+                Some(4 | 6) => ip_frame(src, b),
+                _ => not_ip(src),
+            });
+        }
+    }
+    Err(Error::Malformed("mpls label depth"))
+}
+
+/// Raw IP whose version is only known from the first nibble.
+fn raw(frame: &[u8]) -> Result<Frame<'_>, Error> {
+    match frame.first().map(|v| v >> 4) {
+        None => Err(Error::Truncated("raw ip")),
+        Some(4 | 6) => Ok(ip_frame(None, frame)),
+        Some(_) => Err(Error::Malformed("raw ip version")),
+    }
+}
+
+/// Linux cooked capture v1: packet type, ARPHRD, address length, 8 address bytes, protocol.
+fn sll(frame: &[u8]) -> Result<Frame<'_>, Error> {
+    let (Some(hatype), Some(alen), Some(proto)) =
+        (be16(frame, 2), be16(frame, 4), be16(frame, 14))
+    else {
+        return Err(Error::Truncated("linux cooked header"));
+    };
+    let src = (hatype == ARPHRD_ETHER && alen == 6)
+        .then(|| mac(frame, 6))
+        .flatten();
+    by_ethertype(src, proto, frame.get(16..).unwrap_or(&[]))
+}
+
+/// Linux cooked capture v2: protocol, reserved, ifindex, ARPHRD, packet type, address length,
+/// 8 address bytes.
+fn sll2(frame: &[u8]) -> Result<Frame<'_>, Error> {
+    let (Some(proto), Some(hatype), Some(&alen)) = (be16(frame, 0), be16(frame, 8), frame.get(11))
+    else {
+        return Err(Error::Truncated("linux cooked v2 header"));
+    };
+    if frame.len() < 20 {
+        return Err(Error::Truncated("linux cooked v2 header"));
+    }
+    let src = (hatype == ARPHRD_ETHER && alen == 6)
+        .then(|| mac(frame, 12))
+        .flatten();
+    by_ethertype(src, proto, frame.get(20..).unwrap_or(&[]))
+}
+
+/// BSD loopback: a 4-byte address family, in the capturing host's byte order for NULL (so
+/// either order) and in network order for LOOP. AF_INET6 differs between the BSDs.
+fn loopback(frame: &[u8], network_order: bool) -> Result<Frame<'_>, Error> {
+    let family: [u8; 4] = frame
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .ok_or(Error::Truncated("loopback header"))?;
+    let be = u32::from_be_bytes(family);
+    let le = u32::from_le_bytes(family);
+    let is = |af: u32| be == af || (!network_order && le == af);
+    let rest = frame.get(4..).unwrap_or(&[]);
+    if is(2) || is(24) || is(28) || is(30) {
+        Ok(ip_frame(None, rest))
+    } else {
+        Ok(not_ip(None))
+    }
+}
+
+/// PPP: optional address/control `ff 03`, then a protocol of 1 byte (compressed: odd) or 2.
+fn ppp(frame: &[u8]) -> Result<Frame<'_>, Error> {
+    let b = match frame {
+        [0xff, 0x03, rest @ ..] => rest,
+        _ => frame,
+    };
+    match b {
+        [] => Err(Error::Truncated("ppp header")),
+        [p, rest @ ..] if p & 1 == 1 => Ok(by_ppp_protocol(None, u16::from(*p), rest)),
+        [hi, lo, rest @ ..] => Ok(by_ppp_protocol(None, u16::from_be_bytes([*hi, *lo]), rest)),
+        [_] => Err(Error::Truncated("ppp header")),
+    }
+}
+
+/// Cisco HDLC: address, control, ethertype.
+fn cisco_hdlc(frame: &[u8]) -> Result<Frame<'_>, Error> {
+    let kind = be16(frame, 2).ok_or(Error::Truncated("cisco hdlc header"))?;
+    by_ethertype(None, kind, frame.get(4..).unwrap_or(&[]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SRC: [u8; 6] = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
+    const IP: &[u8] = &[0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+
+    fn eth(after_src: &[u8]) -> Vec<u8> {
+        let mut f = vec![0xff; 6];
+        f.extend_from_slice(&SRC);
+        f.extend_from_slice(after_src);
+        f
+    }
+
+    #[test]
+    fn ethernet_ipv4_and_ipv6() {
+        let f = eth(&[&[0x08, 0x00][..], IP].concat());
+        let fr = decode_link(1, &f).unwrap();
+        assert_eq!(fr.src_mac, Some(SRC));
+        assert_eq!(fr.ip, Some(IP));
+        let f = eth(&[0x86, 0xdd, 0x60, 0]);
+        assert_eq!(decode_link(1, &f).unwrap().ip, Some(&[0x60, 0][..]));
+    }
+
+    #[test]
+    fn ethernet_non_ip_and_truncated() {
+        let arp = eth(&[0x08, 0x06, 0, 1]);
+        assert_eq!(
+            decode_link(1, &arp).unwrap(),
+            Frame {
+                src_mac: Some(SRC),
+                ip: None
+            }
+        );
+        assert_eq!(
+            decode_link(1, &arp[..13]),
+            Err(Error::Truncated("ethernet header"))
+        );
+    }
+
+    #[test]
+    fn vlan_qinq_and_depth() {
+        let one = eth(&[&[0x81, 0x00, 0x00, 0x0a, 0x08, 0x00][..], IP].concat());
+        assert_eq!(decode_link(1, &one).unwrap().ip, Some(IP));
+        let two = eth(&[&[0x88, 0xa8, 0, 1, 0x81, 0x00, 0, 2, 0x86, 0xdd][..], IP].concat());
+        assert_eq!(decode_link(1, &two).unwrap().ip, Some(IP));
+        let old = eth(&[&[0x91, 0x00, 0, 1, 0x08, 0x00][..], IP].concat());
+        assert_eq!(decode_link(1, &old).unwrap().ip, Some(IP));
+        let deep = eth(&[0x81, 0x00, 0, 1].repeat(5));
+        assert_eq!(decode_link(1, &deep), Err(Error::Malformed("vlan tag depth")));
+        let cut = eth(&[0x81, 0x00, 0x00]);
+        assert_eq!(decode_link(1, &cut), Err(Error::Truncated("vlan tag")));
+    }
+
+    #[test]
+    fn pppoe_session() {
+        let mut body = vec![0x88, 0x64, 0x11, 0x00, 0x12, 0x34, 0, 22, 0x00, 0x21];
+        body.extend_from_slice(IP);
+        body.extend_from_slice(&[0; 6]); // Ethernet padding beyond the PPPoE length
+        let f = eth(&body);
+        assert_eq!(decode_link(1, &f).unwrap().ip, Some(IP));
+        let mut v6 = body.clone();
+        v6[9] = 0x57;
+        assert_eq!(decode_link(1, &eth(&v6)).unwrap().ip, Some(IP));
+        let mut lcp = body.clone();
+        lcp[8..10].copy_from_slice(&[0xc0, 0x21]);
+        assert_eq!(decode_link(1, &eth(&lcp)).unwrap().ip, None);
+        let mut bad = body;
+        bad[2] = 0x21;
+        assert_eq!(
+            decode_link(1, &eth(&bad)),
+            Err(Error::Malformed("pppoe version"))
+        );
+    }
+
+    #[test]
+    fn mpls_stack() {
+        let f = eth(&[&[0x88, 0x47, 0, 0x10, 0x00, 64, 0, 0x20, 0x01, 64][..], IP].concat());
+        assert_eq!(decode_link(1, &f).unwrap().ip, Some(IP));
+        let cut = eth(&[0x88, 0x47, 0, 0x10, 0x00, 64]);
+        assert_eq!(decode_link(1, &cut), Err(Error::Truncated("mpls label")));
+    }
+
+    #[test]
+    fn raw_ip_link_types() {
+        for link in [101, 12, 14, 228] {
+            assert_eq!(decode_link(link, IP).unwrap().ip, Some(IP), "{link}");
+        }
+        assert_eq!(decode_link(101, &[]), Err(Error::Truncated("raw ip")));
+        assert_eq!(
+            decode_link(101, &[0x20]),
+            Err(Error::Malformed("raw ip version"))
+        );
+    }
+
+    #[test]
+    fn linux_cooked_v1_and_v2() {
+        let mut sll = vec![0, 0, 0, 1, 0, 6];
+        sll.extend_from_slice(&SRC);
+        sll.extend_from_slice(&[0, 0, 0x08, 0x00]);
+        sll.extend_from_slice(IP);
+        let fr = decode_link(113, &sll).unwrap();
+        assert_eq!((fr.src_mac, fr.ip), (Some(SRC), Some(IP)));
+        // Not Ethernet (e.g. ARPHRD_NONE on a tun device): no MAC.
+        sll[3] = 0xfe;
+        assert_eq!(decode_link(113, &sll).unwrap().src_mac, None);
+        assert!(decode_link(113, &sll[..15]).is_err());
+
+        let mut sll2 = vec![0x86, 0xdd, 0, 0, 0, 0, 0, 3, 0, 1, 0, 6];
+        sll2.extend_from_slice(&SRC);
+        sll2.extend_from_slice(&[0, 0]);
+        sll2.extend_from_slice(IP);
+        let fr = decode_link(276, &sll2).unwrap();
+        assert_eq!((fr.src_mac, fr.ip), (Some(SRC), Some(IP)));
+        assert_eq!(
+            decode_link(276, &sll2[..19]),
+            Err(Error::Truncated("linux cooked v2 header"))
+        );
+    }
+
+    #[test]
+    fn bsd_loopback_both_orders() {
+        for fam in [[2, 0, 0, 0], [0, 0, 0, 2], [30, 0, 0, 0], [0, 0, 0, 28], [24, 0, 0, 0]] {
+            let f = [&fam[..], IP].concat();
+            assert_eq!(decode_link(0, &f).unwrap().ip, Some(IP), "{fam:?}");
+        }
+        let f = [&[0, 0, 0, 2][..], IP].concat();
+        assert_eq!(decode_link(108, &f).unwrap().ip, Some(IP));
+        let f = [&[2, 0, 0, 0][..], IP].concat();
+        assert_eq!(decode_link(108, &f).unwrap().ip, None, "LOOP is network order");
+        assert_eq!(
+            decode_link(0, &[7, 0, 0, 0, 1]).unwrap(),
+            Frame {
+                src_mac: None,
+                ip: None
+            }
+        );
+        assert_eq!(decode_link(0, &[2, 0]), Err(Error::Truncated("loopback header")));
+    }
+
+    #[test]
+    fn ppp_and_hdlc() {
+        let f = [&[0xff, 0x03, 0x00, 0x21][..], IP].concat();
+        assert_eq!(decode_link(9, &f).unwrap().ip, Some(IP));
+        assert_eq!(decode_link(50, &f).unwrap().ip, Some(IP));
+        let f = [&[0x21][..], IP].concat();
+        assert_eq!(decode_link(9, &f).unwrap().ip, Some(IP), "compressed protocol");
+        let f = [&[0x00, 0x57][..], IP].concat();
+        assert_eq!(decode_link(9, &f).unwrap().ip, Some(IP));
+        let f = [&[0x0f, 0x00, 0x08, 0x00][..], IP].concat();
+        assert_eq!(decode_link(104, &f).unwrap().ip, Some(IP));
+        assert_eq!(decode_link(50, &f).unwrap().ip, Some(IP), "HDLC in PPP_SERIAL");
+        assert_eq!(decode_link(9, &[0xff, 0x03]), Err(Error::Truncated("ppp header")));
+    }
+
+    #[test]
+    fn unsupported_link_types() {
+        for link in [105, 127, 147, 192] {
+            assert_eq!(
+                decode_link(link, IP),
+                Err(Error::Unsupported("link type"))
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(link in prop_oneof![0u32..300, any::<u32>()],
+                        bytes in proptest::collection::vec(any::<u8>(), 0..80)) {
+            if let Ok(Frame { ip: Some(ip), .. }) = decode_link(link, &bytes) {
+                prop_assert!(ip.len() <= bytes.len());
+            }
+        }
+    }
 }
