@@ -42,7 +42,7 @@ pub fn write_finding(
                 "encoding": f.hit.encoding.to_string(),
                 "value": mask(&f.hit.value).as_str(),
                 "device": {
-                    "mac": f.device_mac.as_ref().map(|m| mac_text(m).as_str().to_string()),
+                    "mac": f.device_mac.as_ref().map(|m| mask(&mac_text(m)).as_str().to_string()),
                     "ip": f.src.to_string(),
                     "name": f.device_name,
                 },
@@ -62,7 +62,7 @@ pub fn write_finding(
                 let _ = write!(device, "\"{name}\" ");
             }
             if let Some(mac) = &f.device_mac {
-                let _ = write!(device, "{} ", mac_text(mac));
+                let _ = write!(device, "{} ", mask(&mac_text(mac)));
             }
             let _ = write!(device, "{}", f.src);
             let dst = match &f.host {

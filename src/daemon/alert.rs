@@ -4,7 +4,7 @@
 //! pick it apart without a parser:
 //!
 //! ```text
-//! leak device="Nokia 7 Plus" mac=a4:50:46:12:34:56 ip=192.168.1.23 kind=imei encoding=base64
+//! leak device="Nokia 7 Plus" mac=a4:50:**:**:**:56 ip=192.168.1.23 kind=imei encoding=base64
 //!      value=4901********518 source=known dst=zzhc.vnet.cn dst_ip=203.0.113.7 dport=9998
 //!      proto=tcp action=blocked block=device-destination expires=3600s
 //! ```
@@ -13,8 +13,9 @@
 //! `block`/`expires` appear only when a block was installed. The leaked identifier never leaves the
 //! process unmasked, and neither does a copy of it inside a name: a phone that leaks its IMEI by
 //! resolving `490154203237518.example.cn` shows up as `dst=4901********518.example.cn`. The
-//! device's own MAC address (`mac=`) is printed whole: it is the LAN address the owner needs to find
-//! the device, and the router's DHCP log already carries it.
+//! device's own MAC address is an identifier too (it is what a MAC leak leaks), so it is masked
+//! the same way (`mac=a4:50:**:**:**:56`): with the device's name and address, the vendor prefix
+//! and last octet are enough for the owner to find it.
 //!
 //! Names come from DHCP leases and DNS answers, i.e. from the devices being watched, so every
 //! value is sanitised: control characters cannot start a forged log line, and quotes are escaped.
@@ -24,7 +25,7 @@
 #![forbid(unsafe_code)]
 
 use std::collections::VecDeque;
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
@@ -166,16 +167,9 @@ pub struct RecentAlert {
     pub expires_secs: Option<u32>,
 }
 
-/// Formats a MAC address as lower-case `aa:bb:cc:dd:ee:ff`.
-pub fn mac_text(mac: &[u8; 6]) -> String {
-    let mut s = String::with_capacity(17);
-    for (i, b) in mac.iter().enumerate() {
-        if i > 0 {
-            s.push(':');
-        }
-        let _ = write!(s, "{b:02x}");
-    }
-    s
+/// A device's MAC as every output shows it: masked like any identifier (`a4:50:**:**:**:56`).
+pub fn masked_mac(mac: &[u8; 6]) -> String {
+    mask(&crate::finding::mac_text(mac)).as_str().to_string()
 }
 
 /// Digit runs at least this long are masked in names: IMEI (15), IMSI (15), ICCID (19-20), MEID
@@ -308,7 +302,7 @@ impl RecentAlert {
             time: ev.time,
             device: AlertDevice {
                 name: ev.device.name.as_deref().map(|n| mask_name(n, Some(value))),
-                mac: ev.device.mac.as_ref().map(mac_text),
+                mac: ev.device.mac.as_ref().map(masked_mac),
                 ip: ev.device.ip.to_string(),
             },
             kind: ev.kind.name().to_string(),
@@ -552,7 +546,7 @@ mod tests {
     fn the_issue_line() {
         assert_eq!(
             format_line(&nokia()),
-            "leak device=\"Nokia 7 Plus\" mac=a4:50:46:12:34:56 ip=192.168.1.23 kind=imei \
+            "leak device=\"Nokia 7 Plus\" mac=a4:50:**:**:**:56 ip=192.168.1.23 kind=imei \
              encoding=base64 value=4901********518 source=known dst=zzhc.vnet.cn \
              dst_ip=203.0.113.7 dport=9998 proto=tcp action=blocked block=device-destination \
              expires=3600s"

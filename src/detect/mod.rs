@@ -204,7 +204,12 @@ impl Detector {
                 lits.add(v, Pattern::Literal { ident: id, shape });
                 self.known_text(v.as_bytes(), id);
                 // China Telecom's client sends the IMEI without its check digit as "MEID".
-                if kind == Kind::Imei && v.len() == 15 && all_digits {
+                // (Unless the owner configured that MEID: then it is reported as one.)
+                if kind == Kind::Imei
+                    && v.len() == 15
+                    && all_digits
+                    && !dev.meid.iter().any(|m| *m == v[..14])
+                {
                     lits.add(&v[..14], Pattern::Literal { ident: id, shape });
                     self.known_text(&v.as_bytes()[..14], id);
                 }

@@ -251,7 +251,15 @@ pub fn forms() -> (Capture, Vec<Expect>) {
     let mut want = Vec::new();
     let api = remote(API_IP, 80);
     let imei = IMEI1.as_bytes();
-    let gz_json = gzip(format!("{{\"imei\":\"{IMEI1}\",\"ts\":1550139825}}").as_bytes());
+    // Long and repetitive enough that deflate really compresses it (a short body is sent as a
+    // stored block, where the IMEI would stand in clear).
+    let gz_json = gzip(
+        format!(
+            "{{\"imei\":\"{IMEI1}\",\"ts\":1550139825,\"model\":\"Nokia 7 Plus\",\
+             \"tags\":[\"boot\",\"boot\",\"boot\",\"boot\",\"boot\",\"boot\",\"boot\"]}}"
+        )
+        .as_bytes(),
+    );
     let b64url = base64url_nopad(format!("{{\"imsi\":\"{IMSI}\",\"sig\":\"?>?>~~\"}}").as_bytes());
     assert!(
         b64url.contains(['-', '_']),
