@@ -174,18 +174,20 @@ mod tests {
         let mut m = query();
         m[2] = 0x81;
         m[3] = 0x80;
-        m[7] = 4; // answers
-        // CNAME zzhc.vnet.cn -> cdn.example
-        m.extend_from_slice(&[0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 13]);
-        let target = m.len();
-        m.extend_from_slice(b"\x03cdn\x07example\x00");
-        // A cdn.example 1.2.3.4 (name by pointer)
-        m.extend_from_slice(&[0xc0, target as u8, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 1, 2, 3, 4]);
-        // TXT record: ignored
-        m.extend_from_slice(&[0xc0, target as u8, 0, 16, 0, 1, 0, 0, 0, 60, 0, 2, 1, b'x']);
-        // AAAA
-        m.extend_from_slice(&[0xc0, target as u8, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16]);
-        m.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9]);
+        m[7] = 4; // answer count
+        let rr = |m: &mut Vec<u8>, name: [u8; 2], kind: u8, rdata: &[u8]| {
+            m.extend_from_slice(&name);
+            m.extend_from_slice(&[0, kind, 0, 1, 0, 0, 0, 60, 0, rdata.len() as u8]);
+            m.extend_from_slice(rdata);
+        };
+        // CNAME zzhc.vnet.cn (pointer to the question) -> cdn.example
+        let target = m.len() + 12;
+        rr(&mut m, [0xc0, 12], 5, b"\x03cdn\x07example\x00");
+        let cdn = [0xc0, target as u8];
+        rr(&mut m, cdn, 1, &[1, 2, 3, 4]);
+        rr(&mut m, cdn, 16, &[1, b'x']); // TXT: ignored
+        let v6: [u8; 16] = "2001:db8::9".parse::<Ipv6Addr>().unwrap().octets();
+        rr(&mut m, cdn, 28, &v6);
         m
     }
 
@@ -241,7 +243,10 @@ mod tests {
         m.extend_from_slice(&[0, 1, 0x80, 1, 0, 0, 0, 120, 0, 4, 192, 168, 1, 7]);
         let (r, v) = collect(&m);
         r.unwrap();
-        assert_eq!(v, vec![("phone.local".into(), "192.168.1.7".parse().unwrap())]);
+        assert_eq!(
+            v,
+            vec![("phone.local".into(), "192.168.1.7".parse().unwrap())]
+        );
     }
 
     #[test]
@@ -260,7 +265,10 @@ mod tests {
             Err(Error::Malformed("dns compression pointer"))
         );
         m[12] = 0x80;
-        assert_eq!(query_name(&m, &mut out), Err(Error::Malformed("dns label type")));
+        assert_eq!(
+            query_name(&m, &mut out),
+            Err(Error::Malformed("dns label type"))
+        );
     }
 
     #[test]

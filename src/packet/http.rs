@@ -12,11 +12,10 @@ const METHODS: [&[u8]; 8] = [
 
 /// Whether `payload` starts with an HTTP/1.x request line (`POST /x HTTP/1.1`).
 pub fn is_request(payload: &[u8]) -> bool {
-    let Some(rest) = METHODS.iter().find_map(|m| {
-        payload
-            .strip_prefix(*m)
-            .and_then(|r| r.strip_prefix(b" "))
-    }) else {
+    let Some(rest) = METHODS
+        .iter()
+        .find_map(|m| payload.strip_prefix(*m).and_then(|r| r.strip_prefix(b" ")))
+    else {
         return false;
     };
     // The target starts right after the space ('/', '*', or an absolute/authority form).
@@ -29,7 +28,10 @@ pub fn is_request(payload: &[u8]) -> bool {
         Some(nl) => {
             let line = rest.get(..nl).unwrap_or(&[]);
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            line.len() >= 9 && line.get(line.len() - 9..).is_some_and(|v| v.starts_with(b" HTTP/1."))
+            line.len() >= 9
+                && line
+                    .get(line.len() - 9..)
+                    .is_some_and(|v| v.starts_with(b" HTTP/1."))
         }
     }
 }

@@ -271,10 +271,7 @@ mod tests {
         assert_eq!(s.payload, b"hello");
         assert!(s.tcp.unwrap().syn);
         // Snapped inside the TCP header.
-        assert_eq!(
-            decode_ip(&p[..30]),
-            Err(Error::Truncated("tcp header"))
-        );
+        assert_eq!(decode_ip(&p[..30]), Err(Error::Truncated("tcp header")));
         // Total length 0 (offloaded segmentation): take the capture.
         let mut tso = p.clone();
         tso[2..4].copy_from_slice(&[0, 0]);
@@ -316,7 +313,10 @@ mod tests {
         let mut p = v4(17, 12);
         p.extend_from_slice(&[0x13, 0x88, 0, 53, 0, 10, 0, 0, b'a', b'b', b'x', b'x']);
         let s = decode_ip(&p).unwrap().unwrap();
-        assert_eq!((s.proto, s.sport, s.dport, s.tcp), (Proto::Udp, 5000, 53, None));
+        assert_eq!(
+            (s.proto, s.sport, s.dport, s.tcp),
+            (Proto::Udp, 5000, 53, None)
+        );
         assert_eq!(s.payload, b"ab", "UDP length trims");
         // A UDP length beyond the capture: what was captured.
         p[24..26].copy_from_slice(&[0, 200]);
@@ -378,7 +378,10 @@ mod tests {
             decode_ip(&v6(60, &chain)),
             Err(Error::Malformed("ipv6 extension header chain"))
         );
-        assert_eq!(decode_ip(&v6(6, &[])[..39]), Err(Error::Truncated("ipv6 header")));
+        assert_eq!(
+            decode_ip(&v6(6, &[])[..39]),
+            Err(Error::Truncated("ipv6 header"))
+        );
     }
 
     proptest! {

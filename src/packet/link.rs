@@ -168,8 +168,7 @@ fn raw(frame: &[u8]) -> Result<Frame<'_>, Error> {
 
 /// Linux cooked capture v1: packet type, ARPHRD, address length, 8 address bytes, protocol.
 fn sll(frame: &[u8]) -> Result<Frame<'_>, Error> {
-    let (Some(hatype), Some(alen), Some(proto)) =
-        (be16(frame, 2), be16(frame, 4), be16(frame, 14))
+    let (Some(hatype), Some(alen), Some(proto)) = (be16(frame, 2), be16(frame, 4), be16(frame, 14))
     else {
         return Err(Error::Truncated("linux cooked header"));
     };
@@ -239,7 +238,9 @@ mod tests {
     use proptest::prelude::*;
 
     const SRC: [u8; 6] = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
-    const IP: &[u8] = &[0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+    const IP: &[u8] = &[
+        0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ];
 
     fn eth(after_src: &[u8]) -> Vec<u8> {
         let mut f = vec![0xff; 6];
@@ -283,7 +284,10 @@ mod tests {
         let old = eth(&[&[0x91, 0x00, 0, 1, 0x08, 0x00][..], IP].concat());
         assert_eq!(decode_link(1, &old).unwrap().ip, Some(IP));
         let deep = eth(&[0x81, 0x00, 0, 1].repeat(5));
-        assert_eq!(decode_link(1, &deep), Err(Error::Malformed("vlan tag depth")));
+        assert_eq!(
+            decode_link(1, &deep),
+            Err(Error::Malformed("vlan tag depth"))
+        );
         let cut = eth(&[0x81, 0x00, 0x00]);
         assert_eq!(decode_link(1, &cut), Err(Error::Truncated("vlan tag")));
     }
@@ -356,14 +360,24 @@ mod tests {
 
     #[test]
     fn bsd_loopback_both_orders() {
-        for fam in [[2, 0, 0, 0], [0, 0, 0, 2], [30, 0, 0, 0], [0, 0, 0, 28], [24, 0, 0, 0]] {
+        for fam in [
+            [2, 0, 0, 0],
+            [0, 0, 0, 2],
+            [30, 0, 0, 0],
+            [0, 0, 0, 28],
+            [24, 0, 0, 0],
+        ] {
             let f = [&fam[..], IP].concat();
             assert_eq!(decode_link(0, &f).unwrap().ip, Some(IP), "{fam:?}");
         }
         let f = [&[0, 0, 0, 2][..], IP].concat();
         assert_eq!(decode_link(108, &f).unwrap().ip, Some(IP));
         let f = [&[2, 0, 0, 0][..], IP].concat();
-        assert_eq!(decode_link(108, &f).unwrap().ip, None, "LOOP is network order");
+        assert_eq!(
+            decode_link(108, &f).unwrap().ip,
+            None,
+            "LOOP is network order"
+        );
         assert_eq!(
             decode_link(0, &[7, 0, 0, 0, 1]).unwrap(),
             Frame {
@@ -371,7 +385,10 @@ mod tests {
                 ip: None
             }
         );
-        assert_eq!(decode_link(0, &[2, 0]), Err(Error::Truncated("loopback header")));
+        assert_eq!(
+            decode_link(0, &[2, 0]),
+            Err(Error::Truncated("loopback header"))
+        );
     }
 
     #[test]
@@ -380,22 +397,30 @@ mod tests {
         assert_eq!(decode_link(9, &f).unwrap().ip, Some(IP));
         assert_eq!(decode_link(50, &f).unwrap().ip, Some(IP));
         let f = [&[0x21][..], IP].concat();
-        assert_eq!(decode_link(9, &f).unwrap().ip, Some(IP), "compressed protocol");
+        assert_eq!(
+            decode_link(9, &f).unwrap().ip,
+            Some(IP),
+            "compressed protocol"
+        );
         let f = [&[0x00, 0x57][..], IP].concat();
         assert_eq!(decode_link(9, &f).unwrap().ip, Some(IP));
         let f = [&[0x0f, 0x00, 0x08, 0x00][..], IP].concat();
         assert_eq!(decode_link(104, &f).unwrap().ip, Some(IP));
-        assert_eq!(decode_link(50, &f).unwrap().ip, Some(IP), "HDLC in PPP_SERIAL");
-        assert_eq!(decode_link(9, &[0xff, 0x03]), Err(Error::Truncated("ppp header")));
+        assert_eq!(
+            decode_link(50, &f).unwrap().ip,
+            Some(IP),
+            "HDLC in PPP_SERIAL"
+        );
+        assert_eq!(
+            decode_link(9, &[0xff, 0x03]),
+            Err(Error::Truncated("ppp header"))
+        );
     }
 
     #[test]
     fn unsupported_link_types() {
         for link in [105, 127, 147, 192] {
-            assert_eq!(
-                decode_link(link, IP),
-                Err(Error::Unsupported("link type"))
-            );
+            assert_eq!(decode_link(link, IP), Err(Error::Unsupported("link type")));
         }
     }
 
