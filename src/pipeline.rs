@@ -323,7 +323,12 @@ impl Pipeline {
             None
         };
         if let Some(name) = name.and_then(|n| std::str::from_utf8(n).ok()) {
-            if !name.is_empty() && self.names.get(seg.dst) != Some(name) {
+            // `Host: 198.51.100.2` names nothing: keep what a DNS answer said.
+            let literal = name
+                .trim_matches(|c| c == '[' || c == ']')
+                .parse::<IpAddr>()
+                .is_ok();
+            if !name.is_empty() && !literal && self.names.get(seg.dst) != Some(name) {
                 self.names.insert(seg.dst, name);
             }
         }

@@ -955,3 +955,35 @@ fn sighup_reloads_the_config() {
     assert!(line.contains(IMEI_MASKED), "{line}");
     assert_never_clear(&d);
 }
+
+/// A device that resolved the destination through the router's dnsmasq, then sends raw TCP with
+/// no Host header: the alert still names the destination, learned from the DNS answer the router
+/// sent (observed over NFLOG without delaying it).
+#[test]
+fn destination_named_from_the_routers_dns_answer() {
+    let _g = serial();
+    if !prerequisites("destination_named_from_the_routers_dns_answer") {
+        return;
+    }
+    let topo = Topology::new("dnsname");
+    let d = Daemon::start(&topo, TestConfig::enforce(26));
+    let out = topo.dns_query(ROUTER_LAN_IP, "zzhc.vnet.cn");
+    assert!(
+        out.stdout.contains("ancount=1"),
+        "dnsmasq did not answer zzhc.vnet.cn: {out}{}",
+        d.context()
+    );
+    let raw = hex(format!("{{\"imei\":\"{IMEI}\"}}\n").as_bytes());
+    let out = topo.tool(
+        &topo.lan,
+        &["split", WAN_IP, "9000", "0.1", &raw],
+        Duration::from_secs(10),
+    );
+    eprintln!("raw client: {out}");
+    let line = assert_blocked_and_alerted(&topo, &d, "raw TCP after a DNS lookup", "tcp");
+    assert!(
+        line.contains("dst=zzhc.vnet.cn"),
+        "the alert does not name the destination from the DNS answer: {line}{}",
+        d.context()
+    );
+}

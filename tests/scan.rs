@@ -752,7 +752,12 @@ fn suricata_verify_corpus_scans_without_crash_or_findings() {
         .filter(|p| !p.ends_with(CORPUS_REAL_LEAK))
         .collect();
     files.sort();
-    assert!(files.len() > 1000, "{} holds only {} files", corpus.display(), files.len());
+    assert!(
+        files.len() > 1000,
+        "{} holds only {} files",
+        corpus.display(),
+        files.len()
+    );
     let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let run = scan(None, &refs);
     assert!(
@@ -774,7 +779,11 @@ fn suricata_verify_corpus_scans_without_crash_or_findings() {
         "findings in the corpus:\n{}",
         lines.join("\n")
     );
-    let errors: Vec<&str> = run.stderr.lines().filter(|l| !l.contains(" file(s), ")).collect();
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| !l.contains(" file(s), "))
+        .collect();
     eprintln!(
         "corpus: {} files scanned, {} reported as unreadable or damaged:\n{}",
         files.len(),
@@ -782,7 +791,11 @@ fn suricata_verify_corpus_scans_without_crash_or_findings() {
         errors.join("\n")
     );
     // Damaged files are named, never fatal: only a handful of the corpus are broken on purpose.
-    assert!(errors.len() < 20, "too many unreadable files:\n{}", errors.join("\n"));
+    assert!(
+        errors.len() < 20,
+        "too many unreadable files:\n{}",
+        errors.join("\n")
+    );
 
     let leak = corpus.join(CORPUS_REAL_LEAK);
     let run = scan(None, &[leak.as_path()]);
@@ -791,9 +804,37 @@ fn suricata_verify_corpus_scans_without_crash_or_findings() {
     assert_eq!(found.len(), 1, "{}", run.stdout);
     let f = &found[0];
     assert_eq!(
-        (f["kind"].as_str(), f["source"].as_str(), f["encoding"].as_str()),
+        (
+            f["kind"].as_str(),
+            f["source"].as_str(),
+            f["encoding"].as_str()
+        ),
         (Some("mac"), Some("learned"), Some("plain"))
     );
     assert_eq!(f["host"].as_str(), Some("btg.btgrab.com"));
     assert_eq!(f["value"].as_str(), Some("00:54:**:**:**:57"));
+}
+
+/// Device names come from dnsmasq's lease file first: the device is named as the router knows
+/// it, with no `[[device]]` in the config.
+#[test]
+fn device_name_comes_from_the_lease_file() {
+    let dir = TempDir::new("leases");
+    let pcap = dir.write("nokia7plus-zzhc.pcap", nokia7plus_zzhc().bytes());
+    let leases = dir.write(
+        "dhcp.leases",
+        format!("1764547200 {PHONE_MAC_TEXT} 192.168.1.23 Nokia-7-plus 01:{PHONE_MAC_TEXT}\n")
+            .as_bytes(),
+    );
+    let config = dir.write(
+        "leases.toml",
+        format!("[network]\nleases = \"{}\"\n", leases.display()).as_bytes(),
+    );
+    let run = scan(Some(&config), &[&pcap]);
+    run.expect_code(1);
+    let findings = run.findings();
+    assert!(!findings.is_empty());
+    for f in &findings {
+        assert_eq!(f["device"]["name"], "Nokia-7-plus", "{f}");
+    }
 }
