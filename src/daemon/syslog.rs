@@ -20,6 +20,7 @@
 
 #![forbid(unsafe_code)]
 
+pub use crate::finding::civil_from_days;
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
 use std::os::unix::net::UnixDatagram;
@@ -56,24 +57,6 @@ pub fn severity(level: Level) -> u8 {
 /// The `<PRI>` value for facility `daemon` at this level.
 pub fn priority(level: Level) -> u8 {
     FACILITY_DAEMON * 8 + severity(level)
-}
-
-/// The calendar date `(year, month 1..=12, day 1..=31)` of a day counted from 1970-01-01 in the
-/// proleptic Gregorian calendar.
-///
-/// Works in 400-year eras (146 097 days each) starting on March 1st, so the leap day is the last
-/// day of the shifted year and no month table is needed.
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468; // days from 0000-03-01 to 1970-01-01
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097); // day of era, 0..=146096
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // year of era, 0..=399
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // day of the March-based year, 0..=365
-    let mp = (5 * doy + 2) / 153; // March-based month, 0..=11
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 const MONTHS: [&str; 12] = [
