@@ -9,14 +9,11 @@ use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use leakguard::config::{
-    Alert, Config, Daemon, Detect, Firewall as FirewallConfig, Mode, Network, QueueBackend, Scope,
-};
+use leakguard::config::{Config, QueueBackend, Scope};
 use leakguard::firewall::{self, Backend, Firewall};
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -106,45 +103,16 @@ fn skip_or_fail() -> bool {
 }
 
 fn config(tcp_reset: bool) -> Config {
-    Config {
-        mode: Mode::Enforce,
-        network: Network {
-            lan_prefixes: Vec::new(),
-            leases: None,
-            lan_interfaces: vec!["lo".into()],
-        },
-        devices: Vec::new(),
-        detect: Detect {
-            kinds: [true; 8],
-            encodings: [true; 7],
-            structural: true,
-            learn_macs: true,
-            budget: 4096,
-            max_flows: 1024,
-            max_learned_macs: 64,
-            max_names: 256,
-            decode_depth: 3,
-        },
-        allow: Vec::new(),
-        firewall: FirewallConfig {
-            table: "leakguard".into(),
-            queue: 7,
-            backend: QueueBackend::Auto,
-            priority: -5,
-            scope: Scope::DeviceDestination,
-            block_timeout: 60,
-            tcp_reset,
-        },
-        alert: Alert {
-            syslog: PathBuf::from("/dev/log"),
-            rate_limit: 60,
-            recent: 16,
-        },
-        daemon: Daemon {
-            run_dir: PathBuf::from("/tmp"),
-            nflog_group: 9,
-        },
-    }
+    let mut c = Config::default();
+    c.network.lan_prefixes = Vec::new();
+    c.network.leases = None;
+    c.network.lan_interfaces = vec!["lo".into()];
+    c.detect.max_learned_macs = 64;
+    c.firewall.queue = 7;
+    c.firewall.block_timeout = 60;
+    c.firewall.tcp_reset = tcp_reset;
+    c.daemon.nflog_group = 9;
+    c
 }
 
 fn ip(s: &str) -> IpAddr {
