@@ -148,12 +148,16 @@ impl Pipeline {
             }
         };
         match frame.ip {
-            Some(ip) => self.inspect_ip(time, frame.src_mac, ip, out),
+            Some(ip) => self.inspect_ip(time, frame.src_mac, ip, false, out),
             None => Ok(Verdict::Ignore),
         }
     }
 
     /// An IP packet (NFQUEUE) with the sender's hardware address when the kernel gave one.
+    ///
+    /// The kernel queues only what arrived on a LAN interface, so the sender counts as a LAN
+    /// device whatever its address: devices also use global IPv6 addresses, outside any
+    /// configured prefix.
     pub fn handle_ip(
         &mut self,
         time: Timestamp,
@@ -162,7 +166,7 @@ impl Pipeline {
         out: &mut dyn FnMut(&Finding),
     ) -> Result<Verdict, packet::Error> {
         self.stats.packets += 1;
-        self.inspect_ip(time, src_mac, ip, out)
+        self.inspect_ip(time, src_mac, ip, true, out)
     }
 
     /// A DNS answer the router's resolver sent to a LAN device (NFLOG): learn the names.
@@ -185,6 +189,7 @@ impl Pipeline {
         time: Timestamp,
         src_mac: Option<[u8; 6]>,
         ip: &[u8],
+        from_lan_interface: bool,
         out: &mut dyn FnMut(&Finding),
     ) -> Result<Verdict, packet::Error> {
         let seg = match packet::decode_ip(ip) {
@@ -195,7 +200,7 @@ impl Pipeline {
                 return Err(e);
             }
         };
-        let src_lan = self.config.is_lan(seg.src);
+        let src_lan = from_lan_interface || self.config.is_lan(seg.src);
         let dst_lan = self.config.is_lan(seg.dst);
 
         // DNS answers to LAN devices name the destinations they will talk to.
@@ -460,6 +465,45 @@ fn host_matches(pattern: &str, host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// IPv6 + TCP (PSH|ACK, seq 1000) carrying `payload`, with no checksums (none are checked).
+    fn tcp6(src: [u8; 16], dst: [u8; 16], payload: &[u8]) -> Vec<u8> {
+        let mut p = vec![0x60, 0, 0, 0];
+        p.extend_from_slice(&((20 + payload.len()) as u16).to_be_bytes());
+        p.extend_from_slice(&[6, 64]);
+        p.extend_from_slice(&src);
+        p.extend_from_slice(&dst);
+        p.extend_from_slice(&[
+            0xc3, 0x50, 0, 80, 0, 0, 0x03, 0xe8, 0, 0, 0, 1, 0x50, 0x18, 0xff, 0xff,
+        ]);
+        p.extend_from_slice(&[0, 0, 0, 0]);
+        p.extend_from_slice(payload);
+        p
+    }
+
+    /// A device with a global IPv6 address is outside every configured prefix; inline, the
+    /// kernel vouches that it sent from a LAN interface, so its packets are inspected.
+    #[test]
+    fn inline_trusts_the_lan_interface_over_prefixes() {
+        let mut config = Config::default();
+        config.network.leases = None;
+        let src = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
+        let dst = [0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9];
+        let packet = tcp6(src, dst, b"GET /r?imei=490154203237518 HTTP/1.1\r\n\r\n");
+        let time = Timestamp::default();
+
+        let mut offline = Pipeline::new(config.clone());
+        let mut found = 0;
+        let v = offline.handle_frame(time, 229, &packet, &mut |_| found += 1);
+        assert_eq!((v, found), (Ok(Verdict::Ignore), 0));
+
+        let mut inline = Pipeline::new(config);
+        let v = inline.handle_ip(time, None, &packet, &mut |f| {
+            assert_eq!(f.hit.kind, Kind::Imei);
+            found += 1
+        });
+        assert_eq!((v, found), (Ok(Verdict::Leak), 1));
+    }
 
     #[test]
     fn host_patterns() {

@@ -194,16 +194,16 @@ impl Daemon {
         let mut last_leases = Instant::now();
         loop {
             let (queue_ready, ct_ready, log_ready, control_ready, signal_ready) = {
-                let mut fds = vec![
-                    PollFd::new(self.queue.socket().as_fd(), PollFlags::POLLIN),
-                    PollFd::new(self.control.fd(), PollFlags::POLLIN),
-                    PollFd::new(self.signals.as_fd(), PollFlags::POLLIN),
-                ];
+                // Fixed capacity: the loop allocates nothing per wake-up.
+                let mut fds: heapless::Vec<PollFd<'_>, 5> = heapless::Vec::new();
+                let _ = fds.push(PollFd::new(self.queue.socket().as_fd(), PollFlags::POLLIN));
+                let _ = fds.push(PollFd::new(self.control.fd(), PollFlags::POLLIN));
+                let _ = fds.push(PollFd::new(self.signals.as_fd(), PollFlags::POLLIN));
                 if let Some(c) = &self.conntrack {
-                    fds.push(PollFd::new(c.socket().as_fd(), PollFlags::POLLIN));
+                    let _ = fds.push(PollFd::new(c.socket().as_fd(), PollFlags::POLLIN));
                 }
                 if let Some(l) = &self.nflog {
-                    fds.push(PollFd::new(l.socket().as_fd(), PollFlags::POLLIN));
+                    let _ = fds.push(PollFd::new(l.socket().as_fd(), PollFlags::POLLIN));
                 }
                 let timeout =
                     PollTimeout::try_from(TICK.as_millis() as i32).unwrap_or(PollTimeout::MAX);
