@@ -9,7 +9,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, MatchKind};
 use leakguard::config::{Config, Device};
 use leakguard::detect::{Detector, Scratch};
 
@@ -27,8 +27,10 @@ fn main() {
     });
     let detector = Detector::new(&config);
     let patterns = detector.literal_patterns();
+    // Built exactly as the detector builds its own automaton.
     let bare = AhoCorasick::builder()
         .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostLongest)
         .build(&patterns)
         .expect("patterns build");
     let input = make_input(64 << 20);
