@@ -185,6 +185,9 @@ fn scan_file(
 ) -> Result<(), String> {
     let file = File::open(path).map_err(|e| e.to_string())?;
     let mut reader = CaptureReader::new(file).map_err(|e| e.to_string())?;
+    // Link types this file uses that leakguard cannot read (pcapng mixes interfaces): named once
+    // each, their frames skipped, the rest of the file still scanned, and the file an error.
+    let mut unsupported: Vec<u32> = Vec::new();
     loop {
         match reader.next_record() {
             Ok(Some(rec)) => {
@@ -193,11 +196,27 @@ fn scan_file(
                     nsec: rec.ts_nsec,
                 };
                 // A frame that does not decode is ordinary traffic for a scanner: counted, skipped.
-                let _ = pipeline.handle_frame(time, rec.link, rec.data, emit);
+                let result = pipeline.handle_frame(time, rec.link, rec.data, emit);
+                if result == Err(leakguard::packet::Error::Unsupported("link type"))
+                    && !unsupported.contains(&rec.link)
+                {
+                    unsupported.push(rec.link);
+                }
             }
-            Ok(None) => return Ok(()),
+            Ok(None) => break,
             Err(e) => return Err(e.to_string()),
         }
+    }
+    match unsupported.as_slice() {
+        [] => Ok(()),
+        links => Err(format!(
+            "unsupported link type {} (frames skipped)",
+            links
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
     }
 }
 

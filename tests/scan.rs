@@ -838,3 +838,31 @@ fn device_name_comes_from_the_lease_file() {
         assert_eq!(f["device"]["name"], "Nokia-7-plus", "{f}");
     }
 }
+
+/// A capture of a link type leakguard cannot read (802.11 radiotap) is an error naming the file
+/// and the link type, and the next file is still scanned.
+#[test]
+fn unsupported_link_type_is_named_and_the_scan_goes_on() {
+    let dir = TempDir::new("linktype");
+    let mut radiotap = Vec::new();
+    for word in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65_535, 127] {
+        radiotap.extend_from_slice(&word.to_le_bytes());
+    }
+    for word in [0u32, 0, 4, 4] {
+        radiotap.extend_from_slice(&word.to_le_bytes());
+    }
+    radiotap.extend_from_slice(&[0, 0, 4, 0]);
+    let wifi = dir.write("wifi.pcap", &radiotap);
+    let pcap = dir.write("nokia7plus-zzhc.pcap", nokia7plus_zzhc().bytes());
+    let run = scan(None, &[&wifi, &pcap]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("wifi.pcap") && run.stderr.contains("unsupported link type 127"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.findings().is_empty(),
+        "the second file was not scanned"
+    );
+}
