@@ -286,11 +286,25 @@ impl Pipeline {
             if facts.src_mac.is_none() {
                 facts.src_mac = src_mac;
             }
-            detector.scan(window, scratch, &mut |hit| {
+            let mut report = |facts: &mut FlowFacts, hit| {
                 if ctx.report(config, stats, facts, hit, out) {
                     leaked_now = true;
                 }
-            });
+            };
+            detector.scan(window, scratch, &mut |hit| report(facts, hit));
+            // A gzip body in a later segment than its headers: the detector inflates a body only
+            // when it sees the headers; remember them, and inflate the body when it comes.
+            if facts.compressed_body {
+                if let Some(body) = http::body_offset(window).and_then(|at| window.get(at..)) {
+                    if !body.is_empty() {
+                        facts.compressed_body = false;
+                        detector.scan_compressed(body, scratch, &mut |hit| report(facts, hit));
+                    }
+                }
+            } else if http::is_request(window) && http::content_encoding_gzip(window) {
+                let body_here = http::body_offset(window).is_some_and(|at| at < window.len());
+                facts.compressed_body = !body_here;
+            }
         };
         let mut feed = flows.feed(&key, seg.tcp, seg.payload, &mut scan);
         if seg.tcp.is_some_and(|t| t.fin || t.rst) {

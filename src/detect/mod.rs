@@ -337,6 +337,27 @@ impl Detector {
     }
 }
 
+impl Detector {
+    /// Scans a compressed (gzip, zlib or raw deflate) HTTP body that did not start in the same
+    /// window as its request's headers: clients often write the headers and the body in two
+    /// segments. The pipeline remembers that the headers declared `Content-Encoding: gzip` and
+    /// hands over the body's first window here. Bounded like every layer: what inflates from
+    /// this window (up to the decode buffer) is scanned.
+    pub fn scan_compressed(&self, body: &[u8], scratch: &mut Scratch, sink: &mut dyn FnMut(Hit)) {
+        let Scratch {
+            levels,
+            inflater,
+            seen,
+        } = scratch;
+        let mut cx = scan::Cx {
+            sink,
+            seen,
+            inflater,
+        };
+        self.inflate_and_scan(body, Encoding::PLAIN, scan::Origin::Window, levels, &mut cx);
+    }
+}
+
 /// The automaton's patterns being collected, deduplicated (case-insensitively, first wins:
 /// explicit values before derived forms, values before keys).
 #[derive(Default)]

@@ -215,7 +215,7 @@ impl Detector {
     }
 
     /// Inflates `data` into the next level and scans it as `gzip` inside `enc`.
-    fn inflate_and_scan(
+    pub(super) fn inflate_and_scan(
         &self,
         data: &[u8],
         enc: Encoding,

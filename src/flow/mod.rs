@@ -41,6 +41,9 @@ pub struct FlowFacts {
     pub src_mac: Option<[u8; 6]>,
     /// A leak was found in this flow.
     pub leaked: bool,
+    /// The request's headers declared a gzip/deflate body that has not been scanned yet (it
+    /// starts in a later window).
+    pub compressed_body: bool,
     /// Hashes of the (kind, value) pairs already reported for this flow, so retransmissions
     /// and repeats do not multiply findings. Bounded: when full, the oldest is forgotten.
     pub reported: heapless::Deque<u32, 8>,

@@ -415,6 +415,18 @@ pub fn forms() -> (Capture, Vec<Expect>) {
     cap.tcp_exchange(phone(52_002), api, &retransmit(&segs, &[1, 2]), OK_REPLY);
     want.push(known(52_002, "imei", "plain", IMEI1));
 
+    // A gzip body written after its headers, in a segment of its own (as okhttp does): the
+    // headers that declare it are only in the carry of the body's window.
+    let req = http(
+        "POST",
+        "/up",
+        "Content-Type: application/json\r\nContent-Encoding: gzip\r\n",
+        &gz_json,
+    );
+    let body_at = find(&req, b"\r\n\r\n") + 4;
+    cap.tcp_exchange(phone(52_004), api, &split(&req, &[body_at]), OK_REPLY);
+    want.push(known(52_004, "imei", "gzip", IMEI1));
+
     // IPv6.
     let req = http("GET", &format!("/reg?imei={IMEI1}"), "", b"");
     cap.tcp_request(phone6(52_003), remote(API_IP6, 80), &req, OK_REPLY);
