@@ -409,6 +409,8 @@ impl Cx<'_> {
                 self.slot.inspected = 0;
                 self.slot.spent = false;
                 self.slot.stream = Stream::NEW;
+                // A new connection: what was found (and reported) in the old one is not its.
+                self.slot.facts = FlowFacts::default();
             }
             self.slot.stream.has_syn = true;
             self.slot.stream.syn_next = start;
@@ -427,6 +429,13 @@ impl Cx<'_> {
                 self.drain();
             }
             Place::Ahead { offset } => {
+                // A segment that starts past the budget holds nothing we would scan: ignore it
+                // rather than skip forward over the gap, whose bytes are within the budget and
+                // will come again (one lost segment early in a flow is ordinary Wi-Fi).
+                let remaining = self.budget.saturating_sub(self.slot.inspected);
+                if offset >= remaining {
+                    return;
+                }
                 if !self.hold(start, offset, payload) {
                     self.skip_forward();
                     self.continue_at(start, Bytes::Slice(payload));
@@ -931,6 +940,37 @@ mod tests {
         // A retransmitted SYN changes nothing.
         feed(&mut t, &k, syn(5000), b"", &mut w);
         assert!(feed(&mut t, &k, seg(5001), b"again", &mut w).duplicate);
+    }
+
+    /// A segment beyond the budget (segments 2 and 3 lost, 4 arrives) must not make the flow
+    /// skip the gap: the lost bytes are within the budget and are retransmitted.
+    #[test]
+    fn a_segment_past_the_budget_does_not_skip_the_gap() {
+        let mut t = FlowTable::new(4, 100);
+        let k = key(10);
+        let mut w = Vec::new();
+        feed(&mut t, &k, syn(0), b"", &mut w);
+        assert_eq!(feed(&mut t, &k, seg(1), &[b'a'; 30], &mut w).scanned, 30);
+        let f = feed(&mut t, &k, seg(151), b"far beyond", &mut w);
+        assert_eq!((f.scanned, f.held, f.duplicate), (0, false, false));
+        let f = feed(&mut t, &k, seg(31), b"&imei=490154203237518", &mut w);
+        assert_eq!(f.scanned, 21);
+        assert!(has(&w, b"&imei=490154203237518"));
+    }
+
+    #[test]
+    fn a_new_syn_forgets_what_the_old_connection_leaked() {
+        let mut t = FlowTable::new(4, 100);
+        let k = key(11);
+        let mut w = Vec::new();
+        feed(&mut t, &k, syn(0), b"", &mut w);
+        t.feed(&k, seg(1), b"x", &mut |facts, _| {
+            facts.leaked = true;
+            let _ = facts.reported.push_back(7);
+        });
+        feed(&mut t, &k, syn(9000), b"", &mut w);
+        let facts = t.get(&k).expect("the flow");
+        assert!(!facts.leaked && facts.reported.is_empty());
     }
 
     #[test]
