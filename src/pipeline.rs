@@ -282,6 +282,9 @@ impl Pipeline {
             leases: leases.as_ref(),
         };
         let mut leaked_now = false;
+        // Does the stream pause after this segment (the end of a write: PSH), or do more bytes
+        // follow at once (a write cut at the MSS)? A datagram is always whole.
+        let complete = seg.tcp.map_or(true, |t| t.psh || t.fin || t.rst);
         let mut scan = |facts: &mut FlowFacts, window: &[u8]| {
             if facts.src_mac.is_none() {
                 facts.src_mac = src_mac;
@@ -291,7 +294,7 @@ impl Pipeline {
                     leaked_now = true;
                 }
             };
-            detector.scan(window, scratch, &mut |hit| report(facts, hit));
+            detector.scan_window(window, complete, scratch, &mut |hit| report(facts, hit));
             // A gzip body in a later segment than its headers: the detector inflates a body only
             // when it sees the headers; remember them, and inflate the body when it comes.
             if facts.compressed_body {

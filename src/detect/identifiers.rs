@@ -198,18 +198,33 @@ pub fn parse_phone(s: &[u8]) -> Option<(IdText, usize)> {
         (false, 0)
     };
     let mut digits: heapless::Vec<u8, 20> = heapless::Vec::new();
+    // The digit groups and what separated them, to tell `192.168.100.254`, `2026-12-01` and
+    // `0.123456789` from `+86 139-1234-5678`.
+    let mut groups: heapless::Vec<(u8, u8), 8> = heapless::Vec::new();
+    let mut group_len = 0u8;
     let mut end = i;
     while let Some(&b) = s.get(i) {
         if b.is_ascii_digit() {
             digits.push(b).ok()?;
+            group_len += 1;
             i += 1;
             end = i;
         } else if matches!(b, b' ' | b'-' | b'(' | b')' | b'.') && (!digits.is_empty() || b == b'(')
         {
+            if group_len > 0 {
+                groups.push((group_len, b)).ok()?;
+                group_len = 0;
+            }
             i += 1;
         } else {
             break;
         }
+    }
+    if group_len > 0 {
+        groups.push((group_len, 0)).ok()?;
+    }
+    if looks_like_address_date_or_decimal(&groups) {
+        return None;
     }
     let mut d: &[u8] = &digits;
     if !plus && d.starts_with(b"00") {
@@ -232,6 +247,20 @@ pub fn parse_phone(s: &[u8]) -> Option<(IdText, usize)> {
         let _ = out.push(char::from(*b));
     }
     Some((out, end))
+}
+
+/// Dotted quads (`192.168.100.254`), dates (`2026-12-01`, `2026.12.01`), decimals
+/// (`0.123456789`, `12.5`) and times: digit groups that are not a phone number's.
+fn looks_like_address_date_or_decimal(groups: &[(u8, u8)]) -> bool {
+    let dots = groups.iter().filter(|g| g.1 == b'.').count();
+    let quad = dots == 3 && groups.len() == 4 && groups.iter().all(|g| g.0 <= 3);
+    let date = matches!(
+        groups,
+        [(4, b'-' | b'.'), (1..=2, b'-' | b'.'), (1..=2, _), ..]
+    );
+    // One dot with a single group on either side is a decimal number.
+    let decimal = dots == 1 && groups.len() == 2 && groups[0].1 == b'.';
+    quad || date || decimal
 }
 
 /// Digits as an identifier value.

@@ -26,7 +26,7 @@ pub const KEYS: &[(&str, KeyClass, bool)] = &[
     ("imei", KeyClass::Imei, true),
     ("imeisv", KeyClass::Imeisv, true),
     ("imei_sv", KeyClass::Imeisv, true),
-    ("meid", KeyClass::Meid, true),
+    ("meid", KeyClass::Meid, false),
     ("imsi", KeyClass::Imsi, true),
     ("subscriberid", KeyClass::Imsi, false),
     ("subscriber_id", KeyClass::Imsi, false),

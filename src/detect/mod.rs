@@ -316,6 +316,21 @@ impl Detector {
 
     /// Scans one window and calls `sink` for every identifier found in it.
     pub fn scan(&self, window: &[u8], scratch: &mut Scratch, sink: &mut dyn FnMut(Hit)) {
+        self.scan_window(window, true, scratch, sink);
+    }
+
+    /// [`Detector::scan`] for a window that may end inside a value: `complete` is false when
+    /// more bytes of the stream follow right after it (a TCP segment cut at the MSS, not the
+    /// end of a write). A loosely structured value (a phone number) touching the end of such a
+    /// window is not judged on its first digits — a millisecond timestamp cut after 8 digits
+    /// looks like one; the carry shows it whole in the next window.
+    pub fn scan_window(
+        &self,
+        window: &[u8],
+        complete: bool,
+        scratch: &mut Scratch,
+        sink: &mut dyn FnMut(Hit),
+    ) {
         let Scratch {
             levels,
             inflater,
@@ -326,6 +341,7 @@ impl Detector {
             sink,
             seen,
             inflater,
+            complete,
         };
         self.scan_buf(
             window,
@@ -353,6 +369,7 @@ impl Detector {
             sink,
             seen,
             inflater,
+            complete: true,
         };
         self.inflate_and_scan(body, Encoding::PLAIN, scan::Origin::Window, levels, &mut cx);
     }

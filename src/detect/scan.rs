@@ -14,6 +14,8 @@ pub struct Cx<'a> {
     pub sink: &'a mut dyn FnMut(Hit),
     pub seen: &'a mut Vec<(Kind, IdText, Encoding)>,
     pub inflater: &'a mut DecompressorOxide,
+    /// The window ends where the stream's bytes end for now (see `Detector::scan_window`).
+    pub complete: bool,
 }
 
 /// Where the buffer being scanned came from.
@@ -274,7 +276,16 @@ impl Detector {
                 let Some((value, len)) = parse_phone(&buf[v..]) else {
                     return;
                 };
-                if buf.get(v + len).is_some_and(u8::is_ascii_alphanumeric)
+                let cut_short = v + len == buf.len() && origin == Origin::Window && !cx.complete;
+                // `{"mobile": 123456789}`: a JSON number under a phone-ish key is a counter or
+                // an id far more often than a phone number; numbers with `+`/`00` still count.
+                let json_number = !value.starts_with('+') && {
+                    let before = buf[..v].iter().rposition(|b| *b != b' ');
+                    before.is_some_and(|i| buf[i] == b':' && i > 0 && buf[i - 1] == b'"')
+                };
+                if cut_short
+                    || json_number
+                    || buf.get(v + len).is_some_and(u8::is_ascii_alphanumeric)
                     || self.known.contains_key(value.as_bytes())
                     || self
                         .known
