@@ -13,7 +13,7 @@
 
 use std::net::IpAddr;
 
-use crate::config::{AllowDst, Config};
+use crate::config::{AllowDst, Config, Mode};
 use crate::detect::{Detector, Scratch};
 use crate::finding::{Finding, Hit, Kind, Timestamp};
 use crate::flow::{FlowFacts, FlowKey, FlowTable};
@@ -29,8 +29,12 @@ pub enum Verdict {
     /// Let it pass; the flow's budget is spent with nothing found, so the kernel can stop
     /// queueing it.
     Clean,
-    /// It carries a leak (or belongs to a flow that leaked): drop it and block the flow.
+    /// It carries a leak (or belongs to a flow that leaked, in `enforce` mode): drop it and block
+    /// the flow.
     Leak,
+    /// It carries a leak, and only this packet is to be dropped: a DNS query, judged alone
+    /// (blocking its flow would cut the device off its resolver).
+    LeakOnce,
     /// Not ours to judge (not IP, not TCP/UDP, not LAN→outside): let it pass, and its flow
     /// need not be queued again.
     Ignore,
@@ -62,6 +66,8 @@ pub struct Pipeline {
     leases: Option<Leases>,
     scratch: Scratch,
     dns_name: heapless::String<256>,
+    /// What was reported for recent DNS queries (see `inspect_dns_query`).
+    recent_queries: heapless::Deque<u64, 32>,
     stats: Stats,
 }
 
@@ -83,6 +89,7 @@ impl Pipeline {
             leases,
             scratch: Scratch::new(),
             dns_name: heapless::String::new(),
+            recent_queries: heapless::Deque::new(),
             stats: Stats::default(),
         }
     }
@@ -201,7 +208,7 @@ impl Pipeline {
             }
         };
         let src_lan = from_lan_interface || self.config.is_lan(seg.src);
-        let dst_lan = self.config.is_lan(seg.dst);
+        let dst_lan = self.config.is_lan(seg.dst) || stays_on_the_link(seg.dst);
 
         // DNS answers to LAN devices name the destinations they will talk to.
         if seg.proto == Proto::Udp && seg.sport == 53 && dst_lan {
@@ -230,6 +237,11 @@ impl Pipeline {
 
     /// A DNS query: the name is what leaves the network, so the decoded name (not the wire
     /// format, where labels are length-prefixed) is what the detector sees.
+    ///
+    /// Each query is judged alone, outside the flow table: resolvers in small devices send every
+    /// query from one source port, and a flow's budget or clean mark would hide the later ones.
+    /// Retries of a query must not multiply findings, so a short ring remembers what was
+    /// reported for which query flow.
     fn inspect_dns_query(
         &mut self,
         time: Timestamp,
@@ -239,21 +251,55 @@ impl Pipeline {
     ) -> Verdict {
         let mut name = core::mem::take(&mut self.dns_name);
         name.clear();
-        let verdict = if dns::query_name(seg.payload, &mut name).is_err() || name.is_empty() {
-            Verdict::Clean
-        } else {
-            let query = Segment {
-                payload: name.as_bytes(),
-                ..*seg
-            };
-            match self.inspect_stream(time, src_mac, &query, out) {
-                // Each query is judged alone: a clean one ends its "flow".
-                Verdict::Pass => Verdict::Clean,
-                v => v,
-            }
+        if dns::query_name(seg.payload, &mut name).is_err() || name.is_empty() {
+            self.dns_name = name;
+            return Verdict::Pass;
+        }
+        self.stats.flows_inspected += 1;
+        self.stats.bytes_inspected += name.len() as u64;
+        let flow = flow_key(seg);
+        let Pipeline {
+            detector,
+            scratch,
+            config,
+            stats,
+            names,
+            leases,
+            recent_queries,
+            ..
+        } = self;
+        let ctx = Attribution {
+            time,
+            seg,
+            src_mac,
+            names,
+            leases: leases.as_ref(),
         };
+        let mut facts = FlowFacts {
+            src_mac,
+            ..FlowFacts::default()
+        };
+        let mut leaked = false;
+        detector.scan(name.as_bytes(), scratch, &mut |hit| {
+            let tag = query_tag(&flow, &hit);
+            if recent_queries.iter().any(|t| *t == tag) {
+                leaked |= config.kind_enabled(hit.kind);
+                return;
+            }
+            if ctx.report(config, stats, &mut facts, hit, out) {
+                leaked = true;
+                if recent_queries.is_full() {
+                    recent_queries.pop_front();
+                }
+                let _ = recent_queries.push_back(tag);
+            }
+        });
         self.dns_name = name;
-        verdict
+        if leaked {
+            Verdict::LeakOnce
+        } else {
+            Verdict::Pass
+        }
     }
 
     fn inspect_stream(
@@ -320,8 +366,11 @@ impl Pipeline {
         if feed.new_flow {
             self.stats.flows_inspected += 1;
         }
-        let leaked = leaked_now || self.flows.facts(&key).leaked;
-        if leaked {
+        // In `enforce` mode a flow that leaked stays condemned (its packets queued before the
+        // kernel marked it are dropped too); in `monitor` mode it goes on to its budget and is
+        // then handed back to the kernel like any other.
+        let enforce = self.config.mode == Mode::Enforce;
+        if leaked_now || (enforce && self.flows.get(&key).is_some_and(|f| f.leaked)) {
             return Verdict::Leak;
         }
         if feed.budget_spent {
@@ -354,6 +403,15 @@ impl Pipeline {
                 self.names.insert(seg.dst, name);
             }
         }
+    }
+}
+
+/// Multicast, broadcast and link-local destinations never leave the network (mDNS, SSDP, DHCP),
+/// whatever the LAN prefixes say.
+fn stays_on_the_link(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => a.is_multicast() || a.is_broadcast() || a.is_link_local(),
+        IpAddr::V6(a) => a.is_multicast() || (a.segments()[0] & 0xffc0) == 0xfe80,
     }
 }
 
@@ -452,6 +510,15 @@ fn hit_tag(hit: &Hit) -> u32 {
         h = h.wrapping_mul(0x0100_0193);
     }
     h
+}
+
+/// A query flow and a hit, for the ring of recent DNS findings.
+fn query_tag(flow: &FlowKey, hit: &Hit) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    flow.hash(&mut h);
+    u64::from(hit_tag(hit)).hash(&mut h);
+    h.finish()
 }
 
 fn is_allowed(config: &Config, kind: Kind, dst: IpAddr, host: Option<&str>) -> bool {

@@ -31,7 +31,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
-use crate::config::{Config, Mode};
+use crate::config::{Config, Mode, Scope};
 use crate::finding::{Finding, Timestamp};
 use crate::firewall::{self, BlockId, Firewall};
 use crate::flow::FlowKey;
@@ -135,7 +135,7 @@ impl Daemon {
         let copy_range = config.detect.budget + HEADER_ROOM;
         let queue = Queue::open(&QueueConfig::new(config.firewall.queue, copy_range))
             .map_err(|e| e.to_string())?;
-        let conntrack = match ConntrackEvents::open(1 << 20) {
+        let conntrack = match ConntrackEvents::open_destroy_only(1 << 20) {
             Ok(c) => Some(c),
             Err(e) => {
                 warn!("conntrack events unavailable, flows end by eviction only: {e}");
@@ -296,23 +296,28 @@ impl Daemon {
             let verdict = pipeline.handle_ip(now_timestamp(), mac, pkt.payload, &mut |f| {
                 findings.push(f.clone())
             });
-            let decision = match verdict {
-                Ok(Verdict::Pass) => None,
+            let (verdict, decision) = match verdict {
+                Ok(Verdict::Pass) => (QueueVerdict::Accept, None),
                 Ok(Verdict::Clean | Verdict::Ignore) => {
                     counters.bypassed += 1;
-                    Some(firewall::Decision::Clean)
+                    (QueueVerdict::Accept, Some(firewall::Decision::Clean))
                 }
                 Ok(Verdict::Leak) if enforce => {
                     counters.dropped += 1;
-                    Some(firewall::Decision::Block)
+                    (QueueVerdict::Accept, Some(firewall::Decision::Block))
                 }
-                Ok(Verdict::Leak) => None,
+                // A DNS query: this packet only; the query flow stays undecided.
+                Ok(Verdict::LeakOnce) if enforce => {
+                    counters.dropped += 1;
+                    (QueueVerdict::Drop, None)
+                }
+                Ok(Verdict::Leak | Verdict::LeakOnce) => (QueueVerdict::Accept, None),
                 // Undecodable: not ours to judge, and fail-open is the rule when in doubt.
-                Err(_) => None,
+                Err(_) => (QueueVerdict::Accept, None),
             };
             counters.leaks += (findings.len() - before) as u64;
             Some(QueueDecision {
-                verdict: QueueVerdict::Accept,
+                verdict,
                 mark: decision.map(|d| firewall::verdict_mark(mark, d)),
             })
         });
@@ -336,21 +341,43 @@ impl Daemon {
         let enforce = self.config.mode == Mode::Enforce;
         let mut block = None;
         let mut action = alert::Action::Reported;
-        if enforce {
+        // A DNS query over UDP was dropped alone (see `Verdict::LeakOnce`): no block. Blocks
+        // towards the resolver or another LAN address cover only the flow, or the device would
+        // lose its DNS (or the router) for the block's lifetime.
+        let dns_query = f.proto == Proto::Udp && f.dport == 53;
+        if enforce && dns_query {
+            action = alert::Action::Dropped;
+        } else if enforce {
             action = alert::Action::Dropped;
             if let Some(fw) = &mut self.firewall {
-                let scope = self.config.firewall.scope;
+                let scope = if f.dport == 53 || self.config.is_lan(f.dst) {
+                    Scope::Flow
+                } else {
+                    self.config.firewall.scope
+                };
                 let timeout = self.config.firewall.block_timeout;
                 let proto = match f.proto {
                     Proto::Tcp => 6,
                     Proto::Udp => 17,
                 };
-                match fw.add_block(scope, f.src, f.dst, proto, f.sport, f.dport, timeout) {
+                // Several findings of one packet, or of one flow, make one block: skip the nft
+                // call when the same block is already in place.
+                let live = BlockId::new(scope, f.src, f.dst, proto, f.sport, f.dport)
+                    .ok()
+                    .and_then(|id| self.blocks.values().find(|e| e.id == id))
+                    .is_some_and(|e| e.deadline > Instant::now());
+                let added = if live {
+                    BlockId::new(scope, f.src, f.dst, proto, f.sport, f.dport)
+                } else {
+                    fw.add_block(scope, f.src, f.dst, proto, f.sport, f.dport, timeout)
+                };
+                match added {
                     Ok(id) => {
                         let deadline = Instant::now() + Duration::from_secs(u64::from(timeout));
                         let existing = self.blocks.iter_mut().find(|(_, e)| e.id == id);
                         match existing {
-                            Some((_, e)) => e.deadline = deadline,
+                            Some((_, e)) if !live => e.deadline = deadline,
+                            Some(_) => {}
                             None => {
                                 self.blocks.insert(
                                     self.next_block,
@@ -490,10 +517,14 @@ impl Daemon {
                 return;
             }
         };
+        let mut config = config;
         if config.firewall.queue != self.config.firewall.queue
             || config.detect.budget != self.config.detect.budget
         {
+            // The queue's copy range was set from the budget at start: keep both as they run.
             warn!("firewall.queue and detect.budget changes take effect at the next restart");
+            config.firewall.queue = self.config.firewall.queue;
+            config.detect.budget = self.config.detect.budget;
         }
         self.log.reload(&config.alert.syslog, LevelFilter::Info);
         self.alerts.reconfigure(&config.alert);

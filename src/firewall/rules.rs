@@ -39,6 +39,8 @@ pub const BLOCK_SETS: [&str; 6] = [SET_FLOW4, SET_FLOW6, SET_DD4, SET_DD6, SET_D
 
 /// The RST bit of the TCP flags byte.
 const TCP_RST: u32 = 0x04;
+/// The TCP SYN flag.
+const TCP_SYN: u32 = 0x02;
 
 /// IPv4 total length and TCP data offset (in 32-bit words) of the TCP segments without payload
 /// seen in practice: bare header, header with timestamps, SYN with the usual options. nft cannot
@@ -225,16 +227,39 @@ fn dns_answer_log(lan: &[String], group: u16) -> Vec<Statement<'static>> {
     ]
 }
 
-/// The rules that send blocked packets to the `block` chain: a flow whose ct mark says BLOCK
-/// (both directions), then LAN packets matching one of the block sets.
+/// The rules every packet meets first, cheapest first: a flow whose ct mark says BLOCK (both
+/// directions) goes to the `block` chain; a flow decided clean — nearly all packets, once
+/// flows pass their budget — leaves at the second rule; packets not from a LAN interface leave
+/// at the third (one interface test, not one per set). Then LAN packets of undecided flows
+/// that match a block set go to `block`. A flow already decided clean keeps flowing when a
+/// block for its destination is added later: blocks stop new flows.
 fn block_checks(lan: &[String]) -> Vec<Vec<Statement<'static>>> {
-    let mut rules = vec![vec![
-        is(
-            and(ct_mark(), DECISION_MASK),
-            Expression::Number(MARK_BLOCK),
-        ),
-        jump(CHAIN_BLOCK),
-    ]];
+    let mut rules = vec![
+        vec![
+            is(
+                and(ct_mark(), DECISION_MASK),
+                Expression::Number(MARK_BLOCK),
+            ),
+            jump(CHAIN_BLOCK),
+        ],
+        vec![
+            is(
+                and(ct_mark(), DECISION_MASK),
+                Expression::Number(MARK_CLEAN),
+            ),
+            Statement::Accept(None),
+        ],
+    ];
+    if !lan.is_empty() {
+        rules.push(vec![
+            Statement::Match(Match {
+                left: meta(MetaKey::Iifname),
+                right: ifname_set(lan),
+                op: Operator::NEQ,
+            }),
+            Statement::Accept(None),
+        ]);
+    }
     for (ip, set_flow, set_dd, set_d) in [
         ("ip", SET_FLOW4, SET_DD4, SET_D4),
         ("ip6", SET_FLOW6, SET_DD6, SET_D6),
@@ -257,13 +282,10 @@ fn block_checks(lan: &[String]) -> Vec<Vec<Statement<'static>>> {
             (payload(ip, "daddr"), set_d),
         ];
         for (key, set) in keys {
-            let mut expr = Vec::new();
-            if !lan.is_empty() {
-                expr.push(is(meta(MetaKey::Iifname), ifname_set(lan)));
-            }
-            expr.push(is(key, Expression::String(format!("@{set}").into())));
-            expr.push(jump(CHAIN_BLOCK));
-            rules.push(expr);
+            rules.push(vec![
+                is(key, Expression::String(format!("@{set}").into())),
+                jump(CHAIN_BLOCK),
+            ]);
         }
     }
     rules
@@ -280,28 +302,18 @@ fn queue_rules(
     if lan.is_empty() {
         return Vec::new();
     }
-    let mut rules = vec![
-        vec![
-            is(
-                and(ct_mark(), DECISION_MASK),
-                Expression::Number(MARK_CLEAN),
-            ),
-            Statement::Accept(None),
-        ],
-        vec![
-            Statement::Match(Match {
-                left: meta(MetaKey::Iifname),
-                right: ifname_set(lan),
-                op: Operator::NEQ,
-            }),
-            Statement::Accept(None),
-        ],
-    ];
+    // Decided flows and packets from elsewhere have left in `block_checks`.
+    let mut rules = Vec::new();
+    // Empty segments stay in the kernel — except SYNs: one per connection, and the SYN tells the
+    // flow table where the stream starts (so segments reordered at the start, and a 4-tuple
+    // reused by a new connection, are placed right).
+    let not_syn = || is(and(payload("tcp", "flags"), TCP_SYN), Expression::Number(0));
     for (doff, tcp_len) in EMPTY_TCP {
         rules.push(vec![
             is(payload("ip", "hdrlength"), Expression::Number(5)),
             is(payload("ip", "length"), Expression::Number(20 + tcp_len)),
             is(payload("tcp", "doff"), Expression::Number(doff)),
+            not_syn(),
             Statement::Accept(None),
         ]);
     }
@@ -310,6 +322,7 @@ fn queue_rules(
             is(payload("ip6", "nexthdr"), Expression::String("tcp".into())),
             is(payload("ip6", "length"), Expression::Number(tcp_len)),
             is(payload("tcp", "doff"), Expression::Number(doff)),
+            not_syn(),
             Statement::Accept(None),
         ]);
     }

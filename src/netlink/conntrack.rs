@@ -170,6 +170,16 @@ impl ConntrackEvents {
     /// Subscribes (needs CAP_NET_ADMIN); `rcvbuf` bytes of receive buffer (0 = default).
     pub fn open(rcvbuf: usize) -> Result<Self, NetlinkError> {
         let groups = (1 << (NFNLGRP_CONNTRACK_NEW - 1)) | (1 << (NFNLGRP_CONNTRACK_DESTROY - 1));
+        Self::open_groups(rcvbuf, groups)
+    }
+
+    /// DESTROY events only: what the daemon needs (a flow the kernel forgot frees its entry).
+    /// Every NEW event would cost the kernel a message and the daemon a wake-up per connection.
+    pub fn open_destroy_only(rcvbuf: usize) -> Result<Self, NetlinkError> {
+        Self::open_groups(rcvbuf, 1 << (NFNLGRP_CONNTRACK_DESTROY - 1))
+    }
+
+    fn open_groups(rcvbuf: usize, groups: u32) -> Result<Self, NetlinkError> {
         let sock = NetlinkSocket::open(groups)?;
         if rcvbuf > 0 {
             sock.set_rcvbuf(rcvbuf)?;
