@@ -472,13 +472,10 @@ impl Attribution<'_> {
         }
         facts.leaked = true;
         let tag = hit_tag(&hit);
-        if facts.reported.iter().any(|t| *t == tag) {
+        if facts.reported.contains(tag) {
             return true;
         }
-        if facts.reported.is_full() {
-            facts.reported.pop_front();
-        }
-        let _ = facts.reported.push_back(tag);
+        facts.reported.insert(tag);
         stats.findings += 1;
         let device_mac = self.src_mac.or(facts.src_mac);
         let device_name = self.device_name(config, device_mac, &hit);

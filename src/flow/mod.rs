@@ -8,8 +8,10 @@
 //! until the flow gives the gap up and skips forward (the policy is in [`table`]).
 //!
 //! Files: [`table`] (the bounded table, LRU eviction, budget, reorder policy), [`stream`] (one
-//! flow's sequence state and carry), `index` (key → slot hash index), `pool` (held segments).
+//! flow's sequence state), `carry` (the carries, in a slab shared by the flows that need one),
+//! `index` (key → slot hash index), `pool` (held segments).
 
+mod carry;
 mod index;
 mod pool;
 pub mod stream;
@@ -19,7 +21,8 @@ use std::net::IpAddr;
 
 use crate::packet::Proto;
 
-/// Bytes of already-scanned stream kept per TCP flow and put in front of the next window.
+/// Bytes of already-scanned stream kept per TCP flow being inspected and put in front of its
+/// next window.
 /// Long enough for a key, separators and the longest textual form of an identifier (a SHA-256
 /// in hex is 64 characters; `"imei":"…"` base64-encoded is ~36).
 pub const CARRY: usize = 96;
@@ -34,7 +37,8 @@ pub struct FlowKey {
     pub dport: u16,
 }
 
-/// What the pipeline keeps about a flow besides its stream state.
+/// What the pipeline keeps about a flow besides its stream state (27 bytes, alignment 1, so
+/// the slot packs it with no padding).
 #[derive(Clone, Debug, Default)]
 pub struct FlowFacts {
     /// The sender's hardware address, when the source had one.
@@ -46,7 +50,51 @@ pub struct FlowFacts {
     pub compressed_body: bool,
     /// Hashes of the (kind, value) pairs already reported for this flow, so retransmissions
     /// and repeats do not multiply findings. Bounded: when full, the oldest is forgotten.
-    pub reported: heapless::Deque<u32, 8>,
+    pub reported: Reported,
+}
+
+/// The last [`Reported::CAPACITY`] tags reported for a flow: a ring that overwrites the oldest.
+///
+/// Four are enough: a value is seen again when it is repeated or still in the carry in front of
+/// the next window, i.e. soon after it was reported, and a flow reports few values (the
+/// motivating request carries four). Stored as bytes so the type has alignment 1 and packs
+/// with the other facts (18 bytes instead of 48 for a `heapless::Deque<u32, 8>`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reported {
+    tags: [[u8; 4]; Reported::CAPACITY],
+    len: u8,
+    /// Where the next tag goes (the oldest, once full).
+    cursor: u8,
+}
+
+impl Reported {
+    pub const CAPACITY: usize = 4;
+
+    /// Whether `tag` is one of those remembered.
+    pub fn contains(&self, tag: u32) -> bool {
+        let tag = tag.to_ne_bytes();
+        self.tags
+            .iter()
+            .take(usize::from(self.len))
+            .any(|t| *t == tag)
+    }
+
+    /// Remembers `tag`, forgetting the oldest when full.
+    pub fn insert(&mut self, tag: u32) {
+        if let Some(t) = self.tags.get_mut(usize::from(self.cursor)) {
+            *t = tag.to_ne_bytes();
+        }
+        self.cursor = (self.cursor + 1) % Reported::CAPACITY as u8;
+        self.len = (self.len + 1).min(Reported::CAPACITY as u8);
+    }
+
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
 }
 
 /// What feeding a segment did.
@@ -65,3 +113,31 @@ pub struct Feed {
 }
 
 pub use table::FlowTable;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reported_forgets_the_oldest() {
+        let mut r = Reported::default();
+        assert!(r.is_empty() && !r.contains(0));
+        for tag in 1..=4 {
+            r.insert(tag);
+            assert_eq!(r.len(), tag as usize);
+        }
+        assert!((1..=4).all(|t| r.contains(t)) && !r.contains(5) && !r.contains(0));
+        r.insert(5);
+        assert_eq!(r.len(), 4);
+        assert!(!r.contains(1) && (2..=5).all(|t| r.contains(t)));
+        r.insert(6);
+        assert!(!r.contains(2) && (3..=6).all(|t| r.contains(t)));
+    }
+
+    #[test]
+    fn facts_are_small() {
+        assert_eq!(std::mem::size_of::<Reported>(), 18);
+        assert_eq!(std::mem::align_of::<FlowFacts>(), 1);
+        assert!(std::mem::size_of::<FlowFacts>() <= 28);
+    }
+}

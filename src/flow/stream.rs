@@ -1,11 +1,12 @@
 //! TCP stream order for one flow: the next expected sequence number, trimming of retransmitted
-//! bytes, and the carry of already-scanned bytes.
+//! bytes, and the handle of its carry of already-scanned bytes (kept in the shared
+//! [`super::carry::CarryPool`]).
 //!
 //! Sequence numbers are compared with wrapping arithmetic (RFC 793's modular comparison): a
 //! segment is "ahead" when it starts less than 2³¹ bytes after the next expected byte, "behind"
 //! otherwise, so a stream that crosses `u32::MAX` behaves like any other.
 
-use super::CARRY;
+use super::pool::NONE;
 
 /// Where a segment lies relative to the next expected byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,29 +19,29 @@ pub(crate) enum Place {
     Ahead { offset: u32 },
 }
 
-/// The stream state of one direction of a TCP flow (about 100 bytes, most of it the carry).
+/// The stream state of one direction of a TCP flow (16 bytes).
 #[derive(Clone, Copy)]
 pub(crate) struct Stream {
     /// The next expected sequence number, once `synced`.
     pub next: u32,
+    pub syn_next: u32,
+    /// The handle of this flow's carry in the carry pool, or `NONE` (it may also have been
+    /// taken by another flow: the pool tells).
+    pub carry: u32,
     /// `next` is known: set by a SYN or by the first segment seen.
     pub synced: bool,
     /// A SYN was seen, and `syn_next` is the sequence number of the first byte after it:
     /// a SYN that says otherwise starts a new connection on the same addresses and ports.
     pub has_syn: bool,
-    pub syn_next: u32,
-    carry_len: u8,
-    carry: [u8; CARRY],
 }
 
 impl Stream {
     pub const NEW: Stream = Stream {
         next: 0,
+        syn_next: 0,
+        carry: NONE,
         synced: false,
         has_syn: false,
-        syn_next: 0,
-        carry_len: 0,
-        carry: [0; CARRY],
     };
 
     /// Whether a SYN whose first data byte is `start` begins a new connection (rather than
@@ -69,27 +70,6 @@ impl Stream {
         } else {
             Place::InOrder { skip: behind }
         }
-    }
-
-    /// The bytes already scanned that go in front of the next window.
-    pub fn carry(&self) -> &[u8] {
-        self.carry.get(..usize::from(self.carry_len)).unwrap_or(&[])
-    }
-
-    /// Keeps the last [`CARRY`] bytes of the window just scanned.
-    pub fn keep_tail(&mut self, window: &[u8]) {
-        let tail = window
-            .get(window.len().saturating_sub(CARRY)..)
-            .unwrap_or(&[]);
-        if let Some(dst) = self.carry.get_mut(..tail.len()) {
-            dst.copy_from_slice(tail);
-            self.carry_len = tail.len() as u8;
-        }
-    }
-
-    /// Forgets the carry: the next window does not continue the last one (a gap was skipped).
-    pub fn clear_carry(&mut self) {
-        self.carry_len = 0;
     }
 }
 
@@ -136,17 +116,5 @@ mod tests {
         assert!(!s.syn_is_new(1));
         assert!(s.syn_is_new(2000));
         assert!(!Stream::NEW.syn_is_new(5));
-    }
-
-    #[test]
-    fn carry_keeps_the_tail() {
-        let mut s = Stream::NEW;
-        s.keep_tail(b"abc");
-        assert_eq!(s.carry(), b"abc");
-        let long: Vec<u8> = (0..200u8).collect();
-        s.keep_tail(&long);
-        assert_eq!(s.carry(), &long[200 - CARRY..]);
-        s.clear_carry();
-        assert_eq!(s.carry(), b"");
     }
 }
