@@ -562,6 +562,115 @@ mod tests {
         p
     }
 
+    /// IPv4 + UDP from 192.168.1.23:`sport` to `dst`:`dport`, no checksums.
+    fn udp4(sport: u16, dst: [u8; 4], dport: u16, payload: &[u8]) -> Vec<u8> {
+        let total = (28 + payload.len()) as u16;
+        let mut p = vec![0x45, 0];
+        p.extend_from_slice(&total.to_be_bytes());
+        p.extend_from_slice(&[0, 0, 0x40, 0, 64, 17, 0, 0, 192, 168, 1, 23]);
+        p.extend_from_slice(&dst);
+        p.extend_from_slice(&sport.to_be_bytes());
+        p.extend_from_slice(&dport.to_be_bytes());
+        p.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+        p.extend_from_slice(&[0, 0]);
+        p.extend_from_slice(payload);
+        p
+    }
+
+    /// A DNS query (id 7, recursion desired) for `name`, type A.
+    fn dns_query(name: &str) -> Vec<u8> {
+        let mut q = vec![0, 7, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        for label in name.split('.') {
+            q.push(label.len() as u8);
+            q.extend_from_slice(label.as_bytes());
+        }
+        q.extend_from_slice(&[0, 0, 1, 0, 1]);
+        q
+    }
+
+    fn with_phone() -> Config {
+        let mut config = Config::default();
+        config.network.leases = None;
+        config.devices.push(crate::config::Device {
+            name: "phone".into(),
+            imei: vec!["490154203237518".into()],
+            ..Default::default()
+        });
+        config
+    }
+
+    /// A resolver that sends every query from one port: a hundred clean queries spend no budget
+    /// and mark nothing, the leaking one is still caught (and dropped alone), and its retry is
+    /// dropped without a second finding.
+    #[test]
+    fn dns_queries_are_judged_one_by_one() {
+        let mut p = Pipeline::new(with_phone());
+        let t = Timestamp::default();
+        let mut found = 0;
+        for i in 0..100 {
+            let q = udp4(
+                5353,
+                [192, 168, 1, 1],
+                53,
+                &dns_query(&format!("host{i}.example.com")),
+            );
+            assert_eq!(
+                p.handle_ip(t, None, &q, &mut |_| found += 1),
+                Ok(Verdict::Pass)
+            );
+        }
+        let leak = udp4(
+            5353,
+            [192, 168, 1, 1],
+            53,
+            &dns_query("490154203237518.t.example.com"),
+        );
+        assert_eq!(
+            p.handle_ip(t, None, &leak, &mut |_| found += 1),
+            Ok(Verdict::LeakOnce)
+        );
+        assert_eq!(
+            p.handle_ip(t, None, &leak, &mut |_| found += 1),
+            Ok(Verdict::LeakOnce)
+        );
+        assert_eq!(found, 1);
+        assert!(p.flows().is_empty(), "DNS queries took flow entries");
+    }
+
+    /// mDNS and SSDP stay on the link: not inspected, whatever they carry.
+    #[test]
+    fn multicast_stays_on_the_link() {
+        let mut p = Pipeline::new(with_phone());
+        let mdns = udp4(5353, [224, 0, 0, 251], 5353, b"deviceid=490154203237518");
+        let mut found = 0;
+        let v = p.handle_ip(Timestamp::default(), None, &mdns, &mut |_| found += 1);
+        assert_eq!((v, found), (Ok(Verdict::Ignore), 0));
+    }
+
+    /// In monitor mode a flow that leaked goes on to its budget, then is handed back (clean) to
+    /// the kernel; in enforce mode it stays condemned.
+    #[test]
+    fn monitor_mode_hands_leaked_flows_back() {
+        for (mode, after) in [
+            (Mode::Monitor, Verdict::Clean),
+            (Mode::Enforce, Verdict::Leak),
+        ] {
+            let mut config = with_phone();
+            config.mode = mode;
+            config.detect.budget = 64;
+            let mut p = Pipeline::new(config);
+            let t = Timestamp::default();
+            let leak = udp4(4000, [203, 0, 113, 9], 9999, b"imei=490154203237518");
+            assert_eq!(p.handle_ip(t, None, &leak, &mut |_| {}), Ok(Verdict::Leak));
+            let filler = udp4(4000, [203, 0, 113, 9], 9999, &[b'x'; 64]);
+            assert_eq!(
+                p.handle_ip(t, None, &filler, &mut |_| {}),
+                Ok(after),
+                "{mode:?}"
+            );
+        }
+    }
+
     /// A device with a global IPv6 address is outside every configured prefix; inline, the
     /// kernel vouches that it sent from a LAN interface, so its packets are inspected.
     #[test]
