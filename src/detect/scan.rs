@@ -559,18 +559,33 @@ impl Detector {
         if !self.may_descend(enc, levels) {
             return;
         }
-        if all_hex && !wrapped && len % 2 == 0 && self.layer_on(Layer::Hex) {
+        if all_hex && !wrapped && self.layer_on(Layer::Hex) {
+            // A run cut by an edge of the caller's window (the carry and the segment both cut
+            // at any byte) may start on the second digit of a pair: try both parities there.
+            let at_edge = origin == Origin::Window && (start == 0 || end == buf.len());
+            let skips: &[usize] = match (at_edge, len % 2) {
+                (true, _) => &[0, 1],
+                (false, 0) => &[0],
+                (false, _) => &[],
+            };
             if let (Some(inner), Some((cur, rest))) =
                 (enc.with_inner(Layer::Hex), levels.split_first_mut())
             {
-                if let Some(k) = hex_decode(run, cur) {
-                    if is_gzip(&cur[..k]) {
-                        self.inflate_and_scan(&cur[..k], inner, origin, rest, cx);
-                        return;
+                for &skip in skips {
+                    let r = &run[skip..];
+                    let r = &r[..r.len() & !1];
+                    if r.len() < 16 {
+                        continue;
                     }
-                    if looks_like_text(&cur[..k]) {
-                        self.scan_buf(&cur[..k], inner, origin.child(), rest, cx);
-                        return;
+                    if let Some(k) = hex_decode(r, cur) {
+                        if is_gzip(&cur[..k]) {
+                            self.inflate_and_scan(&cur[..k], inner, origin, rest, cx);
+                            return;
+                        }
+                        if looks_like_text(&cur[..k]) {
+                            self.scan_buf(&cur[..k], inner, origin.child(), rest, cx);
+                            return;
+                        }
                     }
                 }
             }

@@ -35,6 +35,8 @@ pub const API_IP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x80);
 /// Chinese (`86`, TAF) reporting body; the MEID the zzhc client sends is IMEI 1 without its
 /// check digit; the IMSI has China's MCC 460; the ICCID is a 20-digit `898603` (China Telecom)
 /// one with a Luhn check digit.
+/// Client ports of the hex body cut at every offset.
+pub const HEX_SPLIT_PORT_BASE: u16 = 56_000;
 pub const IMEI1: &str = "490154203237518";
 pub const IMEI2: &str = "869882041735292";
 pub const MEID: &str = "49015420323751";
@@ -414,6 +416,28 @@ pub fn forms() -> (Capture, Vec<Expect>) {
     // Retransmitted segments: still one finding for the flow.
     cap.tcp_exchange(phone(52_002), api, &retransmit(&segs, &[1, 2]), OK_REPLY);
     want.push(known(52_002, "imei", "plain", IMEI1));
+
+    // A hex-encoded body cut at every offset: the hex pairs on either side of the cut may be
+    // split, and the window then starts (or ends) on the second digit of a pair.
+    // Longer than the carry, so that the second window starts inside the run.
+    let body = hex_lower(
+        format!(
+            "{{\"model\":\"TA-1046\",\"os\":\"9\",\"build\":\"00WW_2_17C\",\"imei\":\"{IMEI1}\"}}"
+        )
+        .as_bytes(),
+    );
+    let req = http(
+        "POST",
+        "/h",
+        "Content-Type: text/plain\r\n",
+        body.as_bytes(),
+    );
+    let body_at = find(&req, body.as_bytes());
+    for k in 1..body.len() {
+        let sport = HEX_SPLIT_PORT_BASE + u16::try_from(k).unwrap();
+        cap.tcp_exchange(phone(sport), api, &split(&req, &[body_at + k]), OK_REPLY);
+        want.push(known(sport, "imei", "hex", IMEI1));
+    }
 
     // A gzip body written after its headers, in a segment of its own (as okhttp does): the
     // headers that declare it are only in the carry of the body's window.
