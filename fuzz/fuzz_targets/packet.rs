@@ -37,7 +37,11 @@ fn application(payload: &[u8]) {
         assert!(host.len() <= payload.len());
     }
     if let Some(at) = http::body_offset(payload) {
-        assert!(at <= payload.len(), "body offset {at} past {}", payload.len());
+        assert!(
+            at <= payload.len(),
+            "body offset {at} past {}",
+            payload.len()
+        );
     }
     std::hint::black_box((
         http::is_request(payload),
