@@ -173,29 +173,12 @@ impl FlowTable {
         scan: &mut dyn FnMut(&mut FlowFacts, &[u8]),
     ) -> Feed {
         let (id, new_flow) = self.slot_for(key);
-        let FlowTable {
-            slots,
-            scratch,
-            pool,
-            carries,
-            budget,
-            ..
-        } = self;
-        let Some(slot) = slots.get_mut(id as usize) else {
-            return Feed::default();
+        let feed = Feed {
+            new_flow,
+            ..Feed::default()
         };
-        let mut cx = Cx {
-            id,
-            slot,
-            pool,
-            carries,
-            scratch,
-            budget: *budget,
-            scan,
-            feed: Feed {
-                new_flow,
-                ..Feed::default()
-            },
+        let Some(mut cx) = self.cx(id, scan, feed) else {
+            return Feed::default();
         };
         match tcp {
             Some(info) => cx.segment(info, payload),
@@ -209,9 +192,24 @@ impl FlowTable {
     /// would have had the gaps filled with nothing. For the end of a capture, or a FIN.
     /// Does nothing (and creates nothing) for an unknown flow.
     pub fn flush(&mut self, key: &FlowKey, scan: &mut dyn FnMut(&mut FlowFacts, &[u8])) -> Feed {
-        let Some(id) = self.lookup(key) else {
+        let Some(mut cx) = self
+            .lookup(key)
+            .and_then(|id| self.cx(id, scan, Feed::default()))
+        else {
             return Feed::default();
         };
+        cx.skip_forward();
+        cx.feed.budget_spent = cx.slot.spent;
+        cx.feed
+    }
+
+    /// The context that places one segment (or a flush) of the flow in slot `id`.
+    fn cx<'a>(
+        &'a mut self,
+        id: u32,
+        scan: &'a mut dyn FnMut(&mut FlowFacts, &[u8]),
+        feed: Feed,
+    ) -> Option<Cx<'a>> {
         let FlowTable {
             slots,
             scratch,
@@ -220,22 +218,16 @@ impl FlowTable {
             budget,
             ..
         } = self;
-        let Some(slot) = slots.get_mut(id as usize) else {
-            return Feed::default();
-        };
-        let mut cx = Cx {
+        Some(Cx {
             id,
-            slot,
+            slot: slots.get_mut(id as usize)?,
             pool,
             carries,
             scratch,
             budget: *budget,
             scan,
-            feed: Feed::default(),
-        };
-        cx.skip_forward();
-        cx.feed.budget_spent = cx.slot.spent;
-        cx.feed
+            feed,
+        })
     }
 
     /// The facts of a flow, creating the flow if it is new.
