@@ -292,39 +292,14 @@ impl Log for SyslogLogger {
     fn flush(&self) {}
 }
 
-/// The `--foreground` backend: `level: message` lines on stderr.
-#[derive(Debug, Default)]
-pub struct StderrLogger;
-
-impl Log for StderrLogger {
-    fn enabled(&self, metadata: &Metadata) -> bool {
-        metadata.level() <= log::max_level()
-    }
-
-    fn log(&self, record: &Record) {
-        if self.enabled(record.metadata()) {
-            stderr_line(record.level(), &record.args().to_string());
-        }
-    }
-
-    fn flush(&self) {
-        let _ = io::stderr().flush();
-    }
-}
-
 /// What [`init`] installed; keeps the syslog backend reachable for a reload.
 #[derive(Clone, Copy, Debug)]
-pub enum Handle {
-    Syslog(&'static SyslogLogger),
-    Stderr,
-}
+pub struct Handle(&'static SyslogLogger);
 
 impl Handle {
-    /// Applies a reloaded `[alert] syslog` path (no effect in the foreground) and log level.
+    /// Applies a reloaded `[alert] syslog` path and log level.
     pub fn reload(&self, syslog_path: &Path, level: LevelFilter) {
-        if let Handle::Syslog(logger) = self {
-            logger.set_path(syslog_path);
-        }
+        self.0.set_path(syslog_path);
         log::set_max_level(level);
     }
 }
@@ -346,7 +321,7 @@ pub fn init(
     };
     let logger: &'static SyslogLogger = Box::leak(Box::new(logger));
     log::set_logger(logger)?;
-    let handle = Handle::Syslog(logger);
+    let handle = Handle(logger);
     log::set_max_level(level);
     Ok(handle)
 }
