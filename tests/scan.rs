@@ -866,3 +866,60 @@ fn unsupported_link_type_is_named_and_the_scan_goes_on() {
         "the second file was not scanned"
     );
 }
+
+/// A TLS ClientHello (TLS 1.2 record, one cipher suite, the SNI extension) for `name`.
+fn client_hello(name: &str) -> Vec<u8> {
+    let n = name.len() as u16;
+    let mut sni = Vec::new();
+    sni.extend_from_slice(&[0, 0]); // extension: server_name
+    sni.extend_from_slice(&(n + 5).to_be_bytes());
+    sni.extend_from_slice(&(n + 3).to_be_bytes());
+    sni.push(0); // host_name
+    sni.extend_from_slice(&n.to_be_bytes());
+    sni.extend_from_slice(name.as_bytes());
+    let mut hello = vec![3, 3];
+    hello.extend_from_slice(&[0x42; 32]); // random
+    hello.push(0); // session id
+    hello.extend_from_slice(&[0, 2, 0x13, 0x01, 1, 0]); // one suite, null compression
+    hello.extend_from_slice(&(sni.len() as u16).to_be_bytes());
+    hello.extend_from_slice(&sni);
+    let mut handshake = vec![1, 0];
+    handshake.extend_from_slice(&(hello.len() as u16).to_be_bytes());
+    handshake.extend_from_slice(&hello);
+    let mut record = vec![0x16, 3, 1];
+    record.extend_from_slice(&(handshake.len() as u16).to_be_bytes());
+    record.extend_from_slice(&handshake);
+    record
+}
+
+/// The destination of a leak is named by the TLS SNI the device sent to the same address
+/// earlier: the raw TCP that carries the IMEI has no Host header.
+#[test]
+fn destination_named_by_tls_sni() {
+    let dir = TempDir::new("sni");
+    let server: IpAddr = "203.0.113.50".parse().unwrap();
+    let mut cap = common::Capture::new(SEED_START);
+    cap.tcp_request(
+        phone(57_001),
+        remote(server, 443),
+        &client_hello("telemetry.example.org"),
+        b"\x16\x03\x03\x00\x00",
+    );
+    cap.tcp_request(
+        phone(57_002),
+        remote(server, 9000),
+        format!("{{\"imei\":\"{IMEI1}\"}}\n").as_bytes(),
+        b"ok",
+    );
+    let pcap = dir.write("sni.pcap", cap.bytes());
+    let run = scan(None, &[&pcap]);
+    run.expect_code(1);
+    let findings = run.findings();
+    assert_eq!(findings.len(), 1, "{}", run.stdout);
+    assert_eq!(
+        findings[0]["host"], "telemetry.example.org",
+        "{}",
+        run.stdout
+    );
+    assert_eq!(findings[0]["dport"], 9000);
+}
