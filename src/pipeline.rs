@@ -328,10 +328,9 @@ impl Pipeline {
             leases: leases.as_ref(),
         };
         let mut leaked_now = false;
-        // Does the stream pause after this segment (the end of a write: PSH), or do more bytes
-        // follow at once (a write cut at the MSS)? A datagram is always whole.
-        let complete = seg.tcp.map_or(true, |t| t.psh || t.fin || t.rst);
-        let mut scan = |facts: &mut FlowFacts, window: &[u8]| {
+        // `complete`: the stream pauses after this window (the end of a write, a datagram, a
+        // held segment); false when more bytes follow at once (a write cut at the MSS).
+        let mut scan = |facts: &mut FlowFacts, window: &[u8], complete: bool| {
             if facts.src_mac.is_none() {
                 facts.src_mac = src_mac;
             }
@@ -370,7 +369,7 @@ impl Pipeline {
         // kernel marked it are dropped too); in `monitor` mode it goes on to its budget and is
         // then handed back to the kernel like any other.
         let enforce = self.config.mode == Mode::Enforce;
-        if leaked_now || (enforce && self.flows.get(&key).is_some_and(|f| f.leaked)) {
+        if leaked_now || (enforce && feed.leaked) {
             return Verdict::Leak;
         }
         if feed.budget_spent {
@@ -635,6 +634,52 @@ mod tests {
         );
         assert_eq!(found, 1);
         assert!(p.flows().is_empty(), "DNS queries took flow entries");
+    }
+
+    /// IPv4 + TCP from 192.168.1.23:40000 to 203.0.113.9:80 with `seq` and `flags`.
+    fn tcp4(seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+        let total = (40 + payload.len()) as u16;
+        let mut p = vec![0x45, 0];
+        p.extend_from_slice(&total.to_be_bytes());
+        p.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0, 192, 168, 1, 23, 203, 0, 113, 9]);
+        p.extend_from_slice(&[0x9c, 0x40, 0, 80]);
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&[0, 0, 0, 1, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+        p.extend_from_slice(payload);
+        p
+    }
+
+    /// The end of a write (PSH) arrives before the segment cut at the MSS: when the gap fills,
+    /// the held segment's window is judged as the end of the stream for now, so the phone
+    /// number at its very end is reported.
+    #[test]
+    fn a_held_segment_that_ended_a_write_is_judged_whole() {
+        const SYN: u8 = 0x02;
+        const ACK: u8 = 0x10;
+        const PSH_ACK: u8 = 0x18;
+        let mut config = Config::default();
+        config.network.leases = None;
+        let mut p = Pipeline::new(config);
+        let t = Timestamp::default();
+        let head = b"POST /r HTTP/1.1\r\nHost: x\r\n\r\nname=abc&";
+        let tail = b"city=beijing&phone=+8613812345678";
+        let mut found = Vec::new();
+        let mut out = |f: &Finding| found.push(f.hit.value.clone());
+        assert_eq!(
+            p.handle_ip(t, None, &tcp4(1000, SYN, b""), &mut out),
+            Ok(Verdict::Pass)
+        );
+        let late = 1001 + head.len() as u32;
+        assert_eq!(
+            p.handle_ip(t, None, &tcp4(late, PSH_ACK, tail), &mut out),
+            Ok(Verdict::Pass)
+        );
+        assert_eq!(
+            p.handle_ip(t, None, &tcp4(1001, ACK, head), &mut out),
+            Ok(Verdict::Leak)
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].as_str(), "+8613812345678");
     }
 
     /// mDNS and SSDP stay on the link: not inspected, whatever they carry.

@@ -140,8 +140,8 @@ fn assert_blocked_and_alerted(topo: &Topology, d: &Daemon, what: &str, proto: &s
         d.context()
     );
     assert!(
-        line.contains("action=blocked") || line.contains("action=dropped"),
-        "{what}: syslog line is not a blocking action: {line}{}",
+        line.contains("action=blocked"),
+        "{what}: syslog line is not a block: {line}{}",
         d.context()
     );
     assert_never_clear(d);
@@ -600,8 +600,21 @@ fn leak_in_dns_query() {
         .wait_syslog(&["kind=imei", IMEI_MASKED], Duration::from_secs(3))
         .unwrap_or_else(|| panic!("no syslog line for the DNS leak{}", d.context()));
     assert!(
-        line.contains("proto=udp") && line.contains("dport=53"),
+        line.contains("proto=udp") && line.contains("dport=53") && line.contains("action=dropped"),
         "DNS leak line: {line}"
+    );
+    // Only the query was dropped: no block, and the device keeps its resolver.
+    let status = d.status();
+    assert!(
+        status["blocks"].as_array().is_some_and(Vec::is_empty),
+        "a DNS leak installed a block{}",
+        d.context()
+    );
+    let out = topo.dns_query(ROUTER_LAN_IP, "zzhc.vnet.cn");
+    assert!(
+        out.stdout.contains("rcode=0 ancount=1"),
+        "a clean query after the leak was not answered: {out}{}",
+        d.context()
     );
     assert_never_clear(&d);
 }

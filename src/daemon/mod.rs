@@ -36,7 +36,7 @@ use crate::finding::{Finding, Timestamp};
 use crate::firewall::{self, BlockId, Firewall};
 use crate::flow::FlowKey;
 use crate::netlink::{
-    ConntrackEvents, CtEventKind, Decision as QueueDecision, Log, LogConfig, Queue, QueueConfig,
+    ConntrackEvents, Decision as QueueDecision, Log, LogConfig, Queue, QueueConfig,
     Verdict as QueueVerdict,
 };
 use crate::packet::Proto;
@@ -118,7 +118,7 @@ struct Daemon {
     queue_buf: Vec<u8>,
     event_buf: Vec<u8>,
     /// Findings of the current batch: made rare, so owning them is fine; reused.
-    findings: Vec<Finding>,
+    findings: Vec<(Finding, Verdict)>,
 }
 
 impl Daemon {
@@ -294,8 +294,13 @@ impl Daemon {
             let mark = pkt.mark.unwrap_or(0);
             let before = findings.len();
             let verdict = pipeline.handle_ip(now_timestamp(), mac, pkt.payload, &mut |f| {
-                findings.push(f.clone())
+                findings.push((f.clone(), Verdict::Leak))
             });
+            if let Ok(v) = verdict {
+                for (_, of) in findings[before..].iter_mut() {
+                    *of = v;
+                }
+            }
             let (verdict, decision) = match verdict {
                 Ok(Verdict::Pass) => (QueueVerdict::Accept, None),
                 Ok(Verdict::Clean | Verdict::Ignore) => {
@@ -329,75 +334,32 @@ impl Daemon {
         self.counters.flows_inspected = stats.flows_inspected;
         if !self.findings.is_empty() {
             let findings = std::mem::take(&mut self.findings);
-            for f in &findings {
-                self.act_on(f);
+            for (f, verdict) in &findings {
+                self.act_on(f, *verdict);
             }
             self.findings = findings;
         }
     }
 
     /// After the verdicts are out: block (enforce) and alert.
-    fn act_on(&mut self, f: &Finding) {
+    fn act_on(&mut self, f: &Finding, verdict: Verdict) {
         let enforce = self.config.mode == Mode::Enforce;
         let mut block = None;
         let mut action = alert::Action::Reported;
-        // A DNS query over UDP was dropped alone (see `Verdict::LeakOnce`): no block. Blocks
-        // towards the resolver or another LAN address cover only the flow, or the device would
-        // lose its DNS (or the router) for the block's lifetime.
-        let dns_query = f.proto == Proto::Udp && f.dport == 53;
-        if enforce && dns_query {
+        if enforce && verdict == Verdict::LeakOnce {
+            // A DNS query, dropped alone: no block (the device keeps its resolver).
             action = alert::Action::Dropped;
         } else if enforce {
             action = alert::Action::Dropped;
-            if let Some(fw) = &mut self.firewall {
-                let scope = if f.dport == 53 || self.config.is_lan(f.dst) {
-                    Scope::Flow
-                } else {
-                    self.config.firewall.scope
-                };
-                let timeout = self.config.firewall.block_timeout;
-                let proto = match f.proto {
-                    Proto::Tcp => 6,
-                    Proto::Udp => 17,
-                };
-                // Several findings of one packet, or of one flow, make one block: skip the nft
-                // call when the same block is already in place.
-                let live = BlockId::new(scope, f.src, f.dst, proto, f.sport, f.dport)
-                    .ok()
-                    .and_then(|id| self.blocks.values().find(|e| e.id == id))
-                    .is_some_and(|e| e.deadline > Instant::now());
-                let added = if live {
-                    BlockId::new(scope, f.src, f.dst, proto, f.sport, f.dport)
-                } else {
-                    fw.add_block(scope, f.src, f.dst, proto, f.sport, f.dport, timeout)
-                };
-                match added {
-                    Ok(id) => {
-                        let deadline = Instant::now() + Duration::from_secs(u64::from(timeout));
-                        let existing = self.blocks.iter_mut().find(|(_, e)| e.id == id);
-                        match existing {
-                            Some((_, e)) if !live => e.deadline = deadline,
-                            Some(_) => {}
-                            None => {
-                                self.blocks.insert(
-                                    self.next_block,
-                                    BlockEntry {
-                                        id,
-                                        device: f.device_name.clone(),
-                                        deadline,
-                                    },
-                                );
-                                self.next_block += 1;
-                            }
-                        }
-                        action = alert::Action::Blocked;
-                        block = Some(alert::Block {
-                            scope,
-                            expires_secs: timeout,
-                        });
-                    }
-                    Err(e) => error!("adding a block: {e}"),
+            match self.block(f) {
+                Ok((scope, timeout)) => {
+                    action = alert::Action::Blocked;
+                    block = Some(alert::Block {
+                        scope,
+                        expires_secs: timeout,
+                    });
                 }
+                Err(e) => error!("adding a block: {e}"),
             }
         }
         let event = AlertEvent {
@@ -426,6 +388,52 @@ impl Daemon {
         self.alerts.raise(&event);
     }
 
+    /// Blocks the finding's flow for the configured scope and time, once: several findings of
+    /// one packet or flow make one block. A block towards a resolver or another LAN address
+    /// covers only the flow, or the device would lose its DNS (or the router) for its lifetime.
+    fn block(&mut self, f: &Finding) -> Result<(Scope, u32), String> {
+        let fw = self.firewall.as_mut().ok_or("no firewall table")?;
+        let scope = if f.dport == 53 || self.config.is_lan(f.dst) {
+            Scope::Flow
+        } else {
+            self.config.firewall.scope
+        };
+        let timeout = self.config.firewall.block_timeout;
+        let proto = match f.proto {
+            Proto::Tcp => 6,
+            Proto::Udp => 17,
+        };
+        let id = BlockId::new(scope, f.src, f.dst, proto, f.sport, f.dport)
+            .map_err(|e| e.to_string())?;
+        let now = Instant::now();
+        if let Some(e) = self
+            .blocks
+            .values()
+            .find(|e| e.id == id && e.deadline > now)
+        {
+            let left = e.deadline.saturating_duration_since(now).as_secs();
+            return Ok((scope, u32::try_from(left).unwrap_or(timeout)));
+        }
+        fw.add_block(scope, f.src, f.dst, proto, f.sport, f.dport, timeout)
+            .map_err(|e| e.to_string())?;
+        let deadline = now + Duration::from_secs(u64::from(timeout));
+        match self.blocks.values_mut().find(|e| e.id == id) {
+            Some(e) => e.deadline = deadline,
+            None => {
+                self.blocks.insert(
+                    self.next_block,
+                    BlockEntry {
+                        id,
+                        device: f.device_name.clone(),
+                        deadline,
+                    },
+                );
+                self.next_block += 1;
+            }
+        }
+        Ok((scope, timeout))
+    }
+
     fn handle_conntrack(&mut self) {
         let Some(ct) = &mut self.conntrack else {
             return;
@@ -434,9 +442,7 @@ impl Daemon {
         let counters = &mut self.counters;
         let result = ct.recv(&mut self.event_buf, |ev| {
             counters.conntrack_events += 1;
-            if ev.kind != CtEventKind::Destroy {
-                return;
-            }
+            // Subscribed to DESTROY only.
             let proto = match ev.proto {
                 6 => Proto::Tcp,
                 17 => Proto::Udp,

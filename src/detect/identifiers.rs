@@ -222,6 +222,9 @@ pub fn parse_phone(s: &[u8]) -> Option<(IdText, usize)> {
     }
     if group_len > 0 {
         groups.push((group_len, 0)).ok()?;
+    } else if let Some(last) = groups.last_mut() {
+        // A separator after the last digits (`192.168.100.254.`) separates nothing.
+        last.1 = 0;
     }
     if looks_like_address_date_or_decimal(&groups) {
         return None;

@@ -562,11 +562,13 @@ impl Detector {
         if all_hex && !wrapped && self.layer_on(Layer::Hex) {
             // A run cut by an edge of the caller's window (the carry and the segment both cut
             // at any byte) may start on the second digit of a pair: try both parities there.
-            let at_edge = origin == Origin::Window && (start == 0 || end == buf.len());
-            let skips: &[usize] = match (at_edge, len % 2) {
+            // (Cut only at the end, the run starts on a pair: drop the odd digit at the end.)
+            let at_start = origin == Origin::Window && start == 0;
+            let at_end = origin == Origin::Window && end == buf.len();
+            let skips: &[usize] = match (at_start, at_end || len % 2 == 0) {
                 (true, _) => &[0, 1],
-                (false, 0) => &[0],
-                (false, _) => &[],
+                (false, true) => &[0],
+                (false, false) => &[],
             };
             if let (Some(inner), Some((cur, rest))) =
                 (enc.with_inner(Layer::Hex), levels.split_first_mut())

@@ -361,10 +361,38 @@ fn benign_look_alikes_give_nothing() {
         b"iccid=8944500102198304827",
         b"phone=11111111111",
         b"serial=490154203237518",
+        // Phone-ish keys on counters, addresses, dates and decimals.
+        b"{\"usage\":{\"wifi\":9876543210,\"mobile\":123456789}}",
+        b"{\"mobile\":\"192.168.100.254\"}",
+        b"{\"mobile\":\"192.168.100.254.\"}",
+        b"{\"tel\":\"2026-12-01\"}",
+        b"{\"mobile\":\"2026-12-01 03:27:12\"}",
+        b"{\"mobile\":0.123456789}",
+        b"mobile=0.123456789.&x=1",
+        // `meid` inside other words.
+        b"{\"gameId\":\"35123456789012\",\"frameId\":\"10234567890123\",\"nameId\":\"abcdef01234567\"}",
     ];
     for w in benign {
         assert!(hits(&c, w).is_empty(), "{}", String::from_utf8_lossy(w));
     }
+}
+
+/// A phone number cut by the end of a window that more bytes follow at once is not judged on
+/// its first digits (a 13-digit timestamp cut after 8 looks like one); at the end of a write it
+/// is.
+#[test]
+fn a_value_cut_by_the_window_is_not_judged_early() {
+    let d = Detector::new(&test_config());
+    let mut scratch = Scratch::new();
+    let w = b"{\"mobile\":\"17330212";
+    let mut n = 0;
+    d.scan_window(w, false, &mut scratch, &mut |_| n += 1);
+    assert_eq!(n, 0);
+    let w = b"name=x&phone=+8613812345678";
+    d.scan_window(w, false, &mut scratch, &mut |_| n += 1);
+    assert_eq!(n, 0);
+    d.scan_window(w, true, &mut scratch, &mut |_| n += 1);
+    assert_eq!(n, 1);
 }
 
 #[test]

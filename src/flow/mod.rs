@@ -55,10 +55,10 @@ pub struct FlowFacts {
 
 /// The last [`Reported::CAPACITY`] tags reported for a flow: a ring that overwrites the oldest.
 ///
-/// Four are enough: a value is seen again when it is repeated or still in the carry in front of
-/// the next window, i.e. soon after it was reported, and a flow reports few values (the
-/// motivating request carries four). Stored as bytes so the type has alignment 1 and packs
-/// with the other facts (18 bytes instead of 48 for a `heapless::Deque<u32, 8>`).
+/// Eight: one window can report every identifier of a request plus the same values found again
+/// in a decoded layer, and the carry shows them all again in front of the next window (the
+/// Nokia request alone carries six). Stored as bytes so the type has alignment 1 and packs
+/// with the other facts (34 bytes instead of 48 for a `heapless::Deque<u32, 8>`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Reported {
     tags: [[u8; 4]; Reported::CAPACITY],
@@ -68,7 +68,7 @@ pub struct Reported {
 }
 
 impl Reported {
-    pub const CAPACITY: usize = 4;
+    pub const CAPACITY: usize = 8;
 
     /// Whether `tag` is one of those remembered.
     pub fn contains(&self, tag: u32) -> bool {
@@ -110,6 +110,8 @@ pub struct Feed {
     pub duplicate: bool,
     /// This segment created the flow's entry.
     pub new_flow: bool,
+    /// A leak was found in this flow (by this segment or before).
+    pub leaked: bool,
 }
 
 pub use table::FlowTable;
@@ -120,24 +122,25 @@ mod tests {
 
     #[test]
     fn reported_forgets_the_oldest() {
+        const N: u32 = Reported::CAPACITY as u32;
         let mut r = Reported::default();
         assert!(r.is_empty() && !r.contains(0));
-        for tag in 1..=4 {
+        for tag in 1..=N {
             r.insert(tag);
             assert_eq!(r.len(), tag as usize);
         }
-        assert!((1..=4).all(|t| r.contains(t)) && !r.contains(5) && !r.contains(0));
-        r.insert(5);
-        assert_eq!(r.len(), 4);
-        assert!(!r.contains(1) && (2..=5).all(|t| r.contains(t)));
-        r.insert(6);
-        assert!(!r.contains(2) && (3..=6).all(|t| r.contains(t)));
+        assert!((1..=N).all(|t| r.contains(t)) && !r.contains(N + 1) && !r.contains(0));
+        r.insert(N + 1);
+        assert_eq!(r.len(), N as usize);
+        assert!(!r.contains(1) && (2..=N + 1).all(|t| r.contains(t)));
+        r.insert(N + 2);
+        assert!(!r.contains(2) && (3..=N + 2).all(|t| r.contains(t)));
     }
 
     #[test]
     fn facts_are_small() {
-        assert_eq!(std::mem::size_of::<Reported>(), 18);
+        assert_eq!(std::mem::size_of::<Reported>(), 4 * Reported::CAPACITY + 2);
         assert_eq!(std::mem::align_of::<FlowFacts>(), 1);
-        assert!(std::mem::size_of::<FlowFacts>() <= 28);
+        assert!(std::mem::size_of::<FlowFacts>() <= 44);
     }
 }
