@@ -341,17 +341,21 @@ impl Pipeline {
             };
             detector.scan_window(window, complete, scratch, &mut |hit| report(facts, hit));
             // A gzip body in a later segment than its headers: the detector inflates a body only
-            // when it sees the headers; remember them, and inflate the body when it comes.
+            // in the window that starts with its request; remember the headers, and inflate the
+            // body when it comes (after the headers' end, which the carry still shows).
             if facts.compressed_body {
-                if let Some(body) = http::body_offset(window).and_then(|at| window.get(at..)) {
+                if http::is_request(window) {
+                    // The carry reaches back to the request line: the detector saw it all.
+                    facts.compressed_body = false;
+                } else if let Some(body) = http::body_offset(window).and_then(|at| window.get(at..))
+                {
                     if !body.is_empty() {
                         facts.compressed_body = false;
                         detector.scan_compressed(body, scratch, &mut |hit| report(facts, hit));
                     }
                 }
-            } else if http::is_request(window) && http::content_encoding_gzip(window) {
-                let body_here = http::body_offset(window).is_some_and(|at| at < window.len());
-                facts.compressed_body = !body_here;
+            } else if let Some(body) = http::compressed_body(window) {
+                facts.compressed_body = body.is_empty();
             }
         };
         let mut feed = flows.feed(&key, seg.tcp, seg.payload, &mut scan);

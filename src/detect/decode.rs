@@ -183,33 +183,6 @@ pub fn inflate(r: &mut DecompressorOxide, src: &[u8], dst: &mut [u8]) -> usize {
     written.min(dst.len())
 }
 
-/// The body of an HTTP request whose header ends inside `window` and declares
-/// `Content-Encoding: gzip` or `deflate`.
-///
-/// A private copy of the check (rather than `packet::http`) so the detector works on any
-/// window the pipeline hands it, independently of how the packet layer is built.
-pub fn http_compressed_body(window: &[u8]) -> Option<&[u8]> {
-    const METHODS: [&[u8]; 4] = [b"POST ", b"PUT ", b"PATCH ", b"GET "];
-    if !METHODS.iter().any(|m| window.starts_with(m)) {
-        return None;
-    }
-    let head_len = window
-        .windows(4)
-        .take(8192)
-        .position(|w| w == b"\r\n\r\n")?;
-    let head = &window[..head_len];
-    let mut compressed = false;
-    for line in head.split(|&b| b == b'\n') {
-        let name = b"content-encoding:";
-        if line.len() > name.len() && line[..name.len()].eq_ignore_ascii_case(name) {
-            let v = &line[name.len()..];
-            compressed = v.windows(4).any(|w| w.eq_ignore_ascii_case(b"gzip"))
-                || v.windows(7).any(|w| w.eq_ignore_ascii_case(b"deflate"));
-        }
-    }
-    compressed.then(|| &window[head_len + 4..])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,13 +248,5 @@ mod tests {
         assert!(n > 4 && text.starts_with(&out[..n]), "{n}");
         let n = inflate(&mut r, b"hello world, not compressed", &mut out);
         assert!(n < 8);
-    }
-
-    #[test]
-    fn http_body() {
-        let req = b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Encoding: gzip\r\n\r\nBODY";
-        assert_eq!(http_compressed_body(req), Some(&b"BODY"[..]));
-        let req = b"POST /x HTTP/1.1\r\nHost: a\r\n\r\nBODY";
-        assert_eq!(http_compressed_body(req), None);
     }
 }

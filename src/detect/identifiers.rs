@@ -266,15 +266,6 @@ fn looks_like_address_date_or_decimal(groups: &[(u8, u8)]) -> bool {
     quad || date || decimal
 }
 
-/// Digits as an identifier value.
-pub fn digits_text(v: &[u8]) -> IdText {
-    let mut out = IdText::new();
-    for b in v.iter().take(32) {
-        let _ = out.push(char::from(*b));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

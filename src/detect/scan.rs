@@ -3,11 +3,12 @@
 
 use miniz_oxide::inflate::core::DecompressorOxide;
 
-use super::decode::{self, b64_decode, hex_decode, inflate, is_gzip, looks_like_text, url_decode};
+use super::decode::{b64_decode, hex_decode, inflate, is_gzip, looks_like_text, url_decode};
 use super::identifiers::{self as id, mac_is_placeholder, mac_text, parse_mac, parse_phone};
 use super::keys::{self, KeyClass};
 use super::{Detector, Pattern, Shape, SEEN};
 use crate::finding::{Encoding, Hit, IdText, Kind, Layer, Source};
+use crate::packet::http;
 
 /// Per-scan state handed down the layers.
 pub struct Cx<'a> {
@@ -210,7 +211,7 @@ impl Detector {
             self.url_tokens(buf, enc, levels, cx);
         }
         if origin == Origin::Window && self.layer_on(Layer::Gzip) && self.may_descend(enc, levels) {
-            if let Some(body) = decode::http_compressed_body(buf) {
+            if let Some(body) = http::compressed_body(buf).filter(|b| !b.is_empty()) {
                 self.inflate_and_scan(body, enc, origin, levels, cx);
             }
         }

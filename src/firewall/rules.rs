@@ -657,6 +657,42 @@ mod tests {
                 (Some(60), Some(10))
             ]
         );
+        // Every empty-segment rule spares SYNs: `tcp flags & syn == 0`.
+        let empty: Vec<_> = forward
+            .iter()
+            .filter(|r| r.to_string().contains("\"doff\""))
+            .collect();
+        assert_eq!(empty.len(), 6);
+        for r in empty {
+            let syn = &r["expr"][3]["match"];
+            assert_eq!(syn["left"]["&"][0]["payload"]["field"], "flags", "{r}");
+            assert_eq!(
+                (syn["left"]["&"][1].as_u64(), syn["right"].as_u64()),
+                (Some(2), Some(0))
+            );
+        }
+    }
+
+    /// Cheapest first: BLOCK-marked flows to `block`, CLEAN flows out, other interfaces out, and
+    /// only then the set lookups.
+    #[test]
+    fn decided_flows_leave_before_the_set_lookups() {
+        let doc = json(&settings(), Backend::Nft);
+        let forward = rules_of(&doc, CHAIN_FORWARD);
+        let text: Vec<String> = forward.iter().map(|r| r.to_string()).collect();
+        let position = |needle: &str| {
+            text.iter()
+                .position(|r| r.contains(needle))
+                .unwrap_or_else(|| panic!("no rule with {needle}: {text:#?}"))
+        };
+        let block = position(&format!("{MARK_BLOCK}"));
+        let clean = position(&format!("{MARK_CLEAN}"));
+        let other_ifaces = position("\"!=\"");
+        let first_set = position("@block_");
+        assert!(
+            block < clean && clean < other_ifaces && other_ifaces < first_set,
+            "{text:#?}"
+        );
     }
 
     #[test]

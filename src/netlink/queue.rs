@@ -528,11 +528,6 @@ impl Queue {
         }
         r
     }
-
-    /// Bytes of verdicts waiting for [`Queue::flush`].
-    pub fn pending_bytes(&self) -> usize {
-        self.out.len()
-    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! caller's buffer, and request/acknowledge for configuration messages.
 //!
 //! The only `unsafe` in the netlink layer lives here: `nix` has no wrappers for the
-//! `SOL_NETLINK` options (`NETLINK_NO_ENOBUFS`, `NETLINK_EXT_ACK`, `NETLINK_ADD_MEMBERSHIP`), so
+//! `SOL_NETLINK` options (`NETLINK_NO_ENOBUFS`, `NETLINK_EXT_ACK`), so
 //! a private helper, `set_int_opt`, calls `setsockopt(2)` directly.
 
 use std::io::IoSliceMut;
@@ -22,8 +22,6 @@ use super::NetlinkError;
 
 /// `SOL_NETLINK` socket option level.
 const SOL_NETLINK: libc::c_int = 270;
-/// Join a multicast group by number (any group, not only the first 32).
-const NETLINK_ADD_MEMBERSHIP: libc::c_int = 1;
 /// When set, the kernel stops reporting receive-queue overruns; we want them reported.
 const NETLINK_NO_ENOBUFS: libc::c_int = 5;
 /// Ask for extended ACKs (error strings) on failed requests.
@@ -124,17 +122,6 @@ impl NetlinkSocket {
     pub fn set_no_enobufs(&self, on: bool) -> Result<(), NetlinkError> {
         set_int_opt(&self.fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, on as libc::c_int)
             .map_err(|e| NetlinkError::io("setsockopt NETLINK_NO_ENOBUFS", e))
-    }
-
-    /// Joins multicast group `group` (any number, unlike the 32-bit bind mask).
-    pub fn add_membership(&self, group: u32) -> Result<(), NetlinkError> {
-        set_int_opt(
-            &self.fd,
-            SOL_NETLINK,
-            NETLINK_ADD_MEMBERSHIP,
-            group as libc::c_int,
-        )
-        .map_err(|e| NetlinkError::io("setsockopt NETLINK_ADD_MEMBERSHIP", e))
     }
 
     /// Sends `buf` (one or more messages) to the kernel in one datagram. `EAGAIN`/`ENOBUFS`/

@@ -94,6 +94,21 @@ pub fn body_offset(payload: &[u8]) -> Option<usize> {
     None
 }
 
+/// The gzip/deflate body of a request starting at `payload`: `Some(body)` when the headers
+/// declare `Content-Encoding: gzip` or `deflate` (the body is empty when it has not started in
+/// `payload`: clients often write it in a segment of its own), `None` for anything else.
+/// The one place both the detector and the pipeline ask.
+pub fn compressed_body(payload: &[u8]) -> Option<&[u8]> {
+    if !is_request(payload) || !content_encoding_gzip(payload) {
+        return None;
+    }
+    Some(
+        body_offset(payload)
+            .and_then(|at| payload.get(at..))
+            .unwrap_or(&[]),
+    )
+}
+
 /// Whether the request headers say `Content-Encoding: gzip` (or `x-gzip`, or `deflate`).
 pub fn content_encoding_gzip(payload: &[u8]) -> bool {
     headers(payload)
@@ -111,6 +126,19 @@ pub fn content_encoding_gzip(payload: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compressed_bodies() {
+        let req = b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Encoding: gzip\r\n\r\nBODY";
+        assert_eq!(compressed_body(req), Some(&b"BODY"[..]));
+        let head = b"POST /x HTTP/1.1\r\nContent-Encoding: deflate\r\n\r\n";
+        assert_eq!(compressed_body(head), Some(&b""[..]));
+        assert_eq!(
+            compressed_body(b"POST /x HTTP/1.1\r\nHost: a\r\n\r\nBODY"),
+            None
+        );
+        assert_eq!(compressed_body(b"\x1f\x8b\x08 not a request"), None);
+    }
     use proptest::prelude::*;
 
     const POST: &[u8] = b"POST /api/v1/reg HTTP/1.1\r\n\
