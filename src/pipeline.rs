@@ -231,8 +231,8 @@ impl Pipeline {
         if is_dns_query && seg.proto == Proto::Udp {
             return Ok(self.inspect_dns_query(time, src_mac, &seg, out));
         }
-        self.learn_destination_name(&seg);
-        Ok(self.inspect_stream(time, src_mac, &seg, out))
+        let own_name = self.learn_destination_name(&seg);
+        Ok(self.inspect_stream(time, src_mac, &seg, own_name, out))
     }
 
     /// A DNS query: the name is what leaves the network, so the decoded name (not the wire
@@ -307,6 +307,7 @@ impl Pipeline {
         time: Timestamp,
         src_mac: Option<[u8; 6]>,
         seg: &Segment<'_>,
+        own_name: Option<u8>,
         out: &mut dyn FnMut(&Finding),
     ) -> Verdict {
         let key = flow_key(seg);
@@ -333,6 +334,10 @@ impl Pipeline {
         let mut scan = |facts: &mut FlowFacts, window: &[u8], complete: bool| {
             if facts.src_mac.is_none() {
                 facts.src_mac = src_mac;
+            }
+            if let Some(allowed) = own_name {
+                facts.named = true;
+                facts.host_allowed = allowed;
             }
             let mut report = |facts: &mut FlowFacts, hit| {
                 if ctx.report(config, stats, facts, hit, out) {
@@ -383,29 +388,29 @@ impl Pipeline {
         }
     }
 
-    /// HTTP Host and TLS SNI name the destination for this flow's findings (and later ones).
-    fn learn_destination_name(&mut self, seg: &Segment<'_>) {
+    /// HTTP Host and TLS SNI name the destination for this flow's findings (and later flows'
+    /// to the same address). Returns, when this segment names it, the kinds that `[[allow]]`
+    /// host rules allow for that name (bit `Kind as u8`).
+    fn learn_destination_name(&mut self, seg: &Segment<'_>) -> Option<u8> {
         let p = seg.payload;
-        if p.is_empty() {
-            return;
-        }
-        let name = if p[0] == 0x16 {
-            tls::server_name(p)
-        } else if http::is_request(p) {
-            http::host(p)
-        } else {
-            None
+        let name = match p.first() {
+            Some(0x16) => tls::server_name(p),
+            Some(_) if http::is_request(p) => http::host(p),
+            _ => None,
         };
-        if let Some(name) = name.and_then(|n| std::str::from_utf8(n).ok()) {
-            // `Host: 198.51.100.2` names nothing: keep what a DNS answer said.
-            let literal = name
-                .trim_matches(|c| c == '[' || c == ']')
-                .parse::<IpAddr>()
-                .is_ok();
-            if !name.is_empty() && !literal && self.names.get(seg.dst) != Some(name) {
-                self.names.insert(seg.dst, name);
-            }
+        let name = name.and_then(|n| std::str::from_utf8(n).ok())?;
+        // `Host: 198.51.100.2` names nothing: keep what a DNS answer said.
+        let literal = name
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse::<IpAddr>()
+            .is_ok();
+        if name.is_empty() || literal {
+            return None;
         }
+        if self.names.get(seg.dst) != Some(name) {
+            self.names.insert(seg.dst, name);
+        }
+        Some(host_allowed_kinds(&self.config, name))
     }
 }
 
@@ -469,7 +474,12 @@ impl Attribution<'_> {
             return false;
         }
         let host = self.names.get(self.seg.dst);
-        if is_allowed(config, hit.kind, self.seg.dst, host) {
+        let by_host = if facts.named {
+            facts.host_allowed & (1 << hit.kind as u8) != 0
+        } else {
+            host.is_some_and(|h| host_allowed_kinds(config, h) & (1 << hit.kind as u8) != 0)
+        };
+        if by_host || allowed_by_prefix(config, hit.kind, self.seg.dst) {
             stats.allowed += 1;
             return false;
         }
@@ -521,14 +531,25 @@ fn query_tag(flow: &FlowKey, hit: &Hit) -> u64 {
     h.finish()
 }
 
-fn is_allowed(config: &Config, kind: Kind, dst: IpAddr, host: Option<&str>) -> bool {
+/// Whether an `[[allow]]` address rule lets `kind` go to `dst`.
+fn allowed_by_prefix(config: &Config, kind: Kind, dst: IpAddr) -> bool {
     config.allow.iter().any(|rule| {
-        let kind_ok = rule.kinds.is_empty() || rule.kinds.contains(&kind);
-        let dst_ok = match &rule.dst {
-            AllowDst::Prefix(p) => p.contains(dst),
-            AllowDst::Host(pattern) => host.is_some_and(|h| host_matches(pattern, h)),
-        };
-        kind_ok && dst_ok
+        matches!(&rule.dst, AllowDst::Prefix(p) if p.contains(dst))
+            && (rule.kinds.is_empty() || rule.kinds.contains(&kind))
+    })
+}
+
+/// The kinds (bit `Kind as u8`) that `[[allow]]` host rules let go to `host`.
+fn host_allowed_kinds(config: &Config, host: &str) -> u8 {
+    config.allow.iter().fold(0, |mask, rule| match &rule.dst {
+        AllowDst::Host(pattern) if host_matches(pattern, host) => {
+            mask | if rule.kinds.is_empty() {
+                u8::MAX
+            } else {
+                rule.kinds.iter().fold(0, |m, k| m | 1 << *k as u8)
+            }
+        }
+        _ => mask,
     })
 }
 
@@ -642,11 +663,16 @@ mod tests {
 
     /// IPv4 + TCP from 192.168.1.23:40000 to 203.0.113.9:80 with `seq` and `flags`.
     fn tcp4(seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+        tcp4_from(40_000, seq, flags, payload)
+    }
+
+    fn tcp4_from(sport: u16, seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
         let total = (40 + payload.len()) as u16;
         let mut p = vec![0x45, 0];
         p.extend_from_slice(&total.to_be_bytes());
         p.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0, 192, 168, 1, 23, 203, 0, 113, 9]);
-        p.extend_from_slice(&[0x9c, 0x40, 0, 80]);
+        p.extend_from_slice(&sport.to_be_bytes());
+        p.extend_from_slice(&[0, 80]);
         p.extend_from_slice(&seq.to_be_bytes());
         p.extend_from_slice(&[0, 0, 0, 1, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
         p.extend_from_slice(payload);
@@ -684,6 +710,40 @@ mod tests {
         );
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].as_str(), "+8613812345678");
+    }
+
+    /// Two sites behind one address (a CDN): an `[[allow]]` host rule is judged on the name each
+    /// flow gave, not on the last name any flow gave that address.
+    #[test]
+    fn allow_rules_follow_each_flows_own_host() {
+        let mut config = with_phone();
+        config.allow.push(crate::config::Allow {
+            dst: AllowDst::Host("mdm.example".into()),
+            kinds: vec![Kind::Imei],
+        });
+        let mut p = Pipeline::new(config);
+        let t = Timestamp::default();
+        let head = b"POST /r HTTP/1.1\r\nHost: mdm.example\r\n\r\n";
+        let other = b"GET /r?imei=490154203237518 HTTP/1.1\r\nHost: tracker.example\r\n\r\n";
+        let mut found = 0;
+        // The allowed flow names its host; then another flow names the same address otherwise
+        // (and is reported); then the first flow sends the IMEI: still allowed.
+        let a1 = tcp4_from(40_001, 1, 0x18, head);
+        assert_eq!(
+            p.handle_ip(t, None, &a1, &mut |_| found += 1),
+            Ok(Verdict::Pass)
+        );
+        let b = tcp4_from(40_002, 1, 0x18, other);
+        assert_eq!(
+            p.handle_ip(t, None, &b, &mut |_| found += 1),
+            Ok(Verdict::Leak)
+        );
+        let a2 = tcp4_from(40_001, 1 + head.len() as u32, 0x18, b"imei=490154203237518");
+        assert_eq!(
+            p.handle_ip(t, None, &a2, &mut |_| found += 1),
+            Ok(Verdict::Pass)
+        );
+        assert_eq!((found, p.stats().allowed), (1, 1));
     }
 
     /// mDNS and SSDP stay on the link: not inspected, whatever they carry.

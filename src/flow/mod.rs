@@ -48,6 +48,11 @@ pub struct FlowFacts {
     /// The request's headers declared a gzip/deflate body that has not been scanned yet (it
     /// starts in a later window).
     pub compressed_body: bool,
+    /// The flow named its destination itself (HTTP Host, TLS SNI): `[[allow]]` host rules are
+    /// judged on that name, not on whatever name another flow gave the same address.
+    pub named: bool,
+    /// With `named`: the kinds (bit `Kind as u8`) that host rules allow for that name.
+    pub host_allowed: u8,
     /// Hashes of the (kind, value) pairs already reported for this flow, so retransmissions
     /// and repeats do not multiply findings. Bounded: when full, the oldest is forgotten.
     pub reported: Reported,
