@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
-def measure(argv):
+def measure(argv, cwd=None):
     """Runs argv under GNU time, returns (exit status, cpu seconds, peak RSS in MB).
 
     Not os.wait4 on a child of this script: Linux carries a process's peak RSS across exec, so
@@ -29,7 +29,7 @@ def measure(argv):
     """
     with tempfile.NamedTemporaryFile("r") as out, open(os.devnull, "wb") as null:
         status = subprocess.run([TIME, "-f", "%U %S %M", "-o", out.name, *argv],
-                                stdout=null, stderr=null).returncode
+                                stdout=null, stderr=null, cwd=cwd).returncode
         user, system, rss_kb = out.read().split()[-3:]
     return status, float(user) + float(system), int(rss_kb) / 1024.0
 
@@ -60,8 +60,10 @@ def main():
         print(f"run {run + 1}: leakguard exit {code}: {cpu:.2f} CPU s, {rss:.1f} MB peak RSS")
         if suricata:
             with tempfile.TemporaryDirectory() as logdir:
+                # In its log directory: a crashing Suricata leaves its core dump there.
                 code, cpu, rss = measure([suricata, "-r", corpus, "-S", rules, "-l", logdir,
-                                          "-k", "none", "--simulate-ips", "--runmode", "single"])
+                                          "-k", "none", "--simulate-ips", "--runmode", "single"],
+                                         cwd=logdir)
             if code == 0:
                 rows["suricata"].append((cpu, rss))
             print(f"run {run + 1}: suricata  exit {code}: {cpu:.2f} CPU s, {rss:.1f} MB peak RSS")
@@ -91,7 +93,7 @@ def compare_detection(leakguard, suricata, rules):
         if suricata:
             with tempfile.TemporaryDirectory() as logdir:
                 subprocess.run([suricata, "-r", path, "-S", rules, "-l", logdir, "-k", "none"],
-                               capture_output=True)
+                               capture_output=True, cwd=logdir)
                 with open(os.path.join(logdir, "fast.log")) as f:
                     alerts = sorted({l.split("[**]")[1].strip() for l in f if "[**]" in l})
             line += f"; suricata {len(alerts)} alert(s) {alerts}"
