@@ -117,6 +117,16 @@ fn assert_clean_post_passes(topo: &Topology, d: &Daemon, url: &str, marker: &str
 }
 
 /// The leak was not delivered and an alert with kind=imei and the masked value was logged.
+/// The status lists blocks (the key is there) and none is in place.
+fn assert_no_blocks(status: &serde_json::Value, d: &Daemon, what: &str) {
+    assert!(
+        status["blocks"].as_array().is_some_and(Vec::is_empty),
+        "{what}: blocks in status {}{}",
+        status["blocks"],
+        d.context()
+    );
+}
+
 fn assert_blocked_and_alerted(topo: &Topology, d: &Daemon, what: &str, proto: &str) -> String {
     // Leave retransmissions time to arrive if the drop failed.
     std::thread::sleep(Duration::from_millis(500));
@@ -464,11 +474,7 @@ fn clean_traffic_passes_and_is_bypassed() {
         "clean traffic produced leaks{}",
         d.context()
     );
-    assert!(
-        status["blocks"].as_array().map_or(0, Vec::len) == 0,
-        "blocks{}",
-        d.context()
-    );
+    assert_no_blocks(&status, &d, "clean traffic");
     let file = topology::poll(Duration::from_secs(5), || {
         serde_json::from_str::<serde_json::Value>(&d.status_file()).ok()
     })
@@ -605,11 +611,7 @@ fn leak_in_dns_query() {
     );
     // Only the query was dropped: no block, and the device keeps its resolver.
     let status = d.status();
-    assert!(
-        status["blocks"].as_array().is_some_and(Vec::is_empty),
-        "a DNS leak installed a block{}",
-        d.context()
-    );
+    assert_no_blocks(&status, &d, "a DNS leak");
     let out = topo.dns_query(ROUTER_LAN_IP, "zzhc.vnet.cn");
     assert!(
         out.stdout.contains("rcode=0 ancount=1"),
@@ -660,11 +662,7 @@ fn monitor_mode_reports_only() {
         "monitor mode dropped packets{}",
         d.context()
     );
-    assert!(
-        status["blocks"].as_array().map_or(0, Vec::len) == 0,
-        "monitor mode blocked{}",
-        d.context()
-    );
+    assert_no_blocks(&status, &d, "monitor mode");
     let table = topo.nft_table(TABLE);
     assert!(
         !table.stdout.contains("expires"),
