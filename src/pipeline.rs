@@ -556,20 +556,49 @@ fn host_allowed_kinds(config: &Config, host: &str) -> u8 {
 /// `*.example.com` matches every name below example.com (not example.com itself); any other
 /// pattern matches the name exactly. Case does not matter.
 fn host_matches(pattern: &str, host: &str) -> bool {
-    let host = host.trim_end_matches('.');
+    // Names come from packets: compared as bytes, so a multi-byte character at any offset can
+    // never land a slice inside it (a `&str` slice there panics).
+    let host = host.trim_end_matches('.').as_bytes();
     match pattern.strip_prefix("*.") {
         Some(suffix) => {
+            let suffix = suffix.as_bytes();
             host.len() > suffix.len() + 1
-                && host[host.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
-                && host.as_bytes()[host.len() - suffix.len() - 1] == b'.'
+                && host
+                    .get(host.len() - suffix.len()..)
+                    .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix))
+                && host.get(host.len() - suffix.len() - 1) == Some(&b'.')
         }
-        None => host.eq_ignore_ascii_case(pattern),
+        None => host.eq_ignore_ascii_case(pattern.as_bytes()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A name with multi-byte characters at every offset never panics and never matches a
+    /// suffix it does not end with (the hardening issue's crash: `Host: aéééééé`).
+    #[test]
+    fn host_matches_is_byte_safe() {
+        for host in [
+            "a\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}",
+            "\u{e9}.example.com",
+            "\u{1f600}",
+            "",
+            ".",
+        ] {
+            let _ = host_matches("*.example.com", host);
+            let _ = host_matches("example.com", host);
+        }
+        assert!(host_matches("*.example.com", "\u{e9}.example.com"));
+        assert!(host_matches("*.example.com", "A.EXAMPLE.COM."));
+        assert!(!host_matches("*.example.com", "example.com"));
+        assert!(!host_matches("*.example.com", "aexample.com"));
+        assert!(!host_matches(
+            "*.example.com",
+            "a\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}"
+        ));
+    }
 
     /// IPv6 + TCP (PSH|ACK, seq 1000) carrying `payload`, with no checksums (none are checked).
     fn tcp6(src: [u8; 16], dst: [u8; 16], payload: &[u8]) -> Vec<u8> {
