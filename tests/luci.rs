@@ -374,3 +374,104 @@ fn rpcd_plugin_as_rpcd_runs_it() {
     assert_eq!(status["stale"], true);
     assert!(status["error"].as_str().unwrap().contains("not running"));
 }
+
+/// Where `bash .ci/run` installs playwright-core (`LEAKGUARD_NODE_MODULES` overrides).
+fn node_modules() -> PathBuf {
+    std::env::var_os("LEAKGUARD_NODE_MODULES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/luci-node/node_modules")
+        })
+}
+
+/// A pseudo-translation of the template (every msgstr `[msgid]`), to see translations apply.
+fn pseudo_po(pot: &str) -> String {
+    let mut out = String::new();
+    let mut msgid: Option<String> = None;
+    for line in pot.lines() {
+        if let Some(id) = line
+            .strip_prefix("msgid \"")
+            .and_then(|l| l.strip_suffix('"'))
+        {
+            msgid = (!id.is_empty()).then(|| id.to_string());
+            out.push_str(line);
+        } else if line == "msgstr \"\"" {
+            match msgid.take() {
+                Some(id) => out.push_str(&format!("msgstr \"[{id}]\"")),
+                None => out.push_str(line),
+            }
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn browser() {
+    let _g = serial();
+    let mut tools = NETNS_TOOLS.to_vec();
+    tools.extend(["node", "chromium"]);
+    if !prerequisites("browser", &tools) {
+        return;
+    }
+    let modules = node_modules();
+    if !modules.join("playwright-core").is_dir() {
+        let message = format!(
+            "luci test browser: needs playwright-core in {} (npm install --prefix target/luci-node playwright-core; bash .ci/run does)",
+            modules.display()
+        );
+        if std::env::var_os("CI").is_some() {
+            panic!("{message}");
+        }
+        eprintln!("SKIPPED: {message}");
+        return;
+    }
+    let topo = Topology::new("luci-browser");
+    let d = Daemon::start(&topo, TestConfig::enforce(42));
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/luci-screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshot directory");
+    let pot = std::fs::read_to_string(Path::new(APP).join("po/templates/leakguard.pot")).unwrap();
+    let po = topo.dir.join("xx.po");
+    std::fs::write(&po, pseudo_po(&pot)).unwrap();
+
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/luci/browser.mjs");
+    let acl = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/luci/acl-luci-base.json");
+    let out = Command::new("node")
+        .arg(script)
+        .env("PATH", path_with_bin())
+        .env("LEAKGUARD_CONFIG", &d.config_path)
+        .env("LG_APP", APP)
+        .env(
+            "LG_RUNTIME",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/luci/runtime"),
+        )
+        .env("LG_ACL", acl)
+        .env("LG_NODE_MODULES", &modules)
+        .env("LG_SHOTS", &shots)
+        .env("LG_SCRATCH", &topo.dir)
+        .env("LG_POLL", "3")
+        .env("LG_LANG", "xx")
+        .env("LG_PO", &po)
+        .env("LG_LAN_NS", &topo.lan)
+        .env("LG_ROUTER_NS", &topo.router)
+        .env("LG_TABLE", TABLE)
+        .env("LG_WAN_IP", WAN_IP)
+        .env("LG_LEAK_URL", URL)
+        .env("LG_LEAK_BODY", LEAK_BODY)
+        .env("LG_IMEI", IMEI)
+        .env("LG_IMEI_MASKED", IMEI_MASKED)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run node tests/luci/browser.mjs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stdout}{stderr}");
+    assert!(
+        out.status.success() && stdout.contains("step: all passed"),
+        "browser test failed ({}): {stdout}{stderr}{}",
+        out.status,
+        d.context()
+    );
+}

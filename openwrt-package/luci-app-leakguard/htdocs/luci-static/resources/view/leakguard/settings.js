@@ -73,7 +73,11 @@ function cell(title, node) {
 
 return view.extend({
 	load: function() {
-		return lg.callGetConfig();
+		/* Reading the config needs the write grant (it holds identifiers in the clear): a
+		 * read-only login gets "Access denied" here. */
+		return lg.callGetConfig().catch(function(e) {
+			return { ok: false, denied: true, error: e.message };
+		});
 	},
 
 	deviceRow: function(d) {
@@ -81,9 +85,9 @@ return view.extend({
 		var titles = this.deviceTitles;
 
 		return E('tr', { 'class': 'tr leakguard-device' }, [
-			cell(titles[0], text('name', d.name, _('Name'), 14))
+			cell(titles[0], text('name', d.name, _('Name'), 12))
 		].concat(IDENTIFIERS.map(function(k, i) {
-			return cell(titles[i + 1], text(k, (d[k] || []).join(' '), null, 16));
+			return cell(titles[i + 1], text(k, (d[k] || []).join(' '), null, 12));
 		})).concat([ cell('', removeButton()) ]));
 	},
 
@@ -124,8 +128,9 @@ return view.extend({
 	},
 
 	/* After a save: what the backend said, and the file as it is now. */
-	report: function(res, what) {
-		var box = this.nodes.result;
+	report: function(box, res) {
+		dom.content(this.nodes.result, '');
+		dom.content(this.nodes.fileResult, '');
 
 		if (!res.ok) {
 			dom.content(box, E('div', { 'class': 'alert-message error', 'id': 'leakguard-error' }, [
@@ -155,18 +160,17 @@ return view.extend({
 	},
 
 	handleSave: function(ev) {
-		dom.content(this.nodes.result, '');
-		return lg.callSetSettings(this.collect()).then(L.bind(this.report, this));
+		return lg.callSetSettings(this.collect()).then(L.bind(this.report, this, this.nodes.result));
 	},
 
 	handleSaveFile: function(ev) {
-		dom.content(this.nodes.result, '');
-		return lg.callSetConfig(this.nodes.editor.value).then(L.bind(this.report, this));
+		return lg.callSetConfig(this.nodes.editor.value).then(L.bind(this.report, this, this.nodes.fileResult));
 	},
 
 	handleCheckFile: function(ev) {
 		return lg.callCheckConfig(this.nodes.editor.value).then(L.bind(function(res) {
-			dom.content(this.nodes.result, res.ok
+			dom.content(this.nodes.result, '');
+			dom.content(this.nodes.fileResult, res.ok
 				? E('div', { 'class': 'alert-message success', 'id': 'leakguard-check-ok' }, [
 					E('p', {}, [ _('The configuration is valid (%d device(s), %s mode).').format(res.devices, res.mode) ])
 				])
@@ -178,9 +182,14 @@ return view.extend({
 	},
 
 	render: function(cfg) {
+		if (cfg.denied)
+			return E('div', { 'class': 'alert-message warning', 'id': 'leakguard-denied' }, [
+				E('p', {}, [ _('You do not have permission to view or change the leakguard configuration.') ])
+			]);
+
 		if (!cfg.ok)
 			return E('div', { 'class': 'alert-message error' }, [
-				E('p', {}, [ _('The configuration cannot be read: %s').format(cfg.error || _('no permission')) ])
+				E('p', {}, [ _('The configuration cannot be read: %s').format(cfg.error || '?') ])
 			]);
 
 		var s = cfg.settings || {};
@@ -196,6 +205,7 @@ return view.extend({
 		this.nodes = {
 			banner: E('div', {}, [ lg.monitorBanner(s.mode) ]),
 			result: E('div', { 'id': 'leakguard-result' }),
+			fileResult: E('div', { 'id': 'leakguard-file-result' }),
 			editor: E('textarea', {
 				'class': 'cbi-input-textarea',
 				'id': 'leakguard-config-text',
@@ -264,6 +274,7 @@ return view.extend({
 				E('h3', {}, [ _('Config file') ]),
 				E('div', { 'class': 'cbi-section-descr' }, [ cfg.path ]),
 				this.nodes.editor,
+				this.nodes.fileResult,
 				E('div', { 'class': 'right' }, [
 					E('button', {
 						'class': 'btn cbi-button cbi-button-neutral',

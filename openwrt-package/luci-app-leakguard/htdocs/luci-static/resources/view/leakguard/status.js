@@ -144,7 +144,9 @@ return view.extend({
 
 		dom.content(n.overview, [
 			field(_('Status'), state),
-			field(_('Mode'), E([], [ E('span', { 'id': 'leakguard-mode' }, [ lg.modeName(st.mode) ]), ' ', st.mode ? this.modeButton(st.mode) : '' ])),
+			/* In monitor mode the banner carries the switch. */
+			field(_('Mode'), E([], [ E('span', { 'id': 'leakguard-mode' }, [ lg.modeName(st.mode) ]), ' ',
+				(st.mode && st.mode != 'monitor') ? this.modeButton(st.mode) : '' ])),
 			field(_('Version'), st.version || '-'),
 			field(_('Queue backend'), st.queue_backend || '-'),
 			field(_('Ruleset backend'), st.ruleset_backend || '-'),
