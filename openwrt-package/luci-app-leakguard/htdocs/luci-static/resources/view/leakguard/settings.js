@@ -182,6 +182,10 @@ return view.extend({
 	},
 
 	render: function(cfg) {
+		/* Nothing to save without the config: no footer. */
+		if (!cfg.ok)
+			this.handleSave = null;
+
 		if (cfg.denied)
 			return E('div', { 'class': 'alert-message warning', 'id': 'leakguard-denied' }, [
 				E('p', {}, [ _('You do not have permission to view or change the leakguard configuration.') ])
