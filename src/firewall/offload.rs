@@ -8,8 +8,9 @@
 //!
 //! So the daemon takes offloading over while it runs:
 //!
-//! 1. it finds fw4's flowtable and every rule of `inet fw4` that adds flows to it
-//!    ([`detect`], from `nft -j list table inet fw4`);
+//! 1. it finds fw4's flowtable and the rules of fw4's `forward` chain that add flows to it
+//!    ([`detect`], from `nft -j list flowtables` and, when fw4 has one, `nft -j list chain inet
+//!    fw4 forward`);
 //! 2. its own table gets a flowtable `offload` on the same devices, with the same hardware flag
 //!    and priority, and one rule at the end of `forward_post` (after fw4's filter chains, so only
 //!    traffic fw4 accepted): `ct mark & 0x0c000000 == CLEAN meta l4proto { tcp, udp } flow add
@@ -40,6 +41,8 @@ use super::{DECISION_MASK, MARK_CLEAN};
 
 /// fw4's table (`inet fw4`).
 pub const FW4_TABLE: &str = "fw4";
+/// The fw4 chain whose first rule offloads flows.
+pub const FW4_FORWARD: &str = "forward";
 /// Our flowtable's name (inside our table).
 pub const FLOWTABLE: &str = "offload";
 
@@ -88,7 +91,7 @@ impl Fw4Offload {
 /// The daemon's view, for `status` and the log.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum OffloadState {
-    /// Not checked yet, or no fw4 table (another firewall, or none).
+    /// Not checked yet, or nft could not list the flowtables.
     #[default]
     Unknown,
     /// fw4 offloads nothing: every packet reaches the queue until its flow is decided.
@@ -107,7 +110,7 @@ impl OffloadState {
     pub fn describe(&self) -> String {
         let kind = |hw: bool| if hw { "hardware" } else { "software" };
         match self {
-            OffloadState::Unknown => "unknown (no inet fw4 table)".to_string(),
+            OffloadState::Unknown => "unknown (not checked yet)".to_string(),
             OffloadState::Off => "off".to_string(),
             OffloadState::TakenOver { hardware, devices } => format!(
                 "fw4 {} flow offloading taken over: flows are offloaded once decided clean \
@@ -317,6 +320,30 @@ pub fn state(fw4: &Fw4Offload, ours: Option<&Flowtable>, error: Option<String>) 
     }
 }
 
+/// What the kernel has of fw4's offloading, cheaply: every flowtable (a short listing), and
+/// only when fw4 has one, the rules of its `forward` chain (where fw4 writes its offload rule),
+/// in one document for [`detect`]. Listing the whole fw4 table every few seconds would cost a
+/// MIPS router noticeable CPU. `None` when nft cannot list.
+fn fw4_listing() -> Option<Value> {
+    let mut listing = nft::list_json(&["list", "flowtables"], "listing flowtables").ok()?;
+    if detect(&listing).flowtables.is_empty() {
+        return Some(listing);
+    }
+    let chain = nft::list_json(
+        &["list", "chain", "inet", FW4_TABLE, FW4_FORWARD],
+        "listing fw4's forward chain",
+    )
+    .ok()?;
+    let rules = chain.get("nftables").and_then(Value::as_array).cloned();
+    if let (Some(all), Some(rules)) = (
+        listing.get_mut("nftables").and_then(Value::as_array_mut),
+        rules,
+    ) {
+        all.extend(rules);
+    }
+    Some(listing)
+}
+
 /// What the installed table holds of offloading.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Offload {
@@ -343,15 +370,11 @@ impl Firewall {
     }
 
     fn take_over_offload(&mut self) -> OffloadState {
-        let listing = match nft::list_json(&["list", "table", "inet", FW4_TABLE], "listing fw4") {
-            Ok(l) => l,
-            // No fw4 (another firewall, or `fw4 flush`): nothing offloads through it.
-            Err(_) => {
-                return match &self.offload.ours {
-                    Some(ft) => state(&Fw4Offload::default(), Some(ft), None),
-                    None => OffloadState::Unknown,
-                }
-            }
+        let Some(listing) = fw4_listing() else {
+            return match &self.offload.ours {
+                Some(ft) => state(&Fw4Offload::default(), Some(ft), None),
+                None => OffloadState::Unknown,
+            };
         };
         let fw4 = detect(&listing);
         if !fw4.active() {
@@ -397,9 +420,8 @@ impl Firewall {
         }
         let held = std::mem::take(&mut self.offload.held);
         // Only when fw4 has not reloaded since: a reload has put its rule back already.
-        let Ok(listing) = nft::list_json(&["list", "table", "inet", FW4_TABLE], "listing fw4")
-        else {
-            return Ok(()); // fw4 is gone: nothing to put back
+        let Some(listing) = fw4_listing() else {
+            return Ok(()); // nft cannot list: nothing to put back
         };
         let fw4 = detect(&listing);
         let still_there = self
