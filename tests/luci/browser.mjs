@@ -5,7 +5,8 @@
 //
 //   LG_NODE_MODULES  where playwright-core is installed     LG_SHOTS  screenshot directory
 //   LG_LAN_NS, LG_ROUTER_NS, LG_TABLE, LG_LEAK_URL, LG_LEAK_BODY, LG_IMEI, LG_IMEI_MASKED, LG_WAN_IP
-//   LEAKGUARD_CONFIG, PATH (finds the leakguard under test), LG_SCRATCH (logs)
+//   LEAKGUARD_CONFIG, PATH (finds the leakguard under test), LG_SCRATCH (logs), LG_DAEMON_PID
+//   (killed at the end, to see the page report it)
 //
 // Exits 0 when every step passed; prints `step: …` lines as it goes and the reason when not.
 
@@ -232,6 +233,17 @@ async function main() {
 			if (!h3.every(t => t.startsWith('[') && t.endsWith(']'))) fail(`untranslated headings: ${h3}`);
 			step(`translated headings: ${h3}`);
 			await tr.context.close();
+		}
+
+		// 9. The daemon dies: the page says so, with the last figures it wrote.
+		if (env.LG_DAEMON_PID) {
+			process.kill(Number(env.LG_DAEMON_PID), 'SIGKILL');
+			const died = await until('the died state', async () => {
+				const t = await page.textContent('#leakguard-state');
+				return /died/.test(t) ? t : null;
+			});
+			step(`daemon killed: ${died}`);
+			await shot(page, 'luci-status-died.png');
 		}
 
 		if (errors.length) fail(`errors in the page:\n${errors.join('\n')}`);

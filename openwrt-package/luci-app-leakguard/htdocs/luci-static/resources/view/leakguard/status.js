@@ -116,10 +116,16 @@ return view.extend({
 			state = E('span', { 'class': 'label success', 'id': 'leakguard-state' }, [
 				_('Running since %s (up %s)').format(lg.formatTime(st.started), lg.formatDuration(st.uptime_secs))
 			]);
+		else if (res.state == 'died')
+			state = E('span', { 'class': 'label important', 'id': 'leakguard-state' }, [
+				res.last_seen
+					? _('Not running: died, last seen %s').format(lg.formatTime(res.last_seen))
+					: _('Not running: died')
+			]);
 		else
 			state = E('span', { 'class': 'label warning', 'id': 'leakguard-state' }, [
 				res.last_seen
-					? _('Not running since %s (stopped or died)').format(lg.formatTime(res.last_seen))
+					? _('Not running: stopped, last seen %s').format(lg.formatTime(res.last_seen))
 					: _('Not running')
 			]);
 
@@ -134,7 +140,7 @@ return view.extend({
 		dom.content(n.banner, [
 			lg.monitorBanner(st.mode, this.modeButton(st.mode)),
 			running ? '' : E('div', { 'class': 'alert-message warning' }, [
-				E('p', {}, [ _('leakguard is not running: %s').format(res.error || '?') ]),
+				E('p', {}, [ _('The daemon does not answer: %s').format(res.error || '?') ]),
 				res.stale ? E('p', {}, [ _('The figures below are the last ones it wrote.') ]) : ''
 			]),
 			res.config_error ? E('div', { 'class': 'alert-message error' }, [
