@@ -128,6 +128,26 @@ async function main() {
 		const batched = startup.filter(e => e.batch > 1);
 		if (!batched.length) fail('no batched /ubus request');
 		step(`start-up requests as LuCI makes them (${rpcs.length} ubus calls, ${batched.length} batched POSTs)`);
+
+		// The /ubus endpoint's answers, as uhttpd's: parse error, unknown object, ACL (nothing the
+		// app's ACL does not name is reachable, even for root), a batch answered in order.
+		const ubus = async (body, raw) => (await fetch(`${base}/ubus/?${Date.now()}`, {
+			method: 'POST', headers: { 'Content-Type': 'application/json' }, body: raw ? body : JSON.stringify(body) })).json();
+		const call = (sid, object, method, args) => ({ jsonrpc: '2.0', id: 7, method: 'call', params: [ sid, object, method, args ?? {} ] });
+		const codes = [
+			[ (await ubus('{nope', true)).error?.code, -32700 ],
+			[ (await ubus(call(ADMIN_SID, 'nonexistent', 'status'))).error?.code, -32000 ],
+			[ (await ubus(call(ADMIN_SID, 'luci.leakguard', 'shell'))).error?.code, -32002 ],
+			[ (await ubus(call(ADMIN_SID, 'file', 'exec', { command: '/bin/sh' }))).error?.code, -32002 ],
+			[ (await ubus(call('00000000000000000000000000000000', 'luci.leakguard', 'status'))).error?.code, -32002 ],
+			[ (await ubus(call(VIEWER_SID, 'luci.leakguard', 'set_config', { text: '' }))).error?.code, -32002 ],
+		];
+		for (const [ got, want ] of codes)
+			if (got !== want) fail(`/ubus answered ${got}, expected ${want}: ${JSON.stringify(codes)}`);
+		const batch = await ubus([ call(VIEWER_SID, 'luci.leakguard', 'status'), call(VIEWER_SID, 'luci.leakguard', 'unblock', { id: 'all' }) ]);
+		if (!Array.isArray(batch) || batch[0].result?.[0] !== 0 || batch[0].result[1].running !== true || batch[1].error?.code !== -32002)
+			fail(`batch: ${JSON.stringify(batch).slice(0, 300)}`);
+		step('/ubus: -32700, -32000, -32002 as uhttpd answers; a batch answered in order');
 		await shot(page, 'luci-status.png');
 
 		// 2. A leak from the LAN namespace: its alert row, masked; its block.
