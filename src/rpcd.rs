@@ -35,7 +35,6 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::UNIX_EPOCH;
 
 use serde_json::{json, Map, Value};
@@ -196,7 +195,6 @@ impl Backend {
         if let Some(e) = &config_err {
             reply.insert("config_error".into(), Value::from(e.to_string()));
         }
-        reply.insert("flow_offload".into(), flow_offload());
         match control::request(&self.socket(&config), "status") {
             Ok(raw) => match serde_json::from_str::<Value>(&raw) {
                 Ok(snapshot) if control::reply_error(&raw).is_none() => {
@@ -559,28 +557,6 @@ fn set_tables(doc: &mut DocumentMut, key: &str, mut tables: ArrayOfTables) {
         }
     }
     doc[key] = Item::ArrayOfTables(tables);
-}
-
-/// `off`, `software`, `hardware` from fw4's UCI config when `uci` is there (a router), else
-/// `null` (unknown). Offloaded flows skip the daemon's queue, which is why the page shows it.
-fn flow_offload() -> Value {
-    let get = |option: &str| -> Option<bool> {
-        let out = Command::new("uci")
-            .args(["-q", "get", &format!("firewall.@defaults[0].{option}")])
-            .output()
-            .ok()?;
-        if !out.status.success() && out.stdout.is_empty() {
-            // `uci -q get` of an unset option fails: unset means off.
-            return out.status.code().map(|_| false);
-        }
-        Some(String::from_utf8_lossy(&out.stdout).trim() == "1")
-    };
-    match (get("flow_offloading"), get("flow_offloading_hw")) {
-        (Some(_), Some(true)) => Value::from("hardware"),
-        (Some(true), _) => Value::from("software"),
-        (Some(false), _) => Value::from("off"),
-        _ => Value::Null,
-    }
 }
 
 /// Writes `text` to `path` so that a reader sees the old content or the new, never a mix: a

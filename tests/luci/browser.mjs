@@ -114,7 +114,9 @@ async function main() {
 		if (tabs.join(',') != 'Status,Settings') fail(`tabs: ${tabs}`);
 		const topmenu = await page.$$eval('#topmenu > li > a', as => as.map(a => a.textContent));
 		if (!topmenu.includes('Services')) fail(`top menu: ${topmenu}`);
-		step(`status page rendered (tabs ${tabs}, menu ${topmenu})`);
+		const offload = await page.textContent('#leakguard-offload');
+		if (offload != daemonStatus().offload) fail(`flow offloading shown as ${offload}`);
+		step(`status page rendered (tabs ${tabs}, menu ${topmenu}, flow offloading: ${offload})`);
 
 		const startup = serverLog();
 		const rpcs = startup.filter(e => e.rpc).map(e => `${e.rpc.object}.${e.rpc.method}`);

@@ -129,14 +129,6 @@ return view.extend({
 					: _('Not running')
 			]);
 
-		var offload;
-		switch (res.flow_offload != null ? res.flow_offload : st.flow_offload) {
-		case 'off':      offload = _('off'); break;
-		case 'software': offload = _('software: offloaded flows are not inspected'); break;
-		case 'hardware': offload = _('hardware: offloaded flows are not inspected'); break;
-		default:         offload = _('unknown');
-		}
-
 		dom.content(n.banner, [
 			lg.monitorBanner(st.mode, this.modeButton(st.mode)),
 			running ? '' : E('div', { 'class': 'alert-message warning' }, [
@@ -156,7 +148,8 @@ return view.extend({
 			field(_('Version'), st.version || '-'),
 			field(_('Queue backend'), st.queue_backend || '-'),
 			field(_('Ruleset backend'), st.ruleset_backend || '-'),
-			field(_('Flow offloading'), offload),
+			/* The daemon's own account of fw4's flow offloading (offloaded flows skip the queue). */
+			field(_('Flow offloading'), E('span', { 'id': 'leakguard-offload' }, [ st.offload || '-' ])),
 			field(_('Uptime'), running ? lg.formatDuration(st.uptime_secs) : '-'),
 			field(_('Learned MACs'), String(st.learned_macs != null ? st.learned_macs : '-'))
 		]);
