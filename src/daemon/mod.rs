@@ -23,6 +23,7 @@ pub mod syslog;
 
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use log::{error, info, warn, LevelFilter};
@@ -38,6 +39,7 @@ use crate::flow::FlowKey;
 use crate::netlink::{ConntrackEvents, Log, LogConfig, Queue, QueueConfig};
 use crate::packet::Proto;
 use crate::pipeline::Pipeline;
+use crate::render::Render;
 use crate::source::nfqueue;
 
 use alert::{AlertEvent, Alerts};
@@ -92,7 +94,9 @@ pub fn unblock(config: &Config, target: &str) -> Result<String, String> {
 
 struct Daemon {
     config_path: PathBuf,
-    config: Config,
+    /// The one configuration value, shared read-only with the pipeline; a reload replaces it
+    /// whole.
+    config: Rc<Config>,
     log: syslog::Handle,
     pipeline: Pipeline,
     firewall: Option<Firewall>,
@@ -102,6 +106,8 @@ struct Daemon {
     control: ControlServer,
     signals: SignalFd,
     alerts: Alerts,
+    /// The one masked view of a finding (alerts, status, block names).
+    render: Render,
     counters: Counters,
     started: u64,
     queue_buf: Vec<u8>,
@@ -157,10 +163,12 @@ impl Daemon {
             firewall.table()
         );
         let queue_buf = vec![0u8; (copy_range as usize + 512).max(1 << 16)];
+        let config = Rc::new(config);
         Ok(Daemon {
             config_path,
             alerts: Alerts::from_config(&config.alert),
-            pipeline: Pipeline::new(config.clone()),
+            render: Render::new(&config),
+            pipeline: Pipeline::new(Rc::clone(&config)),
             config,
             log,
             firewall: Some(firewall),
@@ -306,7 +314,7 @@ impl Daemon {
         let mut action = decision.action.unwrap_or(Action::Reported);
         let mut block = None;
         if let Some(order) = &decision.block {
-            let device = f.device_name.clone();
+            let device = self.render.device_name(f);
             match self
                 .firewall
                 .as_mut()
@@ -325,29 +333,7 @@ impl Daemon {
                 action = Action::Dropped;
             }
         }
-        let event = AlertEvent {
-            time: f.time.sec.max(0) as u64,
-            device: alert::Device {
-                name: f.device_name.clone(),
-                mac: f.device_mac,
-                ip: f.src,
-            },
-            kind: f.hit.kind,
-            encoding: f.hit.encoding,
-            value: f.hit.value.as_str().to_string(),
-            source: f.hit.source,
-            dst: alert::Destination {
-                name: f.host.clone(),
-                ip: f.dst,
-                port: f.dport,
-                proto: match f.proto {
-                    Proto::Tcp => alert::Proto::Tcp,
-                    Proto::Udp => alert::Proto::Udp,
-                },
-            },
-            action,
-            block,
-        };
+        let event = AlertEvent::new(&self.render, f, action, block);
         self.alerts.raise(&event);
     }
 
@@ -448,9 +434,12 @@ impl Daemon {
             config.firewall.queue = self.config.firewall.queue;
             config.detect.budget = self.config.detect.budget;
         }
+        // From here on one value, shared read-only: every stage sees the same configuration.
+        let config = Rc::new(config);
         self.log.reload(&config.alert.syslog, LevelFilter::Info);
         self.alerts.reconfigure(&config.alert);
-        self.pipeline.reload(config.clone());
+        self.render = Render::new(&config);
+        self.pipeline.reload(Rc::clone(&config));
         if let Some(fw) = &mut self.firewall {
             if let Err(e) = fw.reconfigure(&config) {
                 error!("reloading the table: {e}");
