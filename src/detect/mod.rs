@@ -23,6 +23,7 @@ pub mod decode;
 mod digests;
 pub mod identifiers;
 mod keys;
+pub mod phone;
 mod scan;
 
 use std::collections::HashMap;
@@ -81,7 +82,19 @@ enum Shape {
 #[derive(Clone, Copy, Debug)]
 enum Pattern {
     Key(KeyClass, bool),
-    Literal { ident: u32, shape: Shape },
+    Literal {
+        ident: u32,
+        shape: Shape,
+    },
+    /// A known value encoded as a whole (a short phone number in base64 or hex, which the
+    /// run pass does not decode: too short a run).
+    Coded {
+        ident: u32,
+        layer: Layer,
+    },
+    /// The last digits of a known phone number (in one of the ways they are written): the
+    /// digit run around it is verified against the numbers ending in those digits.
+    PhoneTail,
 }
 
 /// An identity hits are reported as (known value or learned MAC).
@@ -109,6 +122,12 @@ pub struct Detector {
     known_macs: HashMap<[u8; 6], u32>,
     learned: HashMap<[u8; 6], u32>,
     digests: Digests,
+    /// The known phone numbers, split, with their identity.
+    phones: Vec<(phone::Number, u32)>,
+    /// The numbers (indices into `phones`) by their last four NSN digits.
+    tails: HashMap<[u8; 4], Vec<u32>>,
+    /// The router's country (`network.country`): keyed national mobile numbers.
+    country: Option<phone::Country>,
 }
 
 /// Literal forms shorter than this are not searched: they would match everywhere.
@@ -133,6 +152,13 @@ impl Detector {
             known_macs: HashMap::new(),
             learned: HashMap::new(),
             digests: Digests::default(),
+            phones: Vec::new(),
+            tails: HashMap::new(),
+            country: config
+                .network
+                .country
+                .as_deref()
+                .and_then(phone::Country::from_iso),
         };
         let mut lits = Literals::default();
         for (i, dev) in config.devices.iter().enumerate() {
@@ -218,24 +244,7 @@ impl Detector {
         }
         if self.kinds[Kind::Phone as usize] {
             for v in dev.phone.iter() {
-                let digits = v.trim_start_matches('+');
-                if digits.len() < MIN_LITERAL {
-                    continue;
-                }
-                let id = self.ident(Kind::Phone, Source::Known, v, device);
-                let shape = Shape::Numeric;
-                lits.add(v, Pattern::Literal { ident: id, shape });
-                if v.starts_with('+') {
-                    lits.add(digits, Pattern::Literal { ident: id, shape });
-                    lits.add(
-                        &format!("00{digits}"),
-                        Pattern::Literal { ident: id, shape },
-                    );
-                    self.known_text(digits.as_bytes(), id);
-                    self.digests.add(digits.as_bytes(), id, &hashes);
-                }
-                self.known_text(v.as_bytes(), id);
-                self.digests.add(v.as_bytes(), id, &hashes);
+                self.add_phone(v, device, lits);
             }
         }
         if self.kinds[Kind::Mac as usize] {
@@ -256,6 +265,64 @@ impl Detector {
                 self.add_mac_digests(mac, id);
             }
         }
+    }
+
+    /// A known phone number: its anchors in the automaton (every written form is verified from
+    /// them), its digit forms as known text and digests, and its short forms in base64 and hex
+    /// as whole literals.
+    fn add_phone(&mut self, v: &str, device: Option<u16>, lits: &mut Literals) {
+        let Some(number) = phone::Number::parse(v, self.country) else {
+            return;
+        };
+        if number.nsn.len() < MIN_LITERAL {
+            return;
+        }
+        let id = self.ident(Kind::Phone, Source::Known, v, device);
+        let hashes = self.hash_layers();
+        for form in number.forms() {
+            self.known_text(form.as_bytes(), id);
+            self.digests.add(form.as_bytes(), id, &hashes);
+            // Runs this short are not decoded by the run pass: match them encoded whole.
+            if form.len() < 12 {
+                let b64 = decode::b64_encode(form.as_bytes());
+                lits.add(
+                    &b64,
+                    Pattern::Coded {
+                        ident: id,
+                        layer: Layer::Base64,
+                    },
+                );
+                let url = b64.replace('+', "-").replace('/', "_");
+                lits.add(
+                    &url,
+                    Pattern::Coded {
+                        ident: id,
+                        layer: Layer::Base64,
+                    },
+                );
+            }
+            if form.len() < 8 && !form.starts_with('+') {
+                let hex: String = form.bytes().map(|b| format!("{b:02x}")).collect();
+                lits.add(
+                    &hex,
+                    Pattern::Coded {
+                        ident: id,
+                        layer: Layer::Hex,
+                    },
+                );
+            }
+        }
+        let Some(tail) = number.tail() else {
+            return;
+        };
+        self.tails
+            .entry(tail)
+            .or_default()
+            .push(self.phones.len() as u32);
+        for anchor in number.anchors() {
+            lits.add(&anchor, Pattern::PhoneTail);
+        }
+        self.phones.push((number, id));
     }
 
     fn known_text(&mut self, v: &[u8], id: u32) {
