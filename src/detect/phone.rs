@@ -813,30 +813,6 @@ pub fn keyed_national(country: Country, s: &[u8]) -> Option<(IdText, usize)> {
     Some((out, end))
 }
 
-/// BCD of ASCII digits, high nibble first (JT/T 808's `BCD[n]`), left-padded with zeros to
-/// `bytes` bytes. `None` when the digits do not fit.
-pub fn bcd_padded(digits: &[u8], bytes: usize) -> Option<Vec<u8>> {
-    if digits.len() > bytes * 2 {
-        return None;
-    }
-    let mut nibbles = vec![0u8; bytes * 2 - digits.len()];
-    nibbles.extend(digits.iter().map(|d| d.wrapping_sub(b'0') & 0x0f));
-    Some(nibbles.chunks(2).map(|p| p[0] << 4 | p[1]).collect())
-}
-
-/// 3GPP TBCD (TS 29.002 `TBCD-STRING`): two digits a byte, the first in the low nibble, an odd
-/// count padded with an `F` high nibble.
-pub fn tbcd(digits: &[u8]) -> Vec<u8> {
-    digits
-        .chunks(2)
-        .map(|p| {
-            let lo = p[0].wrapping_sub(b'0') & 0x0f;
-            let hi = p.get(1).map_or(0x0f, |d| d.wrapping_sub(b'0') & 0x0f);
-            hi << 4 | lo
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -986,19 +962,6 @@ mod tests {
         assert!(Country::from_iso("XX").is_none());
         assert!(Country::from_iso("C").is_none());
         assert!(Country::from_iso("CNN").is_none());
-    }
-
-    #[test]
-    fn bcd_forms() {
-        assert_eq!(
-            bcd_padded(b"13912760845", 6).unwrap(),
-            [0x01, 0x39, 0x12, 0x76, 0x08, 0x45]
-        );
-        assert_eq!(
-            tbcd(b"8613912760845"),
-            [0x68, 0x31, 0x19, 0x72, 0x06, 0x48, 0xf5]
-        );
-        assert!(bcd_padded(b"1234567890123", 6).is_none());
     }
 }
 
@@ -1238,6 +1201,71 @@ mod detector {
                 "{w}: {:?}",
                 hits(&det, w.as_bytes())
             );
+        }
+    }
+
+    /// JT/T 808's header carries the terminal's phone number as BCD: BCD[6] (2013: `0` + the
+    /// 11-digit national number), BCD[10] (2019: zero-padded to 20 digits); 3GPP TBCD carries
+    /// the international digits with swapped nibbles and an `F` filler (after a TON/NPI byte).
+    /// Each at an odd and at an even offset.
+    #[test]
+    fn bcd_and_tbcd_forms() {
+        let det = Detector::new(&config(&[CN, FI, US], None));
+        let bcd = |digits: &str| -> Vec<u8> {
+            digits
+                .as_bytes()
+                .chunks(2)
+                .map(|p| (p[0] - b'0') << 4 | p.get(1).map_or(0x0f, |d| d - b'0'))
+                .collect()
+        };
+        let tbcd = |digits: &str| -> Vec<u8> {
+            digits
+                .as_bytes()
+                .chunks(2)
+                .map(|p| p.get(1).map_or(0xf0, |d| (d - b'0') << 4) | (p[0] - b'0'))
+                .collect()
+        };
+        let binary = |v: &str| vec![("known".to_string(), "binary".to_string(), v.to_string())];
+        for pad in [0usize, 1] {
+            // 2013 header: id, properties, BCD[6] phone, serial; then a location body.
+            let mut w = vec![0x7e; 1 + pad];
+            w.extend([0x02, 0x00, 0x00, 0x1c]);
+            w.extend(bcd("013912760845"));
+            w.extend([
+                0x00, 0x2a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0c, 0x00, 0x03, 0x7e,
+            ]);
+            assert_eq!(hits(&det, &w), binary(CN), "2013, pad {pad}");
+            // 2019 header: version bit, protocol version, BCD[10].
+            let mut w = vec![0x7e; 1 + pad];
+            w.extend([0x02, 0x00, 0x40, 0x1c, 0x01]);
+            w.extend(bcd("00000000013912760845"));
+            w.extend([0x00, 0x2a, 0x00, 0x00, 0x7e]);
+            assert_eq!(hits(&det, &w), binary(CN), "2019, pad {pad}");
+            // TBCD after TON/NPI 0x91 (international, E.164), odd and even digit counts.
+            for (number, digits) in [(CN, "8613912760845"), (FI, "358401234567")] {
+                let mut w = vec![0x04; 1 + pad];
+                w.extend([0x07, 0x91]);
+                w.extend(tbcd(digits));
+                w.extend([0x00, 0x01]);
+                assert_eq!(hits(&det, &w), binary(number), "tbcd {digits}, pad {pad}");
+                // Plain BCD with an F filler (SMS-style address fields use TBCD; some
+                // trackers write the international number high nibble first).
+                let mut w = vec![0x05; 1 + pad];
+                w.extend(bcd(digits));
+                w.extend([0x00, 0x01]);
+                assert_eq!(hits(&det, &w), binary(number), "bcd {digits}, pad {pad}");
+            }
+        }
+        // Binary look-alikes: another number's BCD (the last digit differs), the decimal
+        // text of a longer number read as hex, a 10-digit NSN's BCD missing a digit.
+        for w in [
+            &[
+                0x7e, 0x02, 0x00, 0x00, 0x1c, 0x01, 0x39, 0x12, 0x76, 0x08, 0x46, 0x00, 0x7e,
+            ][..],
+            b"id=9400100000004155552671&n=20238613912760845111",
+            &[0x00, 0x41, 0x55, 0x55, 0x26, 0x00, 0x00],
+        ] {
+            assert!(hits(&det, w).is_empty(), "{w:02x?}: {:?}", hits(&det, w));
         }
     }
 

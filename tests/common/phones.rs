@@ -215,8 +215,79 @@ pub fn phone_forms() -> (Capture, Vec<Expect>) {
         cap.tcp_exchange(phone(sport), api, &split(&req, &[at + k]), OK_REPLY);
         want.push(known(sport, "plain", FI_PHONE));
     }
+
+    // Binary: JT/T 808 messages (2013 BCD[6] and 2019 BCD[10] headers) from a tracker, the
+    // header at an even and at an odd offset of the stream, and one cut inside the phone
+    // field; 3GPP TBCD of the international digits (after TON/NPI 0x91) over UDP.
+    let tracker = remote(IOT_IP, 7611);
+    let jt808 = |pad: usize, v2019: bool| -> Vec<u8> {
+        let mut m = vec![0x7e; 1 + pad];
+        if v2019 {
+            m.extend([0x01, 0x02, 0x40, 0x06, 0x01]);
+            m.extend(bcd("00000000013912760845"));
+        } else {
+            m.extend([0x01, 0x02, 0x00, 0x06]);
+            m.extend(bcd("013912760845"));
+        }
+        m.extend([0x00, 0x01, b'A', b'U', b'T', b'H', b'0', b'1', 0x55, 0x7e]);
+        m
+    };
+    let mut binary = vec![
+        (jt808(0, false), None),
+        (jt808(1, false), None),
+        (jt808(0, true), None),
+        (jt808(1, true), None),
+        (jt808(0, false), Some(8)),
+        (jt808(1, true), Some(12)),
+    ];
+    binary.push((jt808(0, false), Some(5)));
+    for (i, (msg, cut)) in binary.into_iter().enumerate() {
+        let sport = BINARY_PORT + u16::try_from(i).unwrap();
+        let segs = match cut {
+            Some(k) => split(&msg, &[k]),
+            None => split(&msg, &[]),
+        };
+        cap.tcp_exchange(phone(sport), tracker, &segs, b"");
+        want.push(known(sport, "binary", CN_PHONE));
+    }
+    for (i, (number, digits)) in [(CN_PHONE, "8613912760845"), (FI_PHONE, "358401234567")]
+        .into_iter()
+        .enumerate()
+    {
+        for pad in [0usize, 1] {
+            let sport = BINARY_PORT + 20 + u16::try_from(i * 2 + pad).unwrap();
+            let mut d = vec![0x30; 2 + pad];
+            d.extend([0x07, 0x91]);
+            d.extend(tbcd(digits));
+            d.extend([0x00, 0x00, 0x01]);
+            cap.udp(phone(sport), remote(IOT_IP, 2905), &d);
+            want.push(known(sport, "binary", number));
+        }
+    }
     want.sort();
     (cap, want)
+}
+
+/// Client ports of the binary forms.
+pub const BINARY_PORT: u16 = 58_300;
+
+/// BCD, high nibble first, an odd count filled with `F` (written here independently of the
+/// detector's own encoder).
+pub fn bcd(digits: &str) -> Vec<u8> {
+    digits
+        .as_bytes()
+        .chunks(2)
+        .map(|p| (p[0] - b'0') << 4 | p.get(1).map_or(0x0f, |d| d - b'0'))
+        .collect()
+}
+
+/// 3GPP TBCD: swapped nibbles, an odd count filled with `F`.
+pub fn tbcd(digits: &str) -> Vec<u8> {
+    digits
+        .as_bytes()
+        .chunks(2)
+        .map(|p| p.get(1).map_or(0xf0, |d| (d - b'0') << 4) | (p[0] - b'0'))
+        .collect()
 }
 
 /// Keyed national mobile numbers (no known value): what [`COUNTRY_TOML`] finds by structure,
@@ -275,5 +346,14 @@ pub fn phone_benign() -> Capture {
         let sport = 58_500 + u16::try_from(i).unwrap();
         cap.tcp_request(phone(sport), api, &json_post("/o", body), OK_REPLY);
     }
+    // Binary look-alikes: a JT/T 808 header with another terminal's number (last digit
+    // differs), and a BCD run one digit short of the 10-digit NSN.
+    let tracker = remote(IOT_IP, 7611);
+    let mut m = vec![0x7e, 0x01, 0x02, 0x00, 0x06];
+    m.extend(bcd("013912760846"));
+    m.extend([0x00, 0x01, 0x55, 0x7e]);
+    cap.tcp_exchange(phone(58_600), tracker, &split(&m, &[]), b"");
+    let d = [0x01, 0x00, 0x41, 0x55, 0x55, 0x26, 0x00, 0x00, 0x01];
+    cap.udp(phone(58_601), remote(IOT_IP, 2905), &d);
     cap
 }
