@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use leakguard::config::{Config, Prefix};
+use leakguard::decision::Action;
 use leakguard::finding::Timestamp;
 use leakguard::output::{self, Format};
 use leakguard::pipeline::Pipeline;
+use leakguard::render::Render;
 use leakguard::source::CaptureReader;
 
 /// Where the daemon and the small commands look for the config when none is given.
@@ -132,6 +134,7 @@ fn scan(words: &[String]) -> Result<ExitCode, String> {
     if !lan.is_empty() {
         config.network.lan_prefixes = lan;
     }
+    let render = Render::new(&config);
     let mut pipeline = Pipeline::new(config);
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -140,7 +143,8 @@ fn scan(words: &[String]) -> Result<ExitCode, String> {
     for file in &files {
         let mut emit = |f: &leakguard::finding::Finding| {
             if write_error.is_none() {
-                if let Err(e) = output::write_finding(&mut out, format, f, "reported") {
+                let view = render.view(f, Action::Reported, None);
+                if let Err(e) = output::write_finding(&mut out, format, &view) {
                     write_error = Some(e);
                 }
             }

@@ -38,6 +38,7 @@ use crate::flow::FlowKey;
 use crate::netlink::{ConntrackEvents, Log, LogConfig, Queue, QueueConfig};
 use crate::packet::Proto;
 use crate::pipeline::Pipeline;
+use crate::render::Render;
 use crate::source::nfqueue;
 
 use alert::{AlertEvent, Alerts};
@@ -102,6 +103,8 @@ struct Daemon {
     control: ControlServer,
     signals: SignalFd,
     alerts: Alerts,
+    /// The one masked view of a finding (alerts, status, block names).
+    render: Render,
     counters: Counters,
     started: u64,
     queue_buf: Vec<u8>,
@@ -160,6 +163,7 @@ impl Daemon {
         Ok(Daemon {
             config_path,
             alerts: Alerts::from_config(&config.alert),
+            render: Render::new(&config),
             pipeline: Pipeline::new(config.clone()),
             config,
             log,
@@ -306,7 +310,7 @@ impl Daemon {
         let mut action = decision.action.unwrap_or(Action::Reported);
         let mut block = None;
         if let Some(order) = &decision.block {
-            let device = f.device_name.clone();
+            let device = self.render.device_name(f);
             match self
                 .firewall
                 .as_mut()
@@ -325,29 +329,7 @@ impl Daemon {
                 action = Action::Dropped;
             }
         }
-        let event = AlertEvent {
-            time: f.time.sec.max(0) as u64,
-            device: alert::Device {
-                name: f.device_name.clone(),
-                mac: f.device_mac,
-                ip: f.src,
-            },
-            kind: f.hit.kind,
-            encoding: f.hit.encoding,
-            value: f.hit.value.as_str().to_string(),
-            source: f.hit.source,
-            dst: alert::Destination {
-                name: f.host.clone(),
-                ip: f.dst,
-                port: f.dport,
-                proto: match f.proto {
-                    Proto::Tcp => alert::Proto::Tcp,
-                    Proto::Udp => alert::Proto::Udp,
-                },
-            },
-            action,
-            block,
-        };
+        let event = AlertEvent::new(&self.render, f, action, block);
         self.alerts.raise(&event);
     }
 
@@ -450,6 +432,7 @@ impl Daemon {
         }
         self.log.reload(&config.alert.syslog, LevelFilter::Info);
         self.alerts.reconfigure(&config.alert);
+        self.render = Render::new(&config);
         self.pipeline.reload(config.clone());
         if let Some(fw) = &mut self.firewall {
             if let Err(e) = fw.reconfigure(&config) {
