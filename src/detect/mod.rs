@@ -16,6 +16,11 @@
 //!
 //! Learned MACs are not in the automaton (learning one must not rebuild it): MAC-shaped
 //! tokens found by pass 2 are looked up in a bounded set instead.
+//!
+//! Known and learned values of 48 bits or more are found with no boundary (glued to model
+//! names, file names, a UUID's node field), and in binary forms (BCD/TBCD digits, a MAC's six
+//! bytes: see [`binary`]); glued hex or base64 digests are looked up at every offset behind a
+//! two-byte prefix bitmap, so benign runs cost a bit test per offset.
 
 #![deny(unsafe_code)]
 
@@ -24,6 +29,7 @@ pub mod decode;
 mod digests;
 pub mod identifiers;
 mod keys;
+pub mod phone;
 mod scan;
 
 use std::collections::HashMap;
@@ -100,6 +106,15 @@ enum Pattern {
         ident: u32,
         form: u32,
     },
+    /// A known value encoded as a whole (a short phone number in base64 or hex, which the
+    /// run pass does not decode: too short a run).
+    Coded {
+        ident: u32,
+        layer: Layer,
+    },
+    /// The last digits of a known phone number (in one of the ways they are written): the
+    /// digit run around it is verified against the numbers ending in those digits.
+    PhoneTail,
 }
 
 /// An identity hits are reported as (known value or learned MAC).
@@ -122,6 +137,10 @@ pub struct Detector {
     patterns: Vec<Pattern>,
     /// The binary forms of known values (BCD/TBCD digits, raw MAC bytes).
     forms: Vec<binary::Form>,
+    /// One bit per first two bytes of a known value's literal or binary form (every ASCII
+    /// case of them): decoded bytes that are not text are searched by the automaton only when
+    /// some offset has its bit set (most decoded tokens are random bytes).
+    literal_prefix: Box<[u64; 1024]>,
     idents: Vec<Ident>,
     /// Known values in canonical text (hex lower-cased), so that a structural hit on a known
     /// value is left to the known-value match.
@@ -133,6 +152,12 @@ pub struct Detector {
     /// distinctive is never found that way.
     learned_prefix: Box<[u64; 1024]>,
     digests: Digests,
+    /// The known phone numbers, split, with their identity.
+    phones: Vec<(phone::Number, u32)>,
+    /// The numbers (indices into `phones`) by their last four NSN digits.
+    tails: HashMap<[u8; 4], Vec<u32>>,
+    /// The router's country (`network.country`): keyed national mobile numbers.
+    country: Option<phone::Country>,
 }
 
 /// Literal forms shorter than this are not searched: they would match everywhere.
@@ -178,12 +203,20 @@ impl Detector {
             literals: Vec::new(),
             patterns: Vec::new(),
             forms: Vec::new(),
+            literal_prefix: Box::new([0; 1024]),
             idents: Vec::new(),
             known: HashMap::new(),
             known_macs: HashMap::new(),
             learned: HashMap::new(),
             learned_prefix: Box::new([0; 1024]),
             digests: Digests::default(),
+            phones: Vec::new(),
+            tails: HashMap::new(),
+            country: config
+                .network
+                .country
+                .as_deref()
+                .and_then(phone::Country::from_iso),
         };
         let mut lits = Literals::default();
         for (i, dev) in config.devices.iter().enumerate() {
@@ -201,6 +234,20 @@ impl Detector {
                 .match_kind(MatchKind::LeftmostLongest)
                 .build(&lits.text)
                 .ok();
+        }
+        for (text, p) in lits.text.iter().zip(&lits.patterns) {
+            if let (Pattern::Literal { .. } | Pattern::Binary { .. }, [a, b, ..]) = (p, &text[..]) {
+                let exact = matches!(p, Pattern::Binary { .. });
+                for x in [*a, a.to_ascii_lowercase(), a.to_ascii_uppercase()] {
+                    for y in [*b, b.to_ascii_lowercase(), b.to_ascii_uppercase()] {
+                        if exact && (x != *a || y != *b) {
+                            continue;
+                        }
+                        let i = usize::from(u16::from_be_bytes([x, y]));
+                        det.literal_prefix[i / 64] |= 1 << (i % 64);
+                    }
+                }
+            }
         }
         det.literals = lits.text;
         det.patterns = lits.patterns;
@@ -274,24 +321,7 @@ impl Detector {
         }
         if self.kinds[Kind::Phone as usize] {
             for v in dev.phone.iter() {
-                let digits = v.trim_start_matches('+');
-                if digits.len() < MIN_LITERAL {
-                    continue;
-                }
-                let id = self.ident(Kind::Phone, Source::Known, v, device);
-                let shape = Shape::Numeric;
-                lits.add(v.as_bytes(), Pattern::Literal { ident: id, shape });
-                if v.starts_with('+') {
-                    lits.add(digits.as_bytes(), Pattern::Literal { ident: id, shape });
-                    lits.add(
-                        format!("00{digits}").as_bytes(),
-                        Pattern::Literal { ident: id, shape },
-                    );
-                    self.known_text(digits.as_bytes(), id);
-                    self.digests.add(digits.as_bytes(), id, &hashes);
-                }
-                self.known_text(v.as_bytes(), id);
-                self.digests.add(v.as_bytes(), id, &hashes);
+                self.add_phone(v, device, lits);
             }
         }
         if self.kinds[Kind::Mac as usize] {
@@ -344,6 +374,75 @@ impl Detector {
         if lits.add_exact(&form.bytes, p) {
             self.forms.push(form);
         }
+    }
+
+    /// A known phone number: its anchors in the automaton (every written form is verified from
+    /// them), its digit forms as known text and digests, and its short forms in base64 and hex
+    /// as whole literals.
+    fn add_phone(&mut self, v: &str, device: Option<u16>, lits: &mut Literals) {
+        let Some(number) = phone::Number::parse(v, self.country) else {
+            return;
+        };
+        if number.nsn.len() < MIN_LITERAL {
+            return;
+        }
+        let id = self.ident(Kind::Phone, Source::Known, v, device);
+        let hashes = self.hash_layers();
+        for form in number.forms() {
+            self.known_text(form.as_bytes(), id);
+            self.digests.add(form.as_bytes(), id, &hashes);
+            // Runs this short are not decoded by the run pass: match them encoded whole.
+            if form.len() < 12 {
+                let b64 = decode::b64_encode(form.as_bytes());
+                lits.add(
+                    b64.as_bytes(),
+                    Pattern::Coded {
+                        ident: id,
+                        layer: Layer::Base64,
+                    },
+                );
+                let url = b64.replace('+', "-").replace('/', "_");
+                lits.add(
+                    url.as_bytes(),
+                    Pattern::Coded {
+                        ident: id,
+                        layer: Layer::Base64,
+                    },
+                );
+            }
+            if form.len() < 8 && !form.starts_with('+') {
+                let hex: String = form.bytes().map(|b| format!("{b:02x}")).collect();
+                lits.add(
+                    hex.as_bytes(),
+                    Pattern::Coded {
+                        ident: id,
+                        layer: Layer::Hex,
+                    },
+                );
+            }
+        }
+        // Binary (the `binary` layer): the international digits in BCD and in TBCD (how MAP,
+        // GTP and SIM files carry an MSISDN, `F`-filled), and JT/T 808's terminal phone number:
+        // the national number as BCD[6], left-padded with zeros to 12 digits (the 2019
+        // edition's BCD[10] ends in the same six bytes). Only NSNs of 10 digits or more are
+        // padded: fewer would leave too few bits that are not the padding.
+        if !number.cc.is_empty() {
+            self.add_bcd(lits, format!("{}{}", number.cc, number.nsn).as_bytes(), id);
+        }
+        if (10..=12).contains(&number.nsn.len()) {
+            self.add_bcd(lits, format!("{:0>12}", number.nsn).as_bytes(), id);
+        }
+        let Some(tail) = number.tail() else {
+            return;
+        };
+        self.tails
+            .entry(tail)
+            .or_default()
+            .push(self.phones.len() as u32);
+        for anchor in number.anchors() {
+            lits.add(anchor.as_bytes(), Pattern::PhoneTail);
+        }
+        self.phones.push((number, id));
     }
 
     fn known_text(&mut self, v: &[u8], id: u32) {
@@ -436,6 +535,7 @@ impl Detector {
             seen,
             inflater,
             complete,
+            decimal_hex: false,
         };
         self.scan_buf(
             window,
@@ -464,6 +564,7 @@ impl Detector {
             seen,
             inflater,
             complete: true,
+            decimal_hex: false,
         };
         self.inflate_and_scan(body, Encoding::PLAIN, scan::Origin::Window, levels, &mut cx);
     }
