@@ -58,6 +58,19 @@ pub struct Stats {
     pub allowed: u64,
 }
 
+/// What the last packet meant for its device's flow counts (the per-device history): which
+/// device sent it, whether it began a flow's inspection and whether it carried the flow's first
+/// leak. Kept as a value, so the packet path allocates nothing for it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlowNote {
+    pub src: Option<IpAddr>,
+    pub src_mac: Option<[u8; 6]>,
+    /// A flow (or a DNS query) began to be inspected.
+    pub new_flow: bool,
+    /// The flow's first leak (every leaking DNS query is its own).
+    pub first_leak: bool,
+}
+
 pub struct Pipeline {
     config: Config,
     detector: Detector,
@@ -69,6 +82,7 @@ pub struct Pipeline {
     /// What was reported for recent DNS queries (see `inspect_dns_query`).
     recent_queries: heapless::Deque<u64, 32>,
     stats: Stats,
+    note: FlowNote,
 }
 
 impl Pipeline {
@@ -91,6 +105,7 @@ impl Pipeline {
             dns_name: heapless::String::new(),
             recent_queries: heapless::Deque::new(),
             stats: Stats::default(),
+            note: FlowNote::default(),
         }
     }
 
@@ -117,6 +132,17 @@ impl Pipeline {
 
     pub fn stats(&self) -> Stats {
         self.stats
+    }
+
+    /// What the packet just handled meant for its device's flow counts.
+    pub fn last_note(&self) -> FlowNote {
+        self.note
+    }
+
+    /// A device's current name: the lease file (by MAC, then by address), then the config's
+    /// device with that MAC.
+    pub fn device_name(&self, mac: Option<[u8; 6]>, ip: IpAddr) -> Option<&str> {
+        name_of(&self.config, self.leases.as_ref(), mac, ip)
     }
 
     pub fn flows(&self) -> &FlowTable {
@@ -147,6 +173,7 @@ impl Pipeline {
         out: &mut dyn FnMut(&Finding),
     ) -> Result<Verdict, packet::Error> {
         self.stats.packets += 1;
+        self.note = FlowNote::default();
         let frame = match packet::decode_link(link, frame) {
             Ok(f) => f,
             Err(e) => {
@@ -173,6 +200,7 @@ impl Pipeline {
         out: &mut dyn FnMut(&Finding),
     ) -> Result<Verdict, packet::Error> {
         self.stats.packets += 1;
+        self.note = FlowNote::default();
         self.inspect_ip(time, src_mac, ip, true, out)
     }
 
@@ -257,6 +285,12 @@ impl Pipeline {
         }
         self.stats.flows_inspected += 1;
         self.stats.bytes_inspected += name.len() as u64;
+        self.note = FlowNote {
+            src: Some(seg.src),
+            src_mac,
+            new_flow: true,
+            first_leak: false,
+        };
         let flow = flow_key(seg);
         let Pipeline {
             detector,
@@ -295,6 +329,7 @@ impl Pipeline {
             }
         });
         self.dns_name = name;
+        self.note.first_leak = leaked;
         if leaked {
             Verdict::LeakOnce
         } else {
@@ -329,6 +364,7 @@ impl Pipeline {
             leases: leases.as_ref(),
         };
         let mut leaked_now = false;
+        let mut first_leak = false;
         // `complete`: the stream pauses after this window (the end of a write, a datagram, a
         // held segment); false when more bytes follow at once (a write cut at the MSS).
         let mut scan = |facts: &mut FlowFacts, window: &[u8], complete: bool| {
@@ -340,8 +376,10 @@ impl Pipeline {
                 facts.host_allowed = allowed;
             }
             let mut report = |facts: &mut FlowFacts, hit| {
+                let before = facts.leaked;
                 if ctx.report(config, stats, facts, hit, out) {
                     leaked_now = true;
+                    first_leak |= !before;
                 }
             };
             detector.scan_window(window, complete, scratch, &mut |hit| report(facts, hit));
@@ -374,6 +412,12 @@ impl Pipeline {
         if feed.new_flow {
             self.stats.flows_inspected += 1;
         }
+        self.note = FlowNote {
+            src: Some(seg.src),
+            src_mac,
+            new_flow: feed.new_flow,
+            first_leak,
+        };
         // In `enforce` mode a flow that leaked stays condemned (its packets queued before the
         // kernel marked it are dropped too); in `monitor` mode it goes on to its budget and is
         // then handed back to the kernel like any other.
@@ -447,17 +491,13 @@ impl Attribution<'_> {
     /// The sender's name: the lease file (by MAC, then by address), then the config's device
     /// with that MAC, then the device whose known value this is.
     fn device_name(&self, config: &Config, mac: Option<[u8; 6]>, hit: &Hit) -> Option<String> {
-        let from_leases = self.leases.and_then(|l| {
-            mac.and_then(|m| l.name_by_mac(&m))
-                .or_else(|| l.name_by_ip(self.seg.src))
-        });
-        if let Some(name) = from_leases {
-            return Some(name.to_string());
-        }
-        let by_mac = mac.and_then(|m| config.devices.iter().find(|d| d.mac.contains(&m)));
-        by_mac
-            .or_else(|| hit.device.and_then(|i| config.devices.get(usize::from(i))))
-            .map(|d| d.name.clone())
+        name_of(config, self.leases, mac, self.seg.src)
+            .or_else(|| {
+                hit.device
+                    .and_then(|i| config.devices.get(usize::from(i)))
+                    .map(|d| d.name.as_str())
+            })
+            .map(str::to_string)
     }
 
     /// Reports a hit unless it is allowed or already reported for this flow. Returns whether it
@@ -508,6 +548,23 @@ impl Attribution<'_> {
         out(&finding);
         true
     }
+}
+
+/// A device's name by its MAC or address: the lease file first, then the config's devices.
+fn name_of<'a>(
+    config: &'a Config,
+    leases: Option<&'a Leases>,
+    mac: Option<[u8; 6]>,
+    ip: IpAddr,
+) -> Option<&'a str> {
+    let from_leases = leases.and_then(|l| {
+        mac.and_then(|m| l.name_by_mac(&m))
+            .or_else(|| l.name_by_ip(ip))
+    });
+    from_leases.or_else(|| {
+        mac.and_then(|m| config.devices.iter().find(|d| d.mac.contains(&m)))
+            .map(|d| d.name.as_str())
+    })
 }
 
 /// One finding per (flow, kind, identifier): the flow remembers a short hash of each.

@@ -35,6 +35,7 @@ use crate::config::{Config, Mode, Scope};
 use crate::finding::{Finding, Timestamp};
 use crate::firewall::{self, BlockId, Firewall};
 use crate::flow::FlowKey;
+use crate::history::{store, FlowEvent, History, Key};
 use crate::netlink::{
     ConntrackEvents, Decision as QueueDecision, Log, LogConfig, Queue, QueueConfig,
     Verdict as QueueVerdict,
@@ -119,6 +120,9 @@ struct Daemon {
     event_buf: Vec<u8>,
     /// Findings of the current batch: made rare, so owning them is fine; reused.
     findings: Vec<(Finding, Verdict)>,
+    /// The per-device history (`history.enabled`), and when it was last written.
+    history: Option<History>,
+    history_saved: Instant,
 }
 
 impl Daemon {
@@ -167,6 +171,7 @@ impl Daemon {
             firewall.table()
         );
         let queue_buf = vec![0u8; (copy_range as usize + 512).max(1 << 16)];
+        let history = open_history(&config.history);
         Ok(Daemon {
             config_path,
             alerts: Alerts::from_config(&config.alert),
@@ -186,6 +191,8 @@ impl Daemon {
             queue_buf,
             event_buf: vec![0u8; 1 << 16],
             findings: Vec::new(),
+            history,
+            history_saved: Instant::now(),
         })
     }
 
@@ -250,6 +257,10 @@ impl Daemon {
                 {
                     warn!("writing the status file: {e}");
                 }
+                let every = Duration::from_secs(u64::from(self.config.history.save_interval));
+                if self.history_saved.elapsed() >= every {
+                    self.save_history();
+                }
             }
             if last_leases.elapsed() >= LEASES_EVERY {
                 last_leases = Instant::now();
@@ -282,6 +293,7 @@ impl Daemon {
             pipeline,
             findings,
             counters,
+            history,
             ..
         } = self;
         findings.clear();
@@ -293,9 +305,24 @@ impl Daemon {
                 .and_then(|a| <[u8; 6]>::try_from(a).ok());
             let mark = pkt.mark.unwrap_or(0);
             let before = findings.len();
-            let verdict = pipeline.handle_ip(now_timestamp(), mac, pkt.payload, &mut |f| {
+            let now = now_timestamp();
+            let verdict = pipeline.handle_ip(now, mac, pkt.payload, &mut |f| {
                 findings.push((f.clone(), Verdict::Leak))
             });
+            if let Some(h) = history.as_mut() {
+                let note = pipeline.last_note();
+                if let Some(src) = note.src {
+                    let event = FlowEvent {
+                        inspected: note.new_flow,
+                        leaked: note.first_leak,
+                        blocked: note.first_leak
+                            && enforce
+                            && matches!(verdict, Ok(Verdict::Leak | Verdict::LeakOnce)),
+                    };
+                    let name = pipeline.device_name(note.src_mac, src);
+                    h.note_flow(now.sec, note.src_mac, src, name, event);
+                }
+            }
             if let Ok(v) = verdict {
                 for (_, of) in findings[before..].iter_mut() {
                     *of = v;
@@ -386,6 +413,9 @@ impl Daemon {
             block,
         };
         self.alerts.raise(&event);
+        if let Some(h) = &mut self.history {
+            h.record(f, action);
+        }
     }
 
     /// Blocks the finding's flow for the configured scope and time, once: several findings of
@@ -477,6 +507,10 @@ impl Daemon {
         while let Some((request, responder)) = self.control.poll_request() {
             let sent = match request {
                 Request::Status => responder.reply_json(&self.snapshot()),
+                Request::History => match &self.history {
+                    Some(h) => responder.reply_json(h.data()),
+                    None => responder.error("the history is disabled (history.enabled = false)"),
+                },
                 Request::Reload => {
                     self.reload();
                     responder.ok()
@@ -532,6 +566,7 @@ impl Daemon {
             config.firewall.queue = self.config.firewall.queue;
             config.detect.budget = self.config.detect.budget;
         }
+        self.reload_history(&config.history);
         self.log.reload(&config.alert.syslog, LevelFilter::Info);
         self.alerts.reconfigure(&config.alert);
         self.pipeline.reload(config.clone());
@@ -598,7 +633,43 @@ impl Daemon {
         s
     }
 
+    /// Writes the history when something changed (and drops what aged out first).
+    fn save_history(&mut self) {
+        self.history_saved = Instant::now();
+        let Some(h) = &mut self.history else { return };
+        h.prune(unix_now() as i64);
+        if !h.is_dirty() {
+            return;
+        }
+        let path = &self.config.history.path;
+        match store::save(path, h.data()) {
+            Ok(_) => h.mark_saved(),
+            Err(e) => warn!("writing the history to {}: {e}", path.display()),
+        }
+    }
+
+    /// `[history]` changed on SIGHUP: new bounds apply at once; a new path or `enabled` is
+    /// honoured by saving what is kept first.
+    fn reload_history(&mut self, new: &crate::config::History) {
+        let old = self.config.history.clone();
+        if old.path != new.path || !new.enabled {
+            self.save_history();
+        }
+        if !new.enabled {
+            self.history = None;
+            return;
+        }
+        match &mut self.history {
+            Some(h) if old.path == new.path => h.set_limits(new.limits()),
+            _ => {
+                self.history = open_history(new);
+                self.history_saved = Instant::now();
+            }
+        }
+    }
+
     fn shutdown(&mut self) {
+        self.save_history();
         if let Some(fw) = self.firewall.take() {
             let table = fw.table().to_string();
             match fw.remove() {
@@ -607,6 +678,45 @@ impl Daemon {
             }
         }
     }
+}
+
+/// The history kept at `config.path`, or an empty one. A damaged file is set aside and
+/// reported, never a reason not to start.
+fn open_history(config: &crate::config::History) -> Option<History> {
+    if !config.enabled {
+        return None;
+    }
+    let key = match Key::load_or_create(&config.key_path()) {
+        Ok(k) => k,
+        Err(e) => {
+            error!(
+                "history key {}: {e}; values are told apart within this run only",
+                config.key_path().display()
+            );
+            Key::random().ok()?
+        }
+    };
+    let data = match store::load(&config.path) {
+        store::Loaded::Missing => Default::default(),
+        store::Loaded::Ok(data) => data,
+        store::Loaded::Corrupt { reason, set_aside } => {
+            match set_aside {
+                Some(aside) => error!(
+                    "history {} is damaged ({reason}): set aside as {}, starting a new one",
+                    config.path.display(),
+                    aside.display()
+                ),
+                None => error!(
+                    "history {} is damaged ({reason}) and could not be set aside; starting a new one",
+                    config.path.display()
+                ),
+            }
+            Default::default()
+        }
+    };
+    let mut history = History::from_data(data, config.limits(), key);
+    history.prune(unix_now() as i64);
+    Some(history)
 }
 
 fn backend_name(b: firewall::Backend) -> &'static str {
