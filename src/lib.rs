@@ -16,13 +16,16 @@
 //! * [`detect`] recognises identifiers however they are dressed up (known values, learned MACs,
 //!   structural IMEI/IMSI/ICCID/…, url/hex/base64/gzip layers, hashes).
 //! * [`pipeline`] is the one code path both sources feed: it turns detector hits into
-//!   [`finding::Finding`]s and verdicts.
+//!   [`finding::Finding`]s, and [`decision`] turns what it found into the packet's whole
+//!   decision (verdict, flow mark, action, the [`block`] to install).
 //!
 //! Memory is bounded by configuration: every table has a capacity and a stated policy when full,
 //! and nothing is allocated per packet on the hot path.
 
+pub mod block;
 pub mod config;
 pub mod daemon;
+pub mod decision;
 pub mod detect;
 pub mod finding;
 pub mod firewall;

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use leakguard::config::{Config, Prefix};
-use leakguard::daemon::alert::Action;
+use leakguard::decision::Action;
 use leakguard::finding::Timestamp;
-use leakguard::history::{report, store, FlowEvent, History, Key};
+use leakguard::history::{report, store, History, Key};
 use leakguard::output::{self, Format};
 use leakguard::pipeline::Pipeline;
 use leakguard::source::CaptureReader;
@@ -231,7 +231,7 @@ fn scan_file(
                         let result = pipeline.handle_frame(time, rec.link, rec.data, &mut |f| {
                             h.record(f, Action::Reported)
                         });
-                        note_flow(h, pipeline, time.sec);
+                        h.note_packet(pipeline, time.sec, false);
                         result
                     }
                 };
@@ -255,20 +255,6 @@ fn scan_file(
                 .collect::<Vec<_>>()
                 .join(", ")
         )),
-    }
-}
-
-/// A packet's part in its device's flow counts (a capture blocks nothing).
-fn note_flow(history: &mut History, pipeline: &Pipeline, time: i64) {
-    let note = pipeline.last_note();
-    if let Some(src) = note.src {
-        let event = FlowEvent {
-            inspected: note.new_flow,
-            leaked: note.first_leak,
-            blocked: false,
-        };
-        let name = pipeline.device_name(note.src_mac, src);
-        history.note_flow(time, note.src_mac, src, name, event);
     }
 }
 

@@ -13,7 +13,8 @@
 
 use std::net::IpAddr;
 
-use crate::config::{AllowDst, Config, Mode};
+use crate::config::{AllowDst, Config};
+use crate::decision::{self, Decision, FlowKind, Inspection, Policy, Target};
 use crate::detect::{Detector, Scratch};
 use crate::finding::{Finding, Hit, Kind, Timestamp};
 use crate::flow::{FlowFacts, FlowKey, FlowTable};
@@ -21,23 +22,14 @@ use crate::leases::Leases;
 use crate::names::NameCache;
 use crate::packet::{self, dns, http, tls, Proto, Segment};
 
-/// What the daemon should do with the packet just handled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// Let it pass; later packets of the flow still need inspecting.
-    Pass,
-    /// Let it pass; the flow's budget is spent with nothing found, so the kernel can stop
-    /// queueing it.
-    Clean,
-    /// It carries a leak (or belongs to a flow that leaked, in `enforce` mode): drop it and block
-    /// the flow.
-    Leak,
-    /// It carries a leak, and only this packet is to be dropped: a DNS query, judged alone
-    /// (blocking its flow would cut the device off its resolver).
-    LeakOnce,
-    /// Not ours to judge (not IP, not TCP/UDP, not LAN→outside): let it pass, and its flow
-    /// need not be queued again.
-    Ignore,
+pub use crate::decision::Verdict;
+
+/// One packet judged: its whole decision and the findings it carried (each reported as
+/// `decision.action`).
+#[derive(Debug)]
+pub struct Judged<'a> {
+    pub decision: Decision,
+    pub findings: &'a [Finding],
 }
 
 /// Counters for the summary line and `status`. Plain `u64`s: they live in one thread, and 32-bit
@@ -81,9 +73,14 @@ pub struct Pipeline {
     dns_name: heapless::String<256>,
     /// What was reported for recent DNS queries (see `inspect_dns_query`).
     recent_queries: heapless::Deque<u64, 32>,
+    /// The findings of the packet being judged (rare: owning them is fine); reused.
+    found: Vec<Finding>,
     stats: Stats,
     note: FlowNote,
 }
+
+/// What inspecting a packet came to, before policy: `None` when it was not ours to judge.
+type Inspected = Option<(Inspection, FlowKey, bool)>;
 
 impl Pipeline {
     pub fn new(config: Config) -> Pipeline {
@@ -104,6 +101,7 @@ impl Pipeline {
             scratch: Scratch::new(),
             dns_name: heapless::String::new(),
             recent_queries: heapless::Deque::new(),
+            found: Vec::new(),
             stats: Stats::default(),
             note: FlowNote::default(),
         }
@@ -172,6 +170,18 @@ impl Pipeline {
         frame: &[u8],
         out: &mut dyn FnMut(&Finding),
     ) -> Result<Verdict, packet::Error> {
+        let judged = self.judge_frame(time, link, frame)?;
+        judged.findings.iter().for_each(&mut *out);
+        Ok(judged.decision.verdict)
+    }
+
+    /// [`handle_frame`](Self::handle_frame) with the whole decision and the findings.
+    pub fn judge_frame(
+        &mut self,
+        time: Timestamp,
+        link: u32,
+        frame: &[u8],
+    ) -> Result<Judged<'_>, packet::Error> {
         self.stats.packets += 1;
         self.note = FlowNote::default();
         let frame = match packet::decode_link(link, frame) {
@@ -182,8 +192,11 @@ impl Pipeline {
             }
         };
         match frame.ip {
-            Some(ip) => self.inspect_ip(time, frame.src_mac, ip, false, out),
-            None => Ok(Verdict::Ignore),
+            Some(ip) => self.judge(time, frame.src_mac, ip, false),
+            None => {
+                self.found.clear();
+                Ok(self.decided(None))
+            }
         }
     }
 
@@ -199,9 +212,58 @@ impl Pipeline {
         ip: &[u8],
         out: &mut dyn FnMut(&Finding),
     ) -> Result<Verdict, packet::Error> {
+        let judged = self.judge_ip(time, src_mac, ip)?;
+        judged.findings.iter().for_each(&mut *out);
+        Ok(judged.decision.verdict)
+    }
+
+    /// [`handle_ip`](Self::handle_ip) with the whole decision and the findings: what the
+    /// daemon acts on.
+    pub fn judge_ip(
+        &mut self,
+        time: Timestamp,
+        src_mac: Option<[u8; 6]>,
+        ip: &[u8],
+    ) -> Result<Judged<'_>, packet::Error> {
         self.stats.packets += 1;
         self.note = FlowNote::default();
-        self.inspect_ip(time, src_mac, ip, true, out)
+        self.judge(time, src_mac, ip, true)
+    }
+
+    fn judge(
+        &mut self,
+        time: Timestamp,
+        src_mac: Option<[u8; 6]>,
+        ip: &[u8],
+        from_lan_interface: bool,
+    ) -> Result<Judged<'_>, packet::Error> {
+        let mut found = core::mem::take(&mut self.found);
+        found.clear();
+        let inspected = self.inspect_ip(time, src_mac, ip, from_lan_interface, &mut |f| {
+            found.push(f)
+        });
+        self.found = found;
+        Ok(self.decided(inspected?))
+    }
+
+    /// Policy applied to what inspection found (see [`crate::decision`]).
+    fn decided(&self, inspected: Inspected) -> Judged<'_> {
+        let policy = Policy::of(&self.config);
+        let decision = match &inspected {
+            None => decision::decide(&policy, Verdict::Ignore, None),
+            Some((inspection, flow, dst_lan)) => decision::decide(
+                &policy,
+                decision::verdict(policy.mode, inspection),
+                Some(Target {
+                    flow,
+                    dst_lan: *dst_lan,
+                }),
+            ),
+        };
+        Judged {
+            decision,
+            findings: &self.found,
+        }
     }
 
     /// A DNS answer the router's resolver sent to a LAN device (NFLOG): learn the names.
@@ -225,11 +287,11 @@ impl Pipeline {
         src_mac: Option<[u8; 6]>,
         ip: &[u8],
         from_lan_interface: bool,
-        out: &mut dyn FnMut(&Finding),
-    ) -> Result<Verdict, packet::Error> {
+        out: &mut dyn FnMut(Finding),
+    ) -> Result<Inspected, packet::Error> {
         let seg = match packet::decode_ip(ip) {
             Ok(Some(seg)) => seg,
-            Ok(None) => return Ok(Verdict::Ignore),
+            Ok(None) => return Ok(None),
             Err(e) => {
                 self.stats.undecodable += 1;
                 return Err(e);
@@ -242,10 +304,10 @@ impl Pipeline {
         if seg.proto == Proto::Udp && seg.sport == 53 && dst_lan {
             let names = &mut self.names;
             let _ = dns::answers(seg.payload, &mut |name, addr| names.insert(addr, name));
-            return Ok(Verdict::Ignore);
+            return Ok(None);
         }
         if !src_lan {
-            return Ok(Verdict::Ignore);
+            return Ok(None);
         }
         if let Some(mac) = src_mac {
             if self.config.detect.learn_macs {
@@ -254,13 +316,15 @@ impl Pipeline {
         }
         let is_dns_query = seg.dport == 53;
         if dst_lan && !is_dns_query {
-            return Ok(Verdict::Ignore);
+            return Ok(None);
         }
-        if is_dns_query && seg.proto == Proto::Udp {
-            return Ok(self.inspect_dns_query(time, src_mac, &seg, out));
-        }
-        let own_name = self.learn_destination_name(&seg);
-        Ok(self.inspect_stream(time, src_mac, &seg, own_name, out))
+        let inspection = if is_dns_query && seg.proto == Proto::Udp {
+            self.inspect_dns_query(time, src_mac, &seg, out)
+        } else {
+            let own_name = self.learn_destination_name(&seg);
+            self.inspect_stream(time, src_mac, &seg, own_name, out)
+        };
+        Ok(Some((inspection, flow_key(&seg), dst_lan)))
     }
 
     /// A DNS query: the name is what leaves the network, so the decoded name (not the wire
@@ -275,13 +339,19 @@ impl Pipeline {
         time: Timestamp,
         src_mac: Option<[u8; 6]>,
         seg: &Segment<'_>,
-        out: &mut dyn FnMut(&Finding),
-    ) -> Verdict {
+        out: &mut dyn FnMut(Finding),
+    ) -> Inspection {
+        let mut inspection = Inspection {
+            kind: FlowKind::DnsQuery,
+            leaked_now: false,
+            flow_leaked: false,
+            budget_spent: false,
+        };
         let mut name = core::mem::take(&mut self.dns_name);
         name.clear();
         if dns::query_name(seg.payload, &mut name).is_err() || name.is_empty() {
             self.dns_name = name;
-            return Verdict::Pass;
+            return inspection;
         }
         self.stats.flows_inspected += 1;
         self.stats.bytes_inspected += name.len() as u64;
@@ -330,11 +400,8 @@ impl Pipeline {
         });
         self.dns_name = name;
         self.note.first_leak = leaked;
-        if leaked {
-            Verdict::LeakOnce
-        } else {
-            Verdict::Pass
-        }
+        inspection.leaked_now = leaked;
+        inspection
     }
 
     fn inspect_stream(
@@ -343,8 +410,8 @@ impl Pipeline {
         src_mac: Option<[u8; 6]>,
         seg: &Segment<'_>,
         own_name: Option<u8>,
-        out: &mut dyn FnMut(&Finding),
-    ) -> Verdict {
+        out: &mut dyn FnMut(Finding),
+    ) -> Inspection {
         let key = flow_key(seg);
         let Pipeline {
             detector,
@@ -418,17 +485,11 @@ impl Pipeline {
             new_flow: feed.new_flow,
             first_leak,
         };
-        // In `enforce` mode a flow that leaked stays condemned (its packets queued before the
-        // kernel marked it are dropped too); in `monitor` mode it goes on to its budget and is
-        // then handed back to the kernel like any other.
-        let enforce = self.config.mode == Mode::Enforce;
-        if leaked_now || (enforce && feed.leaked) {
-            return Verdict::Leak;
-        }
-        if feed.budget_spent {
-            Verdict::Clean
-        } else {
-            Verdict::Pass
+        Inspection {
+            kind: FlowKind::Stream,
+            leaked_now,
+            flow_leaked: feed.leaked,
+            budget_spent: feed.budget_spent,
         }
     }
 
@@ -508,7 +569,7 @@ impl Attribution<'_> {
         stats: &mut Stats,
         facts: &mut FlowFacts,
         hit: Hit,
-        out: &mut dyn FnMut(&Finding),
+        out: &mut dyn FnMut(Finding),
     ) -> bool {
         if !config.kind_enabled(hit.kind) {
             return false;
@@ -545,7 +606,7 @@ impl Attribution<'_> {
             device_name,
             host,
         };
-        out(&finding);
+        out(finding);
         true
     }
 }
@@ -632,6 +693,7 @@ fn host_matches(pattern: &str, host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Mode;
 
     /// A name with multi-byte characters at every offset never panics and never matches a
     /// suffix it does not end with (the hardening issue's crash: `Host: aéééééé`).

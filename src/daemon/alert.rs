@@ -52,41 +52,8 @@ impl fmt::Display for Proto {
     }
 }
 
-/// What the daemon did about the leak.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// The packet was dropped and a block installed (see [`AlertEvent::block`]).
-    Blocked,
-    /// The packet was dropped, no block installed.
-    Dropped,
-    /// Monitor mode, or an allowed destination: only reported.
-    Reported,
-}
-
-impl Action {
-    pub fn name(self) -> &'static str {
-        match self {
-            Action::Blocked => "blocked",
-            Action::Dropped => "dropped",
-            Action::Reported => "reported",
-        }
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// The name of a block scope as written in the config and in alert lines.
-pub fn scope_name(scope: Scope) -> &'static str {
-    match scope {
-        Scope::Flow => "flow",
-        Scope::DeviceDestination => "device-destination",
-        Scope::Destination => "destination",
-    }
-}
+pub use crate::block::scope_name;
+pub use crate::decision::Action;
 
 /// The LAN device a leak came from.
 #[derive(Clone, Debug, PartialEq, Eq)]

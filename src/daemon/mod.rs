@@ -21,7 +21,6 @@ pub mod control;
 pub mod status;
 pub mod syslog;
 
-use std::collections::BTreeMap;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -31,17 +30,16 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
-use crate::config::{Config, Mode, Scope};
+use crate::config::Config;
+use crate::decision::{Action, Decision};
 use crate::finding::{Finding, Timestamp};
-use crate::firewall::{self, BlockId, Firewall};
+use crate::firewall::{self, Firewall};
 use crate::flow::FlowKey;
-use crate::history::{store, FlowEvent, History, Key};
-use crate::netlink::{
-    ConntrackEvents, Decision as QueueDecision, Log, LogConfig, Queue, QueueConfig,
-    Verdict as QueueVerdict,
-};
+use crate::history::{store, History, Key};
+use crate::netlink::{ConntrackEvents, Log, LogConfig, Queue, QueueConfig};
 use crate::packet::Proto;
-use crate::pipeline::{Pipeline, Verdict};
+use crate::pipeline::Pipeline;
+use crate::source::nfqueue;
 
 use alert::{AlertEvent, Alerts};
 use control::{ControlServer, Request, Unblock};
@@ -93,13 +91,6 @@ pub fn unblock(config: &Config, target: &str) -> Result<String, String> {
     Ok(format!("{removed} block(s) removed"))
 }
 
-/// A block the daemon installed, numbered for `status` and `unblock`.
-struct BlockEntry {
-    id: BlockId,
-    device: Option<String>,
-    deadline: Instant,
-}
-
 struct Daemon {
     config_path: PathBuf,
     config: Config,
@@ -113,13 +104,12 @@ struct Daemon {
     signals: SignalFd,
     alerts: Alerts,
     counters: Counters,
-    blocks: BTreeMap<u64, BlockEntry>,
-    next_block: u64,
     started: u64,
     queue_buf: Vec<u8>,
     event_buf: Vec<u8>,
-    /// Findings of the current batch: made rare, so owning them is fine; reused.
-    findings: Vec<(Finding, Verdict)>,
+    /// Findings of the current batch with their packet's decision: rare, so owning them is
+    /// fine; reused.
+    findings: Vec<(Finding, Decision)>,
     /// The per-device history (`history.enabled`), and when it was last written.
     history: Option<History>,
     history_saved: Instant,
@@ -185,8 +175,6 @@ impl Daemon {
             control,
             signals,
             counters: Counters::default(),
-            blocks: BTreeMap::new(),
-            next_block: 1,
             started: unix_now(),
             queue_buf,
             event_buf: vec![0u8; 1 << 16],
@@ -286,7 +274,6 @@ impl Daemon {
     }
 
     fn handle_queue(&mut self) {
-        let enforce = self.config.mode == Mode::Enforce;
         let Daemon {
             queue,
             queue_buf,
@@ -299,59 +286,21 @@ impl Daemon {
         findings.clear();
         let result = queue.recv_batch(queue_buf, |pkt| {
             counters.packets += 1;
-            let mac = pkt
-                .hwaddr
-                .and_then(|a| a.get(..6))
-                .and_then(|a| <[u8; 6]>::try_from(a).ok());
-            let mark = pkt.mark.unwrap_or(0);
-            let before = findings.len();
             let now = now_timestamp();
-            let verdict = pipeline.handle_ip(now, mac, pkt.payload, &mut |f| {
-                findings.push((f.clone(), Verdict::Leak))
+            let decision = nfqueue::judge(pipeline, now, &pkt, &mut |f, d| {
+                counters.leaks += 1;
+                findings.push((f.clone(), *d));
             });
             if let Some(h) = history.as_mut() {
-                let note = pipeline.last_note();
-                if let Some(src) = note.src {
-                    let event = FlowEvent {
-                        inspected: note.new_flow,
-                        leaked: note.first_leak,
-                        blocked: note.first_leak
-                            && enforce
-                            && matches!(verdict, Ok(Verdict::Leak | Verdict::LeakOnce)),
-                    };
-                    let name = pipeline.device_name(note.src_mac, src);
-                    h.note_flow(now.sec, note.src_mac, src, name, event);
-                }
+                h.note_packet(pipeline, now.sec, decision.stops_packet());
             }
-            if let Ok(v) = verdict {
-                for (_, of) in findings[before..].iter_mut() {
-                    *of = v;
-                }
+            if decision.mark == crate::decision::Mark::Clean {
+                counters.bypassed += 1;
             }
-            let (verdict, decision) = match verdict {
-                Ok(Verdict::Pass) => (QueueVerdict::Accept, None),
-                Ok(Verdict::Clean | Verdict::Ignore) => {
-                    counters.bypassed += 1;
-                    (QueueVerdict::Accept, Some(firewall::Decision::Clean))
-                }
-                Ok(Verdict::Leak) if enforce => {
-                    counters.dropped += 1;
-                    (QueueVerdict::Accept, Some(firewall::Decision::Block))
-                }
-                // A DNS query: this packet only; the query flow stays undecided.
-                Ok(Verdict::LeakOnce) if enforce => {
-                    counters.dropped += 1;
-                    (QueueVerdict::Drop, None)
-                }
-                Ok(Verdict::Leak | Verdict::LeakOnce) => (QueueVerdict::Accept, None),
-                // Undecodable: not ours to judge, and fail-open is the rule when in doubt.
-                Err(_) => (QueueVerdict::Accept, None),
-            };
-            counters.leaks += (findings.len() - before) as u64;
-            Some(QueueDecision {
-                verdict,
-                mark: decision.map(|d| firewall::verdict_mark(mark, d)),
-            })
+            if decision.stops_packet() {
+                counters.dropped += 1;
+            }
+            Some(nfqueue::queue_verdict(&decision, pkt.mark.unwrap_or(0)))
         });
         if let Err(e) = result {
             warn!("queue: {e}");
@@ -361,32 +310,35 @@ impl Daemon {
         self.counters.flows_inspected = stats.flows_inspected;
         if !self.findings.is_empty() {
             let findings = std::mem::take(&mut self.findings);
-            for (f, verdict) in &findings {
-                self.act_on(f, *verdict);
+            for (f, decision) in &findings {
+                self.act_on(f, decision);
             }
             self.findings = findings;
         }
     }
 
-    /// After the verdicts are out: block (enforce) and alert.
-    fn act_on(&mut self, f: &Finding, verdict: Verdict) {
-        let enforce = self.config.mode == Mode::Enforce;
+    /// After the verdicts are out: install the block the decision ordered, and alert.
+    fn act_on(&mut self, f: &Finding, decision: &Decision) {
+        let mut action = decision.action.unwrap_or(Action::Reported);
         let mut block = None;
-        let mut action = alert::Action::Reported;
-        if enforce && verdict == Verdict::LeakOnce {
-            // A DNS query, dropped alone: no block (the device keeps its resolver).
-            action = alert::Action::Dropped;
-        } else if enforce {
-            action = alert::Action::Dropped;
-            match self.block(f) {
-                Ok((scope, timeout)) => {
-                    action = alert::Action::Blocked;
+        if let Some(order) = &decision.block {
+            let device = f.device_name.clone();
+            match self
+                .firewall
+                .as_mut()
+                .map(|fw| fw.order_block(order, device))
+            {
+                Some(Ok((_, expires_secs))) => {
                     block = Some(alert::Block {
-                        scope,
-                        expires_secs: timeout,
+                        scope: order.id.scope,
+                        expires_secs,
                     });
                 }
-                Err(e) => error!("adding a block: {e}"),
+                Some(Err(e)) => error!("adding a block: {e}"),
+                None => error!("adding a block: no firewall table"),
+            }
+            if block.is_none() {
+                action = Action::Dropped;
             }
         }
         let event = AlertEvent {
@@ -416,52 +368,6 @@ impl Daemon {
         if let Some(h) = &mut self.history {
             h.record(f, action);
         }
-    }
-
-    /// Blocks the finding's flow for the configured scope and time, once: several findings of
-    /// one packet or flow make one block. A block towards a resolver or another LAN address
-    /// covers only the flow, or the device would lose its DNS (or the router) for its lifetime.
-    fn block(&mut self, f: &Finding) -> Result<(Scope, u32), String> {
-        let fw = self.firewall.as_mut().ok_or("no firewall table")?;
-        let scope = if f.dport == 53 || self.config.is_lan(f.dst) {
-            Scope::Flow
-        } else {
-            self.config.firewall.scope
-        };
-        let timeout = self.config.firewall.block_timeout;
-        let proto = match f.proto {
-            Proto::Tcp => 6,
-            Proto::Udp => 17,
-        };
-        let id = BlockId::new(scope, f.src, f.dst, proto, f.sport, f.dport)
-            .map_err(|e| e.to_string())?;
-        let now = Instant::now();
-        if let Some(e) = self
-            .blocks
-            .values()
-            .find(|e| e.id == id && e.deadline > now)
-        {
-            let left = e.deadline.saturating_duration_since(now).as_secs();
-            return Ok((scope, u32::try_from(left).unwrap_or(timeout)));
-        }
-        fw.add_block(scope, f.src, f.dst, proto, f.sport, f.dport, timeout)
-            .map_err(|e| e.to_string())?;
-        let deadline = now + Duration::from_secs(u64::from(timeout));
-        match self.blocks.values_mut().find(|e| e.id == id) {
-            Some(e) => e.deadline = deadline,
-            None => {
-                self.blocks.insert(
-                    self.next_block,
-                    BlockEntry {
-                        id,
-                        device: f.device_name.clone(),
-                        deadline,
-                    },
-                );
-                self.next_block += 1;
-            }
-        }
-        Ok((scope, timeout))
     }
 
     fn handle_conntrack(&mut self) {
@@ -530,19 +436,18 @@ impl Daemon {
         let fw = self.firewall.as_mut().ok_or("no firewall table")?;
         match which {
             Unblock::All => {
-                let n = self.blocks.len() as u64;
+                let n = fw.blocks().len() as u64;
                 fw.remove_all_blocks().map_err(|e| e.to_string())?;
-                self.blocks.clear();
                 info!("all blocks lifted ({n})");
                 Ok(n)
             }
             Unblock::Id(n) => {
-                let entry = self
-                    .blocks
-                    .get(&n)
+                let id = fw
+                    .blocks()
+                    .by_number(n)
+                    .map(|e| e.id)
                     .ok_or_else(|| format!("no block with id {n}"))?;
-                fw.remove_block(&entry.id).map_err(|e| e.to_string())?;
-                self.blocks.remove(&n);
+                fw.remove_block(&id).map_err(|e| e.to_string())?;
                 info!("block {n} lifted");
                 Ok(1)
             }
@@ -592,8 +497,9 @@ impl Daemon {
     }
 
     fn expire_blocks(&mut self) {
-        let now = Instant::now();
-        self.blocks.retain(|_, e| e.deadline > now);
+        if let Some(fw) = &mut self.firewall {
+            fw.expire_blocks();
+        }
     }
 
     fn snapshot(&self) -> Status {
@@ -614,22 +520,20 @@ impl Daemon {
         s.recent_alerts = self.alerts.recent_vec();
         s.learned_macs = self.pipeline.detector().learned_macs() as u64;
         let instant = Instant::now();
-        s.blocks = self
-            .blocks
-            .iter()
-            .map(|(n, e)| BlockStatus {
-                id: *n,
-                scope: alert::scope_name(e.id.scope).to_string(),
-                device: e.device.clone(),
-                src: e.id.src.map(|ip| ip.to_string()),
-                dst: if e.id.dport != 0 {
-                    format!("{}:{}", e.id.dst, e.id.dport)
-                } else {
-                    e.id.dst.to_string()
-                },
-                expires_in_secs: e.deadline.saturating_duration_since(instant).as_secs(),
-            })
-            .collect();
+        if let Some(fw) = &self.firewall {
+            s.blocks = fw
+                .blocks()
+                .live(instant)
+                .map(|e| BlockStatus {
+                    id: e.number,
+                    scope: crate::block::scope_name(e.id.scope).to_string(),
+                    device: e.device.clone(),
+                    src: e.id.src.map(|ip| ip.to_string()),
+                    dst: e.id.dst_text(),
+                    expires_in_secs: e.left(instant).map_or(0, |d| d.as_secs()),
+                })
+                .collect();
+        }
         s
     }
 

@@ -1,28 +1,13 @@
-//! Blocks: what the daemon puts into the block sets, and how it reads them back.
+//! Blocks in nftables: the set and element a [`BlockId`] is, and how `nft -j list` shows them.
 
-use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
 use nftables::expr::{Elem, Expression, NamedExpression};
 
 use super::rules::{concat, SET_D4, SET_D6, SET_DD4, SET_DD6, SET_FLOW4, SET_FLOW6};
-use super::FirewallError;
+pub use crate::block::BlockId;
 use crate::config::Scope;
-
-/// A block's key: which set it lives in and the element in that set. Fields that the scope does
-/// not use are `None`/0, so two ids compare equal exactly when they name the same element.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BlockId {
-    pub scope: Scope,
-    /// The LAN device (flow and device·destination scopes).
-    pub src: Option<IpAddr>,
-    pub dst: IpAddr,
-    /// IP protocol number (flow scope only).
-    pub proto: u8,
-    pub sport: u16,
-    pub dport: u16,
-}
 
 /// A block as it is in the kernel now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,48 +21,6 @@ pub struct Block {
 }
 
 impl BlockId {
-    /// Normalises the fields the scope ignores; rejects mixed address families.
-    pub fn new(
-        scope: Scope,
-        src: IpAddr,
-        dst: IpAddr,
-        proto: u8,
-        sport: u16,
-        dport: u16,
-    ) -> Result<BlockId, FirewallError> {
-        if scope != Scope::Destination && src.is_ipv4() != dst.is_ipv4() {
-            return Err(FirewallError::Invalid(format!(
-                "block {src} -> {dst}: source and destination of different address families"
-            )));
-        }
-        Ok(match scope {
-            Scope::Flow => BlockId {
-                scope,
-                src: Some(src),
-                dst,
-                proto,
-                sport,
-                dport,
-            },
-            Scope::DeviceDestination => BlockId {
-                scope,
-                src: Some(src),
-                dst,
-                proto: 0,
-                sport: 0,
-                dport: 0,
-            },
-            Scope::Destination => BlockId {
-                scope,
-                src: None,
-                dst,
-                proto: 0,
-                sport: 0,
-                dport: 0,
-            },
-        })
-    }
-
     /// The set holding this block.
     pub fn set_name(&self) -> &'static str {
         let v4 = self.dst.is_ipv4();
@@ -157,21 +100,6 @@ impl BlockId {
             dst: id.dst,
             expires_in: expires.map(|s| Duration::from_secs(u64::from(s))),
         })
-    }
-}
-
-impl fmt::Display for BlockId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let src = self.src.map(|s| s.to_string()).unwrap_or_default();
-        match self.scope {
-            Scope::Flow => write!(
-                f,
-                "flow proto {} {src} port {} -> {} port {}",
-                self.proto, self.sport, self.dst, self.dport
-            ),
-            Scope::DeviceDestination => write!(f, "device {src} -> {}", self.dst),
-            Scope::Destination => write!(f, "destination {}", self.dst),
-        }
     }
 }
 

@@ -94,7 +94,9 @@ use nftables::types::NfFamily;
 
 pub use block::{Block, BlockId};
 
+use crate::block::Registry;
 use crate::config::{Config, QueueBackend, Scope};
+use crate::decision::{BlockOrder, Mark};
 
 /// "Queue this packet" request from our early chains to the xt rule (meta mark only).
 pub const MARK_QUEUE: u32 = 0x0200_0000;
@@ -110,22 +112,13 @@ pub const MARK_MASK: u32 = MARK_QUEUE | DECISION_MASK;
 /// The throwaway table of the native-queue probe.
 pub const PROBE_TABLE: &str = "leakguard_probe";
 
-/// A flow decision, as the NFQUEUE verdict carries it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Decision {
-    /// Still inspecting: queue the next packet too.
-    Undecided,
-    Clean,
-    Block,
-}
-
 /// The NFQA_MARK to send with an ACCEPT verdict: the packet's own mark (NFQA_MARK of the queued
 /// message) with our bits replaced, so other users of the mark keep theirs.
-pub fn verdict_mark(packet_mark: u32, decision: Decision) -> u32 {
+pub fn verdict_mark(packet_mark: u32, decision: Mark) -> u32 {
     let bits = match decision {
-        Decision::Undecided => 0,
-        Decision::Clean => MARK_CLEAN,
-        Decision::Block => MARK_BLOCK,
+        Mark::Undecided => 0,
+        Mark::Clean => MARK_CLEAN,
+        Mark::Block => MARK_BLOCK,
     };
     (packet_mark & !MARK_MASK) | bits
 }
@@ -213,9 +206,9 @@ pub fn ruleset(config: &Config, backend: Backend) -> Nftables<'static> {
 pub struct Firewall {
     settings: Settings,
     backend: Backend,
-    /// Blocks we added and their deadline (`None`: no timeout), for [`Firewall::restore`]
-    /// after the table was flushed away with its sets.
-    blocks: Vec<(BlockId, Option<Instant>)>,
+    /// The blocks in force: the one registry `status` and `unblock` read, mirrored into the
+    /// sets (and re-added from it by [`Firewall::restore`] after the table was flushed away).
+    blocks: Registry,
 }
 
 impl Firewall {
@@ -227,7 +220,7 @@ impl Firewall {
         let mut fw = Firewall {
             settings,
             backend,
-            blocks: Vec::new(),
+            blocks: Registry::new(),
         };
         if let Ok(live) = fw.list_blocks() {
             fw.remember(&live);
@@ -269,7 +262,19 @@ impl Firewall {
     /// table replaces the old one.
     pub fn reconfigure(&mut self, config: &Config) -> Result<(), FirewallError> {
         if let Ok(live) = self.list_blocks() {
-            self.blocks.clear();
+            // What the kernel holds now is what is in force (expired and removed ones gone);
+            // the registry keeps the numbers and names of those still there.
+            let now = Instant::now();
+            let keep: Vec<BlockId> = live.iter().map(|b| b.id).collect();
+            let gone: Vec<BlockId> = self
+                .blocks
+                .live(now)
+                .map(|e| e.id)
+                .filter(|id| !keep.contains(id))
+                .collect();
+            for id in &gone {
+                self.blocks.remove(id);
+            }
             self.remember(&live);
         }
         let settings = Settings::from_config(config);
@@ -324,7 +329,36 @@ impl Firewall {
         dport: u16,
         timeout_secs: u32,
     ) -> Result<BlockId, FirewallError> {
-        let id = BlockId::new(scope, src, dst, proto, sport, dport)?;
+        let id = BlockId::new(scope, src, dst, proto, sport, dport)
+            .map_err(|e| FirewallError::Invalid(e.to_string()))?;
+        self.put_block(id, None, timeout_secs)?;
+        Ok(id)
+    }
+
+    /// Installs the block a decision ordered, once: while the same block is in force, another
+    /// order (several findings of one packet or flow) leaves it as it is. Returns the block's
+    /// registry entry number and the seconds it has left (0: no timeout).
+    pub fn order_block(
+        &mut self,
+        order: &BlockOrder,
+        device: Option<String>,
+    ) -> Result<(u64, u32), FirewallError> {
+        let now = Instant::now();
+        if let Some(e) = self.blocks.get(&order.id, now) {
+            let left = e.left(now).map_or(0, |d| d.as_secs());
+            return Ok((e.number, u32::try_from(left).unwrap_or(order.timeout_secs)));
+        }
+        let number = self.put_block(order.id, device, order.timeout_secs)?;
+        Ok((number, order.timeout_secs))
+    }
+
+    /// Adds (or re-adds, restarting its timeout) `id` in the kernel and the registry.
+    fn put_block(
+        &mut self,
+        id: BlockId,
+        device: Option<String>,
+        timeout_secs: u32,
+    ) -> Result<u64, FirewallError> {
         let timeout = Some(timeout_secs).filter(|t| *t > 0);
         // add (no-op when present); delete; add with the timeout: one transaction that works
         // whether or not the element exists, and resets the timeout when it does.
@@ -340,11 +374,18 @@ impl Firewall {
             &format!("adding block {id}"),
         )?;
         let now = Instant::now();
-        self.blocks
-            .retain(|(b, deadline)| *b != id && deadline.map_or(true, |d| d > now));
-        let deadline = timeout.map(|t| now + Duration::from_secs(u64::from(t)));
-        self.blocks.push((id, deadline));
-        Ok(id)
+        self.blocks.expire(now);
+        Ok(self.blocks.put(id, device, timeout_secs, now))
+    }
+
+    /// The blocks in force (what `status` lists and `unblock` lifts).
+    pub fn blocks(&self) -> &Registry {
+        &self.blocks
+    }
+
+    /// Forgets blocks whose time is up (the kernel's set timeouts remove the elements).
+    pub fn expire_blocks(&mut self) {
+        self.blocks.expire(Instant::now());
     }
 
     /// Removes one block; removing a block that is gone (expired) is not an error.
@@ -359,7 +400,7 @@ impl Firewall {
             },
             &format!("removing block {id}"),
         )?;
-        self.blocks.retain(|(b, _)| b != id);
+        self.blocks.remove(id);
         Ok(())
     }
 
@@ -425,25 +466,23 @@ impl Firewall {
     fn remember(&mut self, live: &[Block]) {
         let now = Instant::now();
         for block in live {
-            self.blocks.retain(|(b, _)| *b != block.id);
-            self.blocks
-                .push((block.id, block.expires_in.map(|left| now + left)));
+            let deadline = block.expires_in.map(|left| now + left);
+            self.blocks.put_until(block.id, None, deadline);
         }
     }
 
     /// Replaces the table in one transaction, with the remembered blocks that are still alive.
     fn apply_table(&mut self) -> Result<(), FirewallError> {
         let now = Instant::now();
-        self.blocks
-            .retain(|(_, deadline)| deadline.map_or(true, |d| d > now + Duration::from_secs(1)));
+        self.blocks.expire(now + Duration::from_secs(1));
         let mut objects = delete_table(&self.settings.table).objects.into_owned();
         objects.extend(rules::table_objects(&self.settings, self.backend));
-        for (id, deadline) in &self.blocks {
-            let left = deadline.map(|d| {
-                let secs = d.saturating_duration_since(now).as_secs();
+        for e in self.blocks.live(now) {
+            let left = e.left(now).map(|d| {
+                let secs = d.as_secs();
                 u32::try_from(secs).unwrap_or(u32::MAX).max(1)
             });
-            objects.push(self.element_cmd(NfCmd::Add, id, left));
+            objects.push(self.element_cmd(NfCmd::Add, &e.id, left));
         }
         nft::apply(
             &Nftables {
@@ -561,9 +600,9 @@ mod tests {
 
     #[test]
     fn verdict_mark_keeps_foreign_bits() {
-        assert_eq!(verdict_mark(0x0000_3f01, Decision::Clean), 0x0400_3f01);
-        assert_eq!(verdict_mark(0x0600_0001, Decision::Block), 0x0800_0001);
-        assert_eq!(verdict_mark(0x0a00_0001, Decision::Undecided), 0x0000_0001);
+        assert_eq!(verdict_mark(0x0000_3f01, Mark::Clean), 0x0400_3f01);
+        assert_eq!(verdict_mark(0x0600_0001, Mark::Block), 0x0800_0001);
+        assert_eq!(verdict_mark(0x0a00_0001, Mark::Undecided), 0x0000_0001);
         assert_eq!(MARK_MASK, 0x0e00_0000);
     }
 

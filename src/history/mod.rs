@@ -37,7 +37,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::daemon::alert::Action;
+use crate::decision::Action;
 use crate::finding::{mac_text, mask, Encoding, Finding, Kind, Source};
 
 pub use digest::Key;
@@ -242,6 +242,21 @@ impl History {
         device.flows_leaked += u64::from(event.leaked);
         device.flows_blocked += u64::from(event.blocked);
         self.dirty = true;
+    }
+
+    /// The packet the pipeline just judged, in its device's flow counts; `stopped`: it did not
+    /// get through (dropped, or its flow blocked).
+    pub fn note_packet(&mut self, pipeline: &crate::pipeline::Pipeline, time: i64, stopped: bool) {
+        let note = pipeline.last_note();
+        if let Some(src) = note.src {
+            let event = FlowEvent {
+                inspected: note.new_flow,
+                leaked: note.first_leak,
+                blocked: note.first_leak && stopped,
+            };
+            let name = pipeline.device_name(note.src_mac, src);
+            self.note_flow(time, note.src_mac, src, name, event);
+        }
     }
 
     /// One finding and what was done about it.
