@@ -37,6 +37,7 @@ pub mod netlink;
 pub mod output;
 pub mod packet;
 pub mod pipeline;
+pub mod rpcd;
 pub mod source;
 
 /// The version printed by `leakguard --version` (OpenWrt's CI looks for PKG_VERSION in it).

@@ -24,6 +24,7 @@ usage: leakguard scan [--config FILE] [--format text|json] [--lan CIDR]... [--re
        leakguard status [--json] [--config FILE]
        leakguard unblock <ID|all> [--config FILE]
        leakguard check-config FILE
+       leakguard rpcd list | call METHOD
        leakguard --version
 
 scan     reads pcap/pcapng captures and prints the identifiers LAN devices leaked
@@ -32,6 +33,8 @@ report   what each device sent where (the running daemon's history, else its fil
 run      the inline daemon: NFQUEUE + conntrack + its own nftables table
 status   asks the running daemon for its counters, alerts and blocks
 unblock  asks the running daemon to lift one block, or all
+rpcd     the LuCI backend, as rpcd's exec plugin runs it (config: $LEAKGUARD_CONFIG or
+         /etc/leakguard/leakguard.toml)
 ";
 
 fn main() -> ExitCode {
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         "run" => run(rest),
         "status" => status(rest),
         "unblock" => unblock(rest),
+        "rpcd" => rpcd(rest),
         other => Err(format!("unknown command `{other}`\n{USAGE}")),
     };
     match result {
@@ -397,4 +401,14 @@ fn unblock(words: &[String]) -> Result<ExitCode, String> {
 
 fn default_config_if_present() -> Option<&'static str> {
     Path::new(DEFAULT_CONFIG).exists().then_some(DEFAULT_CONFIG)
+}
+
+/// The rpcd exec plugin (`/usr/libexec/rpcd/luci.leakguard`): see `src/rpcd.rs`.
+fn rpcd(words: &[String]) -> Result<ExitCode, String> {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let code = leakguard::rpcd::main(words, &mut io::stdin().lock(), &mut out)
+        .map_err(|e| format!("rpcd: {e}"))?;
+    out.flush().map_err(|e| format!("rpcd: {e}"))?;
+    Ok(ExitCode::from(code))
 }

@@ -1,0 +1,775 @@
+//! The LuCI backend: an rpcd exec plugin. `/usr/libexec/rpcd/luci.leakguard` (package
+//! luci-app-leakguard) is a two-line shell script that runs `leakguard rpcd "$@"`, so rpcd's
+//! object `luci.leakguard` is answered by this module.
+//!
+//! Why an exec plugin written in Rust, not a ucode script: the backend has to validate and edit the
+//! TOML config, and the one parser that decides what the daemon accepts is [`Config::parse`] (the
+//! code behind `leakguard check-config`). A ucode or shell backend would need a TOML parser of its
+//! own, and a second parser is a second opinion on what is valid. Being in the binary also means
+//! the backend speaks the control socket's protocol through [`control::request`], not a copy of it.
+//! And an exec plugin runs here exactly as rpcd runs it (ucode is not packaged for Debian), so the
+//! tests drive the real thing. The cost (a fork per call, about a millisecond) is nothing next to
+//! LuCI's 5 s poll.
+//!
+//! The protocol (openwrt/rpcd `exec.c`): `PLUGIN list` prints one JSON object naming each method
+//! and a sample of its arguments; `PLUGIN call METHOD` gets the arguments as one JSON object on
+//! stdin (rpcd adds `ubus_rpc_session`) and prints one JSON object, which becomes the ubus reply.
+//! Every reply here is an object, failures included (`{"ok":false,"error":…}`): rpcd turns
+//! anything else into a bare ubus error code, and the page could not say what went wrong.
+//!
+//! | method         | ACL   | does                                                          |
+//! |----------------|-------|---------------------------------------------------------------|
+//! | `status`       | read  | the daemon's snapshot (control socket; `status.json` if it is down) |
+//! | `get_config`   | write | the config file's text and the settings parsed from it        |
+//! | `check_config` | write | validates a config text (nothing written)                     |
+//! | `set_config`   | write | validates, writes atomically, reloads the daemon              |
+//! | `set_settings` | write | edits the settings the Settings tab shows into the file, then as `set_config` |
+//! | `set_mode`     | write | `set_settings` with the mode alone (enforce ↔ monitor)        |
+//! | `unblock`      | write | lifts one block (`{"id":"3"}`) or all (`{"id":"all"}`)        |
+//!
+//! The config is read and written as text; what it means is decided by [`Config::parse`], and
+//! edits go through `toml_edit`, which keeps the owner's comments and every key the tab does not
+//! show. Nothing is written unless the whole new text parses as a config.
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::UNIX_EPOCH;
+
+use serde_json::{json, Map, Value};
+use toml_edit::{value, Array, ArrayOfTables, DocumentMut, Item, Table};
+
+use crate::config::{AllowDst, Config, ConfigError, Mode, Scope};
+use crate::daemon::control::{self, Unblock};
+use crate::daemon::status::STATUS_FILE;
+use crate::finding::{mac_text, Kind};
+
+/// Where the config is when `LEAKGUARD_CONFIG` does not say otherwise.
+pub const DEFAULT_CONFIG: &str = "/etc/leakguard/leakguard.toml";
+
+/// The largest argument object read from stdin (uhttpd refuses bodies over 64 KiB already).
+const MAX_INPUT: u64 = 1 << 20;
+
+/// Identifier lists of a `[[device]]`, in the order the Settings tab shows them.
+const DEVICE_LISTS: [&str; 7] = ["mac", "imei", "imsi", "iccid", "meid", "phone", "serial"];
+
+/// The methods and their argument samples, as `list` prints them (rpcd takes a string sample as
+/// "string", a number as int32, an object as "table").
+pub fn signatures() -> Value {
+    json!({
+        "status": {},
+        "get_config": {},
+        "check_config": { "text": "" },
+        "set_config": { "text": "" },
+        "set_settings": { "settings": {} },
+        "set_mode": { "mode": "" },
+        "unblock": { "id": "" },
+    })
+}
+
+/// `leakguard rpcd list` / `leakguard rpcd call METHOD`: what rpcd runs. Returns the process's
+/// exit code; the reply goes to `out`.
+pub fn main(args: &[String], input: &mut dyn Read, out: &mut dyn Write) -> io::Result<u8> {
+    let config = std::env::var_os("LEAKGUARD_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+    let reply = match args {
+        [list] if list == "list" => signatures(),
+        [call, method] if call == "call" => {
+            let mut text = String::new();
+            input.take(MAX_INPUT).read_to_string(&mut text)?;
+            match parse_args(&text) {
+                Ok(args) => Backend::new(config).call(method, &args),
+                Err(e) => failure(&e),
+            }
+        }
+        _ => {
+            writeln!(
+                out,
+                "usage: leakguard rpcd list | leakguard rpcd call METHOD  (rpcd exec plugin)"
+            )?;
+            return Ok(2);
+        }
+    };
+    writeln!(out, "{reply}")?;
+    Ok(0)
+}
+
+/// The arguments rpcd sends: one JSON object; nothing at all counts as `{}`.
+fn parse_args(text: &str) -> Result<Map<String, Value>, String> {
+    if text.trim().is_empty() {
+        return Ok(Map::new());
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err("arguments are not a JSON object".to_string()),
+        Err(e) => Err(format!("arguments are not JSON: {e}")),
+    }
+}
+
+fn failure(message: &str) -> Value {
+    json!({ "ok": false, "error": message })
+}
+
+/// A config error as the page shows it: where (line and column in the text) and what.
+fn config_error(e: &ConfigError) -> Value {
+    json!({
+        "ok": false,
+        "error": e.to_string(),
+        "line": e.line,
+        "column": e.column,
+        "key": e.key,
+        "message": e.message,
+    })
+}
+
+/// The backend of one call: which config file, and the daemon it names.
+pub struct Backend {
+    config_path: PathBuf,
+}
+
+impl Backend {
+    pub fn new(config_path: PathBuf) -> Backend {
+        Backend { config_path }
+    }
+
+    /// Answers `method`. Unknown methods get an error object (rpcd never sends one: it refuses
+    /// methods `list` did not name).
+    pub fn call(&self, method: &str, args: &Map<String, Value>) -> Value {
+        let text = |key: &str| args.get(key).and_then(Value::as_str);
+        match method {
+            "status" => self.status(),
+            "get_config" => self.get_config(),
+            "check_config" => match text("text") {
+                Some(t) => self.check(t),
+                None => failure("check_config: expected {\"text\": …}"),
+            },
+            "set_config" => match text("text") {
+                Some(t) => self.set_config(t),
+                None => failure("set_config: expected {\"text\": …}"),
+            },
+            "set_settings" => match args.get("settings") {
+                Some(Value::Object(s)) => self.set_settings(s),
+                _ => failure("set_settings: expected {\"settings\": {…}}"),
+            },
+            "set_mode" => match text("mode") {
+                Some(mode) => {
+                    let mut s = Map::new();
+                    s.insert("mode".into(), Value::from(mode));
+                    self.set_settings(&s)
+                }
+                None => failure("set_mode: expected {\"mode\": \"enforce\"|\"monitor\"}"),
+            },
+            "unblock" => self.unblock(args.get("id")),
+            other => failure(&format!("unknown method {other}")),
+        }
+    }
+
+    fn file_name(&self) -> String {
+        self.config_path.display().to_string()
+    }
+
+    /// The config the daemon runs with, as far as the file says: its parse, or the defaults with
+    /// the error when the file is missing or broken (the run directory is still the default one).
+    fn config(&self) -> (Config, Option<ConfigError>) {
+        match Config::load(&self.config_path) {
+            Ok(c) => (c, None),
+            Err(e) => (Config::default(), Some(e)),
+        }
+    }
+
+    fn socket(&self, config: &Config) -> PathBuf {
+        control::socket_path(&config.daemon.run_dir)
+    }
+
+    /// `status`: `{running, status, …}`. Running: the control socket's snapshot. Not running:
+    /// the last `status.json` the daemon wrote (it rewrites it every 2 s, so its time is when the
+    /// daemon was last alive), marked stale, and the error that says why the socket failed.
+    fn status(&self) -> Value {
+        let (config, config_err) = self.config();
+        let mut reply = Map::new();
+        reply.insert("config".into(), Value::from(self.file_name()));
+        if let Some(e) = &config_err {
+            reply.insert("config_error".into(), Value::from(e.to_string()));
+        }
+        reply.insert("flow_offload".into(), flow_offload());
+        match control::request(&self.socket(&config), "status") {
+            Ok(raw) => match serde_json::from_str::<Value>(&raw) {
+                Ok(snapshot) if control::reply_error(&raw).is_none() => {
+                    reply.insert("running".into(), Value::Bool(true));
+                    reply.insert("status".into(), snapshot);
+                }
+                _ => {
+                    reply.insert("running".into(), Value::Bool(false));
+                    reply.insert(
+                        "error".into(),
+                        Value::from(control::reply_error(&raw).unwrap_or(raw)),
+                    );
+                }
+            },
+            Err(e) => {
+                reply.insert("running".into(), Value::Bool(false));
+                reply.insert("error".into(), Value::from(e.to_string()));
+                let file = config.daemon.run_dir.join(STATUS_FILE);
+                if let Some(snapshot) = fs::read(&file)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                {
+                    reply.insert("status".into(), snapshot);
+                    reply.insert("stale".into(), Value::Bool(true));
+                }
+                if let Some(secs) = fs::metadata(&file)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                {
+                    reply.insert("last_seen".into(), Value::from(secs.as_secs()));
+                }
+            }
+        }
+        Value::Object(reply)
+    }
+
+    /// `get_config`: the file's text and the settings the Settings tab edits.
+    fn get_config(&self) -> Value {
+        let (text, exists) = match fs::read_to_string(&self.config_path) {
+            Ok(t) => (t, true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => (String::new(), false),
+            Err(e) => return failure(&format!("{}: {e}", self.file_name())),
+        };
+        let mut reply = Map::new();
+        reply.insert("ok".into(), Value::Bool(true));
+        reply.insert("path".into(), Value::from(self.file_name()));
+        reply.insert("exists".into(), Value::Bool(exists));
+        match Config::parse(&text, &self.file_name()) {
+            Ok(config) => {
+                reply.insert("settings".into(), settings(&config));
+            }
+            Err(e) => {
+                reply.insert("settings".into(), settings(&Config::default()));
+                reply.insert("config_error".into(), config_error(&e));
+            }
+        }
+        reply.insert("text".into(), Value::from(text));
+        Value::Object(reply)
+    }
+
+    fn check(&self, text: &str) -> Value {
+        match Config::parse(text, &self.file_name()) {
+            Ok(c) => json!({
+                "ok": true,
+                "mode": mode_name(c.mode),
+                "devices": c.devices.len(),
+            }),
+            Err(e) => config_error(&e),
+        }
+    }
+
+    /// Validates `text`, writes it (temporary file, fsync, rename: the daemon and a power cut see
+    /// the old file or the new one, never half), then asks the daemon to reload.
+    fn set_config(&self, text: &str) -> Value {
+        let config = match Config::parse(text, &self.file_name()) {
+            Ok(c) => c,
+            Err(e) => {
+                let mut reply = config_error(&e);
+                reply["written"] = Value::Bool(false);
+                return reply;
+            }
+        };
+        if let Err(e) = write_atomic(&self.config_path, text) {
+            return json!({
+                "ok": false,
+                "written": false,
+                "error": format!("writing {}: {e}", self.file_name()),
+            });
+        }
+        let mut reply = json!({
+            "ok": true,
+            "written": true,
+            "mode": mode_name(config.mode),
+        });
+        match control::request(&self.socket(&config), "reload") {
+            Ok(raw) => match control::reply_error(&raw) {
+                None => {
+                    reply["reloaded"] = Value::Bool(true);
+                    // The daemon answers after the reload: its mode now is what it runs with.
+                    if let Ok((_, status)) = control::status(&self.socket(&config)) {
+                        reply["running_mode"] = Value::from(status.mode);
+                    }
+                }
+                Some(e) => {
+                    reply["reloaded"] = Value::Bool(false);
+                    reply["reload_error"] = Value::from(e);
+                }
+            },
+            Err(e) => {
+                reply["reloaded"] = Value::Bool(false);
+                reply["reload_error"] = Value::from(e.to_string());
+            }
+        }
+        reply
+    }
+
+    /// Applies the Settings tab's values to the current file's text, then [`Self::set_config`].
+    fn set_settings(&self, settings: &Map<String, Value>) -> Value {
+        let current = match fs::read_to_string(&self.config_path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
+            Err(e) => return failure(&format!("{}: {e}", self.file_name())),
+        };
+        let mut doc: DocumentMut = match current.parse() {
+            Ok(d) => d,
+            Err(e) => {
+                return failure(&format!(
+                    "{} is not valid TOML ({}); fix it in the config file editor first",
+                    self.file_name(),
+                    e.message()
+                ))
+            }
+        };
+        if let Err(e) = apply_settings(&mut doc, settings) {
+            return failure(&e);
+        }
+        self.set_config(&doc.to_string())
+    }
+
+    fn unblock(&self, id: Option<&Value>) -> Value {
+        let which = match id {
+            Some(Value::String(s)) if s == "all" => Unblock::All,
+            Some(Value::String(s)) => match s.parse() {
+                Ok(n) => Unblock::Id(n),
+                Err(_) => return failure("unblock: id is a block number or \"all\""),
+            },
+            Some(Value::Number(n)) => match n.as_u64() {
+                Some(n) => Unblock::Id(n),
+                None => return failure("unblock: id is a block number or \"all\""),
+            },
+            _ => return failure("unblock: expected {\"id\": \"N\"|\"all\"}"),
+        };
+        let (config, _) = self.config();
+        match control::unblock(&self.socket(&config), which) {
+            Ok(n) => json!({ "ok": true, "removed": n }),
+            Err(e) => failure(&e.to_string()),
+        }
+    }
+}
+
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Enforce => "enforce",
+        Mode::Monitor => "monitor",
+    }
+}
+
+fn scope_name(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Flow => "flow",
+        Scope::DeviceDestination => "device-destination",
+        Scope::Destination => "destination",
+    }
+}
+
+/// What the Settings tab shows, from a parsed config (identifiers in their canonical form).
+pub fn settings(config: &Config) -> Value {
+    let devices: Vec<Value> = config
+        .devices
+        .iter()
+        .map(|d| {
+            json!({
+                "name": d.name,
+                "mac": d.mac.iter().map(|m| mac_text(m).as_str().to_string()).collect::<Vec<_>>(),
+                "imei": d.imei,
+                "imsi": d.imsi,
+                "iccid": d.iccid,
+                "meid": d.meid,
+                "phone": d.phone,
+                "serial": d.serial,
+            })
+        })
+        .collect();
+    let allow: Vec<Value> = config
+        .allow
+        .iter()
+        .map(|a| {
+            json!({
+                "dst": match &a.dst {
+                    AllowDst::Prefix(p) => p.to_string(),
+                    AllowDst::Host(h) => h.clone(),
+                },
+                "kinds": a.kinds.iter().map(|k| k.name()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "mode": mode_name(config.mode),
+        "scope": scope_name(config.firewall.scope),
+        "block_timeout": config.firewall.block_timeout,
+        "lan_interfaces": config.network.lan_interfaces,
+        "devices": devices,
+        "allow": allow,
+        "kinds": Kind::ALL.iter().map(|k| k.name()).collect::<Vec<_>>(),
+    })
+}
+
+/// Strings of a JSON list (a lone string counts as a list of one); empty strings dropped.
+fn strings(v: &Value, what: &str) -> Result<Vec<String>, String> {
+    let items: Vec<&Value> = match v {
+        Value::Array(a) => a.iter().collect(),
+        Value::String(_) => vec![v],
+        Value::Null => Vec::new(),
+        _ => return Err(format!("{what}: expected a list of strings")),
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            Value::String(s) if s.trim().is_empty() => {}
+            Value::String(s) => out.push(s.trim().to_string()),
+            _ => return Err(format!("{what}: expected a list of strings")),
+        }
+    }
+    Ok(out)
+}
+
+fn array(items: &[String]) -> Item {
+    let mut a = Array::new();
+    for s in items {
+        a.push(s.as_str());
+    }
+    value(a)
+}
+
+fn string_of(v: &Value, what: &str) -> Result<String, String> {
+    v.as_str()
+        .map(|s| s.trim().to_string())
+        .ok_or_else(|| format!("{what}: expected a string"))
+}
+
+/// Writes the settings present in `s` into `doc`; keys absent from `s` are left as they are.
+/// Values are only put in place here: whether they are valid is [`Config::parse`]'s decision.
+pub fn apply_settings(doc: &mut DocumentMut, s: &Map<String, Value>) -> Result<(), String> {
+    for key in s.keys() {
+        if ![
+            "mode",
+            "scope",
+            "block_timeout",
+            "lan_interfaces",
+            "devices",
+            "allow",
+        ]
+        .contains(&key.as_str())
+        {
+            return Err(format!("settings: unknown setting {key}"));
+        }
+    }
+    if let Some(v) = s.get("mode") {
+        doc["mode"] = value(string_of(v, "mode")?);
+    }
+    if let Some(v) = s.get("scope") {
+        doc["firewall"]["scope"] = value(string_of(v, "scope")?);
+    }
+    if let Some(v) = s.get("block_timeout") {
+        let n = match v {
+            Value::Number(n) => n.as_i64(),
+            Value::String(t) => t.trim().parse::<i64>().ok(),
+            _ => None,
+        }
+        .ok_or("block_timeout: expected a whole number of seconds")?;
+        doc["firewall"]["block_timeout"] = value(n);
+    }
+    if let Some(v) = s.get("lan_interfaces") {
+        doc["network"]["lan_interfaces"] = array(&strings(v, "lan_interfaces")?);
+    }
+    if let Some(v) = s.get("devices") {
+        let list = v.as_array().ok_or("devices: expected a list")?;
+        let mut tables = ArrayOfTables::new();
+        for (i, d) in list.iter().enumerate() {
+            let d = d
+                .as_object()
+                .ok_or_else(|| format!("devices[{i}]: expected an object"))?;
+            let mut t = Table::new();
+            if let Some(name) = d.get("name") {
+                let name = string_of(name, &format!("devices[{i}].name"))?;
+                if !name.is_empty() {
+                    t["name"] = value(name);
+                }
+            }
+            for key in DEVICE_LISTS {
+                if let Some(v) = d.get(key) {
+                    let items = strings(v, &format!("devices[{i}].{key}"))?;
+                    if !items.is_empty() {
+                        t[key] = array(&items);
+                    }
+                }
+            }
+            tables.push(t);
+        }
+        set_tables(doc, "device", tables);
+    }
+    if let Some(v) = s.get("allow") {
+        let list = v.as_array().ok_or("allow: expected a list")?;
+        let mut tables = ArrayOfTables::new();
+        for (i, a) in list.iter().enumerate() {
+            let a = a
+                .as_object()
+                .ok_or_else(|| format!("allow[{i}]: expected an object"))?;
+            let mut t = Table::new();
+            t["dst"] = value(string_of(
+                a.get("dst").unwrap_or(&Value::Null),
+                &format!("allow[{i}].dst"),
+            )?);
+            if let Some(k) = a.get("kinds") {
+                let kinds = strings(k, &format!("allow[{i}].kinds"))?;
+                if !kinds.is_empty() {
+                    t["kinds"] = array(&kinds);
+                }
+            }
+            tables.push(t);
+        }
+        set_tables(doc, "allow", tables);
+    }
+    Ok(())
+}
+
+/// Replaces the `[[key]]` tables (removes them when there are none), where the first one was.
+fn set_tables(doc: &mut DocumentMut, key: &str, mut tables: ArrayOfTables) {
+    let position = doc
+        .get(key)
+        .and_then(Item::as_array_of_tables)
+        .and_then(|old| old.iter().next())
+        .and_then(Table::position);
+    if tables.is_empty() {
+        doc.remove(key);
+        return;
+    }
+    if let Some(p) = position {
+        for (i, t) in tables.iter_mut().enumerate() {
+            t.set_position(p + i);
+        }
+    }
+    doc[key] = Item::ArrayOfTables(tables);
+}
+
+/// `off`, `software`, `hardware` from fw4's UCI config when `uci` is there (a router), else
+/// `null` (unknown). Offloaded flows skip the daemon's queue, which is why the page shows it.
+fn flow_offload() -> Value {
+    let get = |option: &str| -> Option<bool> {
+        let out = Command::new("uci")
+            .args(["-q", "get", &format!("firewall.@defaults[0].{option}")])
+            .output()
+            .ok()?;
+        if !out.status.success() && out.stdout.is_empty() {
+            // `uci -q get` of an unset option fails: unset means off.
+            return out.status.code().map(|_| false);
+        }
+        Some(String::from_utf8_lossy(&out.stdout).trim() == "1")
+    };
+    match (get("flow_offloading"), get("flow_offloading_hw")) {
+        (Some(_), Some(true)) => Value::from("hardware"),
+        (Some(true), _) => Value::from("software"),
+        (Some(false), _) => Value::from("off"),
+        _ => Value::Null,
+    }
+}
+
+/// Writes `text` to `path` so that a reader sees the old content or the new, never a mix: a
+/// temporary file in the same directory (mode 0600: the config holds the owner's identifiers in
+/// the clear), fsync, rename over, fsync of the directory.
+pub fn write_atomic(path: &Path, text: &str) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let mode = fs::metadata(path)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(0o600);
+    let result = (|| {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)?;
+        file.write_all(text.as_bytes())?;
+        file.set_permissions(fs::Permissions::from_mode(mode))?;
+        file.sync_all()?;
+        fs::rename(&temp, path)?;
+        fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(text: &str) -> DocumentMut {
+        text.parse().unwrap()
+    }
+
+    fn settings_of(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn settings_keep_comments_and_other_keys() {
+        let mut d = doc("# owner's note\nmode = \"monitor\" # keep\n\n[detect]\nbudget = 2048\n");
+        apply_settings(
+            &mut d,
+            &settings_of(json!({
+                "mode": "enforce",
+                "scope": "flow",
+                "block_timeout": "600",
+                "lan_interfaces": ["br-lan", "br-guest"],
+            })),
+        )
+        .unwrap();
+        let text = d.to_string();
+        assert!(text.starts_with("# owner's note\n"), "{text}");
+        assert!(text.contains("budget = 2048"), "{text}");
+        let c = Config::parse(&text, "t").unwrap();
+        assert_eq!(c.mode, Mode::Enforce);
+        assert_eq!(c.firewall.scope, Scope::Flow);
+        assert_eq!(c.firewall.block_timeout, 600);
+        assert_eq!(c.network.lan_interfaces, ["br-lan", "br-guest"]);
+        assert_eq!(c.detect.budget, 2048);
+    }
+
+    #[test]
+    fn devices_and_allow_rules_round_trip() {
+        let mut d =
+            doc("mode = \"monitor\"\n\n[[device]]\nname = \"old\"\n\n[alert]\nrecent = 9\n");
+        let s = settings_of(json!({
+            "devices": [
+                { "name": "Nokia 7 Plus", "mac": ["A4:50:46:12:34:56"], "imei": ["490154203237518", ""] },
+                { "name": "tablet", "serial": "R52N80ABCDE" },
+            ],
+            "allow": [ { "dst": "*.example-mdm.com", "kinds": ["imei"] }, { "dst": "10.1.0.0/16" } ],
+        }));
+        apply_settings(&mut d, &s).unwrap();
+        let text = d.to_string();
+        let c = Config::parse(&text, "t").unwrap();
+        assert_eq!(c.devices.len(), 2, "{text}");
+        assert_eq!(c.alert.recent, 9);
+        let shown = settings(&c);
+        assert_eq!(shown["devices"][0]["name"], "Nokia 7 Plus");
+        assert_eq!(shown["devices"][0]["mac"][0], "a4:50:46:12:34:56");
+        assert_eq!(shown["devices"][0]["imei"], json!(["490154203237518"]));
+        assert_eq!(shown["devices"][1]["serial"], json!(["R52N80ABCDE"]));
+        assert_eq!(shown["allow"][0]["dst"], "*.example-mdm.com");
+        assert_eq!(shown["allow"][0]["kinds"], json!(["imei"]));
+        assert_eq!(shown["allow"][1]["dst"], "10.1.0.0/16");
+        assert_eq!(shown["allow"][1]["kinds"], json!([]));
+        // The device tables stay where the old one was: before [alert].
+        assert!(
+            text.find("[[device]]").unwrap() < text.find("[alert]").unwrap(),
+            "{text}"
+        );
+
+        apply_settings(&mut d, &settings_of(json!({ "devices": [], "allow": [] }))).unwrap();
+        let text = d.to_string();
+        assert!(
+            !text.contains("[[device]]") && !text.contains("[[allow]]"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn settings_with_wrong_shapes_are_refused() {
+        let mut d = doc("");
+        for bad in [
+            json!({ "mode": 1 }),
+            json!({ "block_timeout": "soon" }),
+            json!({ "devices": {} }),
+            json!({ "devices": [ { "imei": [1] } ] }),
+            json!({ "allow": [ {} ] }),
+            json!({ "table": "x" }),
+        ] {
+            assert!(
+                apply_settings(&mut d, &settings_of(bad.clone())).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("lg-rpcd-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn bad_config_is_refused_with_its_line_and_nothing_written() {
+        let dir = scratch("bad");
+        let path = dir.join("leakguard.toml");
+        let good = format!(
+            "mode = \"monitor\"\n[daemon]\nrun_dir = \"{}\"\n",
+            dir.join("run").display()
+        );
+        fs::write(&path, &good).unwrap();
+        let b = Backend::new(path.clone());
+        let bad = format!("{good}[[device]]\nname = \"x\"\nimei = [\"12345\"]\n");
+        let reply = b.call("set_config", &settings_of(json!({ "text": bad })));
+        assert_eq!(reply["ok"], false, "{reply}");
+        assert_eq!(reply["written"], false);
+        assert_eq!(reply["line"], 6, "{reply}");
+        assert!(reply["column"].as_u64().unwrap() > 0);
+        assert!(reply["error"].as_str().unwrap().contains("imei"), "{reply}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), good);
+
+        // A good text is written (daemon absent: written, not reloaded) with no temp file left.
+        let new = good.replace("monitor", "enforce");
+        let reply = b.call("set_config", &settings_of(json!({ "text": new })));
+        assert_eq!(reply["ok"], true, "{reply}");
+        assert_eq!(reply["written"], true);
+        assert_eq!(reply["reloaded"], false);
+        assert_eq!(fs::read_to_string(&path).unwrap(), new);
+        let names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
+
+        let reply = b.call("status", &Map::new());
+        assert_eq!(reply["running"], false, "{reply}");
+        assert!(
+            reply["error"].as_str().unwrap().contains("not running"),
+            "{reply}"
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn protocol_list_and_call() {
+        let mut out = Vec::new();
+        let code = main(&["list".into()], &mut io::empty(), &mut out).unwrap();
+        assert_eq!(code, 0);
+        let listed: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(listed, signatures());
+        for bad in ["[1]", "nope"] {
+            let mut out = Vec::new();
+            main(
+                &["call".into(), "status".into()],
+                &mut bad.as_bytes(),
+                &mut out,
+            )
+            .unwrap();
+            let v: Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(v["ok"], false, "{v}");
+        }
+    }
+}
