@@ -148,7 +148,7 @@ pub struct Detect {
     /// Kinds reported, indexed by `Kind as usize`.
     pub kinds: [bool; 8],
     /// Layers the detector looks through, indexed by `Layer as usize`.
-    pub encodings: [bool; 7],
+    pub encodings: [bool; 8],
     /// Structural identifiers (IMEI by Luhn and reporting body, …) with no config.
     pub structural: bool,
     /// Learn each LAN device's MAC from the frames it sends.
@@ -309,7 +309,7 @@ impl Default for Config {
             devices: Vec::new(),
             detect: Detect {
                 kinds: [true; 8],
-                encodings: [true; 7],
+                encodings: [true; 8],
                 structural: true,
                 learn_macs: true,
                 budget: 4096,
@@ -1489,7 +1489,7 @@ mod tests {
         assert_eq!(
             err("[detect]\nencodings = { base64 = true, rot13 = true }\n"),
             "t.toml:2:30: detect.encodings.rot13: unknown encoding `rot13`: expected one of \
-             url, hex, base64, gzip, md5, sha1, sha256"
+             url, hex, base64, gzip, md5, sha1, sha256, binary"
         );
         assert_eq!(
             err("[detect.kinds]\nimei = true\nimeii = false\n"),

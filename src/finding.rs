@@ -93,10 +93,12 @@ pub enum Layer {
     Md5,
     Sha1,
     Sha256,
+    /// The value as bytes, not text: digits in BCD or TBCD, a MAC's six bytes.
+    Binary,
 }
 
 impl Layer {
-    pub const ALL: [Layer; 7] = [
+    pub const ALL: [Layer; 8] = [
         Layer::Url,
         Layer::Hex,
         Layer::Base64,
@@ -104,6 +106,7 @@ impl Layer {
         Layer::Md5,
         Layer::Sha1,
         Layer::Sha256,
+        Layer::Binary,
     ];
 
     pub fn name(self) -> &'static str {
@@ -115,6 +118,7 @@ impl Layer {
             Layer::Md5 => "md5",
             Layer::Sha1 => "sha1",
             Layer::Sha256 => "sha256",
+            Layer::Binary => "binary",
         }
     }
 

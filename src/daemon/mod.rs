@@ -493,6 +493,15 @@ impl Daemon {
                     error!("restoring the table: {e}");
                 }
             }
+            // fw4's flow offloading would let established flows skip the queue: take it over
+            // (src/firewall/offload.rs), and say so whenever that changes.
+            if let Some(state) = fw.check_offload() {
+                if state.degraded() {
+                    error!("flow offloading: {}", state.describe());
+                } else {
+                    info!("flow offloading: {}", state.describe());
+                }
+            }
         }
     }
 
@@ -512,6 +521,11 @@ impl Daemon {
             .unwrap_or("none");
         s.queue_backend = backend.to_string();
         s.ruleset_backend = "nftables".to_string();
+        s.offload = self
+            .firewall
+            .as_ref()
+            .map(|f| f.offload_state().describe())
+            .unwrap_or_default();
         s.counters = self.counters.clone();
         s.counters.flows_tracked = self.pipeline.flows().len() as u64;
         s.counters.flows_evicted = self.pipeline.flows().evicted();

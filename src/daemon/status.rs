@@ -95,6 +95,10 @@ pub struct Status {
     pub recent_alerts: Vec<RecentAlert>,
     pub blocks: Vec<BlockStatus>,
     pub learned_macs: u64,
+    /// fw4's flow offloading and what the daemon does about it
+    /// ([`crate::firewall::OffloadState::describe`]).
+    #[serde(default)]
+    pub offload: String,
 }
 
 impl Status {
@@ -111,6 +115,7 @@ impl Status {
             recent_alerts: Vec::new(),
             blocks: Vec::new(),
             learned_macs: 0,
+            offload: String::new(),
         }
     }
 }
@@ -198,6 +203,7 @@ pub fn render_text(status: &Status) -> String {
         or_dash(&status.ruleset_backend),
         status.learned_macs
     );
+    let _ = writeln!(out, "flow offloading {}", or_dash(&clean(&status.offload)));
 
     let c = &status.counters;
     out.push_str("\ncounters\n");
@@ -368,6 +374,7 @@ mod tests {
                 "counters",
                 "learned_macs",
                 "mode",
+                "offload",
                 "queue_backend",
                 "recent_alerts",
                 "ruleset_backend",
@@ -479,6 +486,11 @@ mod tests {
         assert!(empty.contains("\nblocks (0)\n  none\n"));
         assert!(empty.contains("\nrecent alerts (0)\n  none\n"));
         assert!(empty.contains("queue -  ruleset -"));
+        assert!(empty.contains("\nflow offloading -\n"), "{empty}");
+        let mut offloaded = sample();
+        offloaded.offload = "fw4 software flow offloading taken over".to_string();
+        let text = render_text(&offloaded);
+        assert!(text.contains("\nflow offloading fw4 software flow offloading taken over\n"));
     }
 
     #[test]

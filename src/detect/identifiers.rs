@@ -118,6 +118,21 @@ pub fn mac_is_placeholder(mac: [u8; 6]) -> bool {
     mac == [0; 6] || mac == [0xff; 6] || mac == [2, 0, 0, 0, 0, 0] || mac[0] & 1 == 1
 }
 
+/// Whether a MAC is distinctive enough to be found with no boundary around it and as raw
+/// bytes: at least four distinct byte values, at most two of them `00` or `ff`. Real devices'
+/// MACs (an OUI and three bytes the vendor numbers) are; the `00:00:00:00:00:01` of test
+/// networks and emulators, or virtual-router MACs (`00:00:5e:00:01:01`), are not, and their
+/// bytes turn up in every binary protocol.
+pub fn mac_is_distinctive(mac: [u8; 6]) -> bool {
+    let distinct = mac
+        .iter()
+        .enumerate()
+        .filter(|(i, b)| !mac[..*i].contains(b))
+        .count();
+    let blank = mac.iter().filter(|b| matches!(b, 0x00 | 0xff)).count();
+    distinct >= 4 && blank <= 2
+}
+
 fn hex_val(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
@@ -319,6 +334,11 @@ mod tests {
         assert!(mac_is_placeholder([2, 0, 0, 0, 0, 0]));
         assert!(mac_is_placeholder([1, 0, 0x5e, 0, 0, 1]));
         assert!(!mac_is_placeholder(m));
+        assert!(mac_is_distinctive(m));
+        assert!(mac_is_distinctive([0x00, 0x0c, 0x29, 0x3e, 0x01, 0xa7]));
+        assert!(!mac_is_distinctive([0, 0, 0, 0, 0, 1]));
+        assert!(!mac_is_distinctive([0, 0, 0x5e, 0, 1, 1]));
+        assert!(!mac_is_distinctive([0x10, 0x10, 0x10, 0x20, 0x20, 0x30]));
     }
 
     #[test]

@@ -19,6 +19,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod binary;
 pub mod decode;
 mod digests;
 pub mod identifiers;
@@ -34,7 +35,7 @@ use crate::config::Config;
 use crate::finding::{Encoding, Hit, IdText, Kind, Layer, Source};
 
 use digests::Digests;
-use identifiers::{mac_is_placeholder, mac_text, mac_text_with};
+use identifiers::{mac_is_distinctive, mac_is_placeholder, mac_text, mac_text_with};
 use keys::{KeyClass, KEYS};
 
 /// Bytes of decoded output one nesting level holds (an inflated body is cut there).
@@ -65,13 +66,22 @@ impl Default for Scratch {
     }
 }
 
-/// How the text around a literal must look for it to count (a known IMEI inside a longer run
-/// of digits is some other number).
+/// How the text around a literal must look for it to count.
+///
+/// A known or learned value of [`EXACT_BITS`] or more (an IMEI's 15 digits, a MAC's 12 hex
+/// digits, a long serial) is found anywhere, glued to other text (`Nokia-a45046123456`,
+/// `/a45046123456.cfg`, a UUID's node field, `x1490154203237518`): a chance match of that
+/// many bits inside other text is negligible, and real devices glue them. Shorter derived
+/// forms (the IMEI without its check digit, a phone number's digits) keep a boundary: a
+/// known 14-digit prefix inside a longer run of digits is some other number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Shape {
+    /// Anywhere.
+    Any,
     /// No digit on either side.
     Numeric,
-    /// No alphanumeric on either side, and no further `:`/`-`/`.`-separated hex.
+    /// No alphanumeric on either side, and no further `:`/`-`/`.`-separated hex (a MAC that
+    /// is not distinctive, see [`identifiers::mac_is_distinctive`]).
     Mac,
     /// No alphanumeric on either side.
     Text,
@@ -81,7 +91,15 @@ enum Shape {
 #[derive(Clone, Copy, Debug)]
 enum Pattern {
     Key(KeyClass, bool),
-    Literal { ident: u32, shape: Shape },
+    Literal {
+        ident: u32,
+        shape: Shape,
+    },
+    /// A known value's binary form: `form` indexes [`Detector::forms`].
+    Binary {
+        ident: u32,
+        form: u32,
+    },
 }
 
 /// An identity hits are reported as (known value or learned MAC).
@@ -95,24 +113,55 @@ struct Ident {
 
 pub struct Detector {
     kinds: [bool; 8],
-    layers: [bool; 7],
+    layers: [bool; 8],
     learn: bool,
     max_learned: usize,
     depth: usize,
     ac: Option<AhoCorasick>,
-    literals: Vec<String>,
+    literals: Vec<Vec<u8>>,
     patterns: Vec<Pattern>,
+    /// The binary forms of known values (BCD/TBCD digits, raw MAC bytes).
+    forms: Vec<binary::Form>,
     idents: Vec<Ident>,
     /// Known values in canonical text (hex lower-cased), so that a structural hit on a known
     /// value is left to the known-value match.
     known: HashMap<Box<[u8]>, u32>,
     known_macs: HashMap<[u8; 6], u32>,
     learned: HashMap<[u8; 6], u32>,
+    /// One bit per first two bytes of a distinctive learned MAC: raw bytes (and glued hex
+    /// text) are looked up in `learned` only where this bit is set, so a MAC that is not
+    /// distinctive is never found that way.
+    learned_prefix: Box<[u64; 1024]>,
     digests: Digests,
 }
 
 /// Literal forms shorter than this are not searched: they would match everywhere.
 const MIN_LITERAL: usize = 6;
+
+/// Bits a literal must pin down to be found with no boundary around it (see [`Shape`]).
+const EXACT_BITS: usize = 48;
+
+/// Bits of a value written in `v`'s alphabet: 3.32 per decimal digit, 4 per hex digit, 5.17
+/// per letter or digit otherwise (the automaton ignores case: 36 symbols).
+fn literal_bits(v: &[u8]) -> usize {
+    let per_100 = if v.iter().all(u8::is_ascii_digit) {
+        332
+    } else if v.iter().all(u8::is_ascii_hexdigit) {
+        400
+    } else {
+        517
+    };
+    v.len() * per_100 / 100
+}
+
+/// The shape of a literal: [`Shape::Any`] when it pins down [`EXACT_BITS`], else `bounded`.
+fn shape_for(v: &[u8], bounded: Shape) -> Shape {
+    if literal_bits(v) >= EXACT_BITS {
+        Shape::Any
+    } else {
+        bounded
+    }
+}
 
 impl Detector {
     /// Builds the matchers for `config`: known values in every form they travel in, key names,
@@ -128,10 +177,12 @@ impl Detector {
             ac: None,
             literals: Vec::new(),
             patterns: Vec::new(),
+            forms: Vec::new(),
             idents: Vec::new(),
             known: HashMap::new(),
             known_macs: HashMap::new(),
             learned: HashMap::new(),
+            learned_prefix: Box::new([0; 1024]),
             digests: Digests::default(),
         };
         let mut lits = Literals::default();
@@ -141,7 +192,7 @@ impl Detector {
         }
         if d.structural {
             for &(name, class, distinctive) in KEYS {
-                lits.add(name, Pattern::Key(class, distinctive));
+                lits.add(name.as_bytes(), Pattern::Key(class, distinctive));
             }
         }
         if !lits.text.is_empty() {
@@ -196,13 +247,17 @@ impl Detector {
             for v in values.iter().filter(|v| v.len() >= MIN_LITERAL) {
                 let id = self.ident(kind, Source::Known, v, device);
                 let all_digits = v.bytes().all(|b| b.is_ascii_digit());
-                let shape = if all_digits {
+                let bounded = if all_digits {
                     Shape::Numeric
                 } else {
                     Shape::Text
                 };
-                lits.add(v, Pattern::Literal { ident: id, shape });
+                let shape = shape_for(v.as_bytes(), bounded);
+                lits.add(v.as_bytes(), Pattern::Literal { ident: id, shape });
                 self.known_text(v.as_bytes(), id);
+                if matches!(kind, Kind::Imei | Kind::Imsi | Kind::Iccid) {
+                    self.add_bcd(lits, v.as_bytes(), id);
+                }
                 // China Telecom's client sends the IMEI without its check digit as "MEID".
                 // (Unless the owner configured that MEID: then it is reported as one.)
                 if kind == Kind::Imei
@@ -210,7 +265,8 @@ impl Detector {
                     && all_digits
                     && !dev.meid.iter().any(|m| *m == v[..14])
                 {
-                    lits.add(&v[..14], Pattern::Literal { ident: id, shape });
+                    let shape = shape_for(&v.as_bytes()[..14], bounded);
+                    lits.add(&v.as_bytes()[..14], Pattern::Literal { ident: id, shape });
                     self.known_text(&v.as_bytes()[..14], id);
                 }
                 self.digests.add(v.as_bytes(), id, &hashes);
@@ -224,11 +280,11 @@ impl Detector {
                 }
                 let id = self.ident(Kind::Phone, Source::Known, v, device);
                 let shape = Shape::Numeric;
-                lits.add(v, Pattern::Literal { ident: id, shape });
+                lits.add(v.as_bytes(), Pattern::Literal { ident: id, shape });
                 if v.starts_with('+') {
-                    lits.add(digits, Pattern::Literal { ident: id, shape });
+                    lits.add(digits.as_bytes(), Pattern::Literal { ident: id, shape });
                     lits.add(
-                        &format!("00{digits}"),
+                        format!("00{digits}").as_bytes(),
                         Pattern::Literal { ident: id, shape },
                     );
                     self.known_text(digits.as_bytes(), id);
@@ -242,19 +298,51 @@ impl Detector {
             for &mac in dev.mac.iter() {
                 let id = self.ident(Kind::Mac, Source::Known, &mac_text(mac), device);
                 self.known_macs.entry(mac).or_insert(id);
+                // Twelve hex digits: 48 bits, found anywhere (see `Shape`), when they look like
+                // a real device's.
+                let distinctive = mac_is_distinctive(mac);
                 let p = Pattern::Literal {
                     ident: id,
-                    shape: Shape::Mac,
+                    shape: if distinctive { Shape::Any } else { Shape::Mac },
                 };
                 for sep in [Some(b':'), Some(b'-'), None] {
-                    lits.add(&mac_text_with(mac, sep, false), p);
+                    lits.add(mac_text_with(mac, sep, false).as_bytes(), p);
                 }
                 let plain = mac_text_with(mac, None, false);
                 let b = plain.as_bytes();
                 let cisco = [&b[0..4], b".", &b[4..8], b".", &b[8..12]].concat();
-                lits.add(&String::from_utf8_lossy(&cisco), p);
+                lits.add(&cisco, p);
+                if self.layers[Layer::Binary as usize] && distinctive {
+                    self.add_form(lits, binary::mac_form(mac), id);
+                }
                 self.add_mac_digests(mac, id);
             }
+        }
+    }
+
+    /// Adds the BCD and TBCD forms of a known value's digits (see [`binary`]) as identity
+    /// `id`, when the `binary` layer is on. Digit strings too short to pin down
+    /// [`binary::MIN_BITS`] in a form get none: add the pad digit a client uses (`0` + an
+    /// 11-digit national number for JT/T 808's BCD[6]) to get one.
+    fn add_bcd(&mut self, lits: &mut Literals, digits: &[u8], id: u32) {
+        if !self.layers[Layer::Binary as usize] {
+            return;
+        }
+        for form in binary::bcd_forms(digits) {
+            self.add_form(lits, form, id);
+        }
+    }
+
+    fn add_form(&mut self, lits: &mut Literals, form: binary::Form, id: u32) {
+        let Ok(index) = u32::try_from(self.forms.len()) else {
+            return;
+        };
+        let p = Pattern::Binary {
+            ident: id,
+            form: index,
+        };
+        if lits.add_exact(&form.bytes, p) {
+            self.forms.push(form);
         }
     }
 
@@ -298,6 +386,12 @@ impl Detector {
         }
         let id = self.ident(Kind::Mac, Source::Learned, &mac_text(mac), None);
         self.learned.insert(mac, id);
+        if mac_is_distinctive(mac) {
+            let p = usize::from(u16::from_be_bytes([mac[0], mac[1]]));
+            if let Some(word) = self.learned_prefix.get_mut(p / 64) {
+                *word |= 1 << (p % 64);
+            }
+        }
         self.add_mac_digests(mac, id);
         true
     }
@@ -310,7 +404,7 @@ impl Detector {
     /// that a benchmark can build a bare aho-corasick over the same patterns. The detector's
     /// own automaton is built with `ascii_case_insensitive(true)` and
     /// `MatchKind::LeftmostLongest`; build the bare one the same way for a fair comparison.
-    pub fn literal_patterns(&self) -> Vec<String> {
+    pub fn literal_patterns(&self) -> Vec<Vec<u8>> {
         self.literals.clone()
     }
 
@@ -375,24 +469,38 @@ impl Detector {
     }
 }
 
-/// The automaton's patterns being collected, deduplicated (case-insensitively, first wins:
-/// explicit values before derived forms, values before keys).
+/// The automaton's patterns being collected, deduplicated (text case-insensitively, binary
+/// forms byte for byte; first wins: explicit values before derived forms, values before keys).
+///
+/// The automaton matches ASCII case-insensitively and reports one pattern per place, so a
+/// binary form equal to another pattern but for ASCII case would never be reported; with
+/// forms of six bytes or more of distinct values this does not happen by chance.
 #[derive(Default)]
 struct Literals {
-    text: Vec<String>,
+    text: Vec<Vec<u8>>,
     patterns: Vec<Pattern>,
-    index: HashMap<String, usize>,
+    index: HashMap<(bool, Vec<u8>), usize>,
 }
 
 impl Literals {
-    fn add(&mut self, text: &str, p: Pattern) {
-        let key = text.to_ascii_lowercase();
+    fn add(&mut self, text: &[u8], p: Pattern) {
+        self.insert((false, text.to_ascii_lowercase()), text, p);
+    }
+
+    /// Adds a pattern that counts only byte for byte (the caller checks); returns whether it
+    /// was new.
+    fn add_exact(&mut self, bytes: &[u8], p: Pattern) -> bool {
+        self.insert((true, bytes.to_vec()), bytes, p)
+    }
+
+    fn insert(&mut self, key: (bool, Vec<u8>), text: &[u8], p: Pattern) -> bool {
         if text.is_empty() || self.index.contains_key(&key) {
-            return;
+            return false;
         }
         self.index.insert(key, self.text.len());
-        self.text.push(text.to_owned());
+        self.text.push(text.to_vec());
         self.patterns.push(p);
+        true
     }
 }
 

@@ -6,7 +6,7 @@ use miniz_oxide::inflate::core::DecompressorOxide;
 use super::decode::{b64_decode, hex_decode, inflate, is_gzip, looks_like_text, url_decode};
 use super::identifiers::{self as id, mac_is_placeholder, mac_text, parse_mac, parse_phone};
 use super::keys::{self, KeyClass};
-use super::{Detector, Pattern, Shape, SEEN};
+use super::{binary, Detector, Pattern, Shape, SEEN};
 use crate::finding::{Encoding, Hit, IdText, Kind, Layer, Source};
 use crate::packet::http;
 
@@ -29,6 +29,10 @@ pub enum Origin {
     /// URL-decoded in place (or decoded from such text): most of it is the text above again,
     /// so only values not already seen in this scan are reported.
     Url,
+    /// Decoded bytes that are not text (a base64 or hex run holding binary data): only the
+    /// exact forms of known and learned values are looked for, and only values not already
+    /// seen in this scan are reported (hex text of BCD digits is the digits again).
+    Binary,
 }
 
 impl Origin {
@@ -38,6 +42,11 @@ impl Origin {
             Origin::Url => Origin::Url,
             _ => Origin::Decoded,
         }
+    }
+
+    /// Whether a value found here is reported only when not already seen in any encoding.
+    fn repeats(self) -> bool {
+        matches!(self, Origin::Url | Origin::Binary)
     }
 }
 
@@ -113,12 +122,13 @@ fn mac_bounds_ok(buf: &[u8], s: usize, e: usize) -> bool {
 
 fn shape_ok(buf: &[u8], s: usize, e: usize, shape: Shape) -> bool {
     match shape {
+        Shape::Any => true,
+        Shape::Mac => mac_bounds_ok(buf, s, e),
         Shape::Numeric => {
             let digit_at = |i: usize| buf.get(i).is_some_and(u8::is_ascii_digit);
             // A '+' form is bounded by its '+'.
             (s == 0 || buf[s] == b'+' || !digit_at(s - 1)) && !digit_at(e)
         }
-        Shape::Mac => mac_bounds_ok(buf, s, e),
         Shape::Text => {
             let an = |i: usize| buf.get(i).is_some_and(u8::is_ascii_alphanumeric);
             (s == 0 || !an(s - 1)) && !an(e)
@@ -152,7 +162,7 @@ impl Detector {
         let dup = cx
             .seen
             .iter()
-            .any(|(k, v, e)| *k == kind && v == value && (*e == encoding || origin == Origin::Url));
+            .any(|(k, v, e)| *k == kind && v == value && (*e == encoding || origin.repeats()));
         if dup {
             return;
         }
@@ -183,6 +193,28 @@ impl Detector {
         levels: &mut [Vec<u8>],
         cx: &mut Cx,
     ) {
+        self.automaton_pass(buf, enc, origin, true, cx);
+        self.runs(buf, enc, origin, levels, cx);
+        if self.layer_on(Layer::Url) && self.may_descend(enc, levels) {
+            self.url_tokens(buf, enc, levels, cx);
+        }
+        if origin == Origin::Window && self.layer_on(Layer::Gzip) && self.may_descend(enc, levels) {
+            if let Some(body) = http::compressed_body(buf).filter(|b| !b.is_empty()) {
+                self.inflate_and_scan(body, enc, origin, levels, cx);
+            }
+        }
+    }
+
+    /// Decoded bytes that are not text: the known values' literal and binary forms and the
+    /// learned MACs' raw bytes, nothing structural (no key context in binary data).
+    fn scan_bytes(&self, buf: &[u8], enc: Encoding, cx: &mut Cx) {
+        self.automaton_pass(buf, enc, Origin::Binary, false, cx);
+    }
+
+    /// The automaton pass: known values in every literal form, and (with `keys`) the keys
+    /// whose values are checked for their structure; then learned MACs as raw bytes when the
+    /// buffer holds binary data.
+    fn automaton_pass(&self, buf: &[u8], enc: Encoding, origin: Origin, keys: bool, cx: &mut Cx) {
         if let Some(ac) = &self.ac {
             for m in ac.find_iter(buf) {
                 match self.patterns.get(m.pattern().as_usize()) {
@@ -191,8 +223,11 @@ impl Detector {
                     {
                         self.emit_ident(cx, ident, enc, origin);
                     }
+                    Some(&Pattern::Binary { ident, form }) => {
+                        self.binary_match(buf, m.start(), m.end(), ident, form, enc, origin, cx);
+                    }
                     Some(&Pattern::Key(class, distinctive))
-                        if keys::left_ok(buf, m.start(), distinctive) =>
+                        if keys && keys::left_ok(buf, m.start(), distinctive) =>
                     {
                         if let Some((v, escaped)) = keys::value_start(buf, m.end()) {
                             let e = match escaped && self.layer_on(Layer::Url) {
@@ -206,15 +241,69 @@ impl Detector {
                 }
             }
         }
-        self.runs(buf, enc, origin, levels, cx);
-        if self.layer_on(Layer::Url) && self.may_descend(enc, levels) {
-            self.url_tokens(buf, enc, levels, cx);
+        if !self.learned.is_empty()
+            && self.kinds[Kind::Mac as usize]
+            && self.layer_on(Layer::Binary)
+            && binary::is_binary(buf)
+        {
+            self.learned_raw(buf, enc, origin, cx);
         }
-        if origin == Origin::Window && self.layer_on(Layer::Gzip) && self.may_descend(enc, levels) {
-            if let Some(body) = http::compressed_body(buf).filter(|b| !b.is_empty()) {
-                self.inflate_and_scan(body, enc, origin, levels, cx);
+    }
+
+    /// A binary form's bytes matched at `s..e` (ignoring case): report it when the bytes and
+    /// the nibbles around them are the value's.
+    #[allow(clippy::too_many_arguments)]
+    fn binary_match(
+        &self,
+        buf: &[u8],
+        s: usize,
+        e: usize,
+        ident: u32,
+        form: u32,
+        enc: Encoding,
+        origin: Origin,
+        cx: &mut Cx,
+    ) {
+        let Some(f) = self.forms.get(form as usize) else {
+            return;
+        };
+        if f.matches(buf, s, e) {
+            if let Some(inner) = enc.with_inner(Layer::Binary) {
+                self.emit_ident(cx, ident, inner, origin);
             }
         }
+    }
+
+    /// Learned MACs as their six raw bytes: every offset whose first two bytes start a
+    /// learned MAC (one bit test) is looked up.
+    fn learned_raw(&self, buf: &[u8], enc: Encoding, origin: Origin, cx: &mut Cx) {
+        let Some(inner) = enc.with_inner(Layer::Binary) else {
+            return;
+        };
+        for w in buf.windows(6) {
+            if !self.learned_prefix_set([w[0], w[1]]) {
+                continue;
+            }
+            let mut mac = [0u8; 6];
+            mac.copy_from_slice(w);
+            if let Some(ident) = self.learned_distinctive(mac) {
+                self.emit_ident(cx, ident, inner, origin);
+            }
+        }
+    }
+
+    /// The identity of a learned MAC that is distinctive (may be found unbounded).
+    fn learned_distinctive(&self, mac: [u8; 6]) -> Option<u32> {
+        self.learned
+            .get(&mac)
+            .copied()
+            .filter(|_| id::mac_is_distinctive(mac))
+    }
+
+    /// Whether `mac` may be a distinctive learned MAC (the prefix bit is set).
+    fn learned_prefix_set(&self, mac: [u8; 2]) -> bool {
+        let p = usize::from(u16::from_be_bytes(mac));
+        self.learned_prefix[p / 64] & (1 << (p % 64)) != 0
     }
 
     /// Inflates `data` into the next level and scans it as `gzip` inside `enc`.
@@ -589,6 +678,7 @@ impl Detector {
                             self.scan_buf(&cur[..k], inner, origin.child(), rest, cx);
                             return;
                         }
+                        self.scan_bytes(&cur[..k], inner, cx);
                     }
                 }
             }
@@ -621,6 +711,7 @@ impl Detector {
                 self.scan_buf(&cur[..k], inner, origin.child(), rest, cx);
                 return;
             }
+            self.scan_bytes(&cur[..k], inner, cx);
         }
     }
 }

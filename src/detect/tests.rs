@@ -158,16 +158,58 @@ fn known_values_plain() {
     }
 }
 
+/// Known values of 48 bits or more need no boundary: devices glue them to model names, file
+/// names, UUIDs and other digits.
 #[test]
-fn known_values_respect_boundaries() {
+fn known_values_glued_to_other_text() {
     let c = phone_device();
-    assert!(hits(&c, format!("x=1{IMEI}").as_bytes()).is_empty());
-    assert!(hits(&c, format!("x={IMEI}9").as_bytes()).is_empty());
-    assert!(hits(&c, b"x=ffa45046123456").is_empty());
-    assert!(hits(&c, b"x=a4504612345601").is_empty());
-    assert!(hits(&c, b"x=00:a4:50:46:12:34:56").is_empty());
-    assert!(hits(&c, b"x=a4:50:46:12:34:56:78").is_empty());
-    assert!(hits(&c, b"x=xpnx7a1234567").is_empty());
+    let k = |kind, v: &str| vec![h(kind, "known", "plain", v)];
+    let mac = "a4:50:46:12:34:56";
+    for w in [
+        format!("x=1{IMEI}"),
+        format!("x={IMEI}9"),
+        format!("dev{IMEI}x"),
+        format!("{{\"sn\":\"NK{IMEI}01\"}}"),
+    ] {
+        assert_eq!(hits(&c, w.as_bytes()), k("imei", IMEI), "{w}");
+    }
+    for w in [
+        "x=ffa45046123456",
+        "x=a4504612345601",
+        "x=00:a4:50:46:12:34:56",
+        "x=a4:50:46:12:34:56:78",
+        "clientId=NokiaTA1046-a45046123456&",
+        "GET /prov/A45046123456.cfg HTTP/1.1",
+        "GET /SEPA45046123456.cnf.xml HTTP/1.1",
+        "hostname=ESP_a45046123456",
+        "Nokia_A4-50-46-12-34-56",
+        "MAC:A4-50-46-12-34-56",
+        "\"uuid\":\"6f1c7d2e-1f3b-11ee-8000-a45046123456\"",
+        "host=dev.a450.4612.3456.lan",
+    ] {
+        assert_eq!(hits(&c, w.as_bytes()), k("mac", mac), "{w}");
+    }
+    assert_eq!(hits(&c, b"x=xpnx7a1234567"), k("serial", "PNX7A1234567"));
+    // Derived forms below 48 bits keep their boundary: the IMEI without its check digit
+    // inside a longer run of digits is another number.
+    assert!(hits(&c, b"x=1490154203237510").is_empty());
+    assert!(hits(&c, b"x=490154203237510").is_empty());
+}
+
+/// Benign look-alikes of glued values: another MAC's 12 hex digits, UUIDs whose node is no
+/// LAN device's, long hex ids.
+#[test]
+fn glued_look_alikes_give_nothing() {
+    let c = phone_device();
+    for w in [
+        "clientId=NokiaTA1046-a45046123457&",
+        "\"uuid\":\"6f1c7d2e-1f3b-11ee-8000-3c286d010203\"",
+        "\"uuid\":\"123e4567-e89b-12d3-a456-426614174000\"",
+        "id=9b2f45a450461234e6a1c0d2",
+        "x=a45046123465",
+    ] {
+        assert!(hits(&c, w.as_bytes()).is_empty(), "{w}");
+    }
 }
 
 #[test]
@@ -653,9 +695,9 @@ fn switches_and_dedup() {
 fn literal_patterns_are_exposed() {
     let det = Detector::new(&phone_device());
     let p = det.literal_patterns();
-    assert!(p.iter().any(|s| s == IMEI));
-    assert!(p.iter().any(|s| s == "imei"));
-    assert!(p.iter().any(|s| s == "a4:50:46:12:34:56"));
+    assert!(p.iter().any(|s| s == IMEI.as_bytes()));
+    assert!(p.iter().any(|s| s == b"imei"));
+    assert!(p.iter().any(|s| s == b"a4:50:46:12:34:56"));
 }
 
 fn benign_http(n: usize) -> Vec<u8> {
@@ -858,4 +900,173 @@ mod no_allocation {
         let b = std::hint::black_box(Box::new(1u64));
         assert!(ALLOCS.with(Cell::get) > after && *b == 1);
     }
+}
+
+/// BCD of `digits` (first digit in the high nibble), an odd length ending in `pad`.
+fn bcd(digits: &str, pad: u8) -> Vec<u8> {
+    let d: Vec<u8> = digits.bytes().map(|b| b - b'0').chain([pad]).collect();
+    d.chunks_exact(2).map(|p| p[0] << 4 | p[1]).collect()
+}
+
+/// TBCD of `digits` (nibbles swapped), an odd length filled with F.
+fn tbcd(digits: &str) -> Vec<u8> {
+    let d: Vec<u8> = digits.bytes().map(|b| b - b'0').chain([0xf]).collect();
+    d.chunks_exact(2).map(|p| p[1] << 4 | p[0]).collect()
+}
+
+/// A GT06 (Concox) login packet: start 0x7878, length, protocol 0x01, the IMEI as 8 bytes of
+/// BCD with a leading 0, a serial number and a CRC, stop 0x0d0a.
+fn gt06_login(imei: &str) -> Vec<u8> {
+    let mut p = vec![0x78, 0x78, 0x0d, 0x01];
+    p.extend(bcd(&format!("0{imei}"), 0).iter().take(8));
+    p.extend([0x00, 0x01, 0x8c, 0xdd, 0x0d, 0x0a]);
+    p
+}
+
+#[test]
+fn binary_forms_of_known_values() {
+    let c = phone_device();
+    let b = |kind, v: &str| vec![h(kind, "known", "binary", v)];
+    assert_eq!(hits(&c, &gt06_login(IMEI)), b("imei", IMEI));
+    // BCD with an F filler after the last digit, inside other bytes.
+    let mut w = vec![0x02, 0x00, 0x10];
+    w.extend(bcd(IMEI, 0xf));
+    w.extend([0x7e, 0x00]);
+    assert_eq!(hits(&c, &w), b("imei", IMEI));
+    // TBCD (3GPP): the IMSI with swapped nibbles and an F filler.
+    let mut w = vec![0x01, 0x00, 0x08];
+    w.extend(tbcd(IMSI));
+    w.extend([0x4c, 0x00, 0x05]);
+    assert_eq!(hits(&c, &w), b("imsi", IMSI));
+    // NAS mobile identity: the first digit beside the type and parity nibbles (0x9: odd, IMSI).
+    let mut w = vec![0x17, 0x08, (IMSI.as_bytes()[0] - b'0') << 4 | 0x9];
+    w.extend(tbcd(&IMSI[1..]).iter().take(7));
+    w.extend([0x00, 0x12]);
+    assert_eq!(hits(&c, &w), b("imsi", IMSI));
+    // The ICCID as the SIM stores it (EF_ICCID, swapped nibbles), 10 bytes.
+    let iccid: Vec<u8> = ICCID
+        .as_bytes()
+        .chunks(2)
+        .map(|p| (p[1] - b'0') << 4 | (p[0] - b'0'))
+        .collect();
+    let mut w = vec![0x90, 0x00];
+    w.extend(&iccid);
+    assert_eq!(hits(&c, &w), b("iccid", ICCID));
+    // ... and as the hex text an AT+CRSM read of EF_ICCID returns.
+    let w = format!("+CRSM: 144,0,\"{}\"\r\n", hex(&iccid).to_uppercase());
+    assert_eq!(
+        hits(&c, w.as_bytes()),
+        vec![h("iccid", "known", "binary+hex", ICCID)]
+    );
+    // A MAC as its six bytes (a DHCP-like chaddr, a binary MQTT payload).
+    let mut w = vec![0x01, 0x01, 0x06, 0x00];
+    w.extend(MAC);
+    w.extend([0u8; 10]);
+    assert_eq!(hits(&c, &w), b("mac", "a4:50:46:12:34:56"));
+    // A binary message in base64: the bytes decode to no text, the form is still there.
+    let msg = format!("m={}&t=1", b64(&gt06_login(IMEI), 0));
+    assert_eq!(
+        hits(&c, msg.as_bytes()),
+        vec![h("imei", "known", "binary+base64", IMEI)]
+    );
+    // The value both as text and inside the hex of the same bytes: reported once, as text.
+    let w = format!("id=0{IMEI}&");
+    assert_eq!(
+        hits(&c, w.as_bytes()),
+        vec![h("imei", "known", "plain", IMEI)]
+    );
+    // The layer can be switched off.
+    let mut off = phone_device();
+    off.detect.encodings[Layer::Binary as usize] = false;
+    assert!(hits(&off, &gt06_login(IMEI)).is_empty());
+    assert!(Detector::new(&off).forms.is_empty());
+}
+
+#[test]
+fn binary_look_alikes_give_nothing() {
+    let c = phone_device();
+    // The IMEI's BCD with its first or last digit different: another number.
+    let mut p = gt06_login(IMEI);
+    p[4] = 0x05;
+    assert!(hits(&c, &p).is_empty());
+    let mut w = vec![0x02];
+    w.extend(bcd(IMEI, 0xf));
+    let last = w.len() - 1;
+    w[last] = 0x7f;
+    assert!(hits(&c, &w).is_empty());
+    // At the very start of a window the nibble before cannot be checked.
+    assert!(hits(&c, &gt06_login(IMEI)[5..]).is_empty());
+    // The same bytes but for ASCII case (the automaton ignores case; the form does not).
+    let mut w = vec![0x00, 0x00];
+    let mut t = tbcd(IMSI);
+    assert!(t.iter().any(u8::is_ascii_alphabetic), "{t:02x?}");
+    for b in t.iter_mut().filter(|b| b.is_ascii_alphabetic()) {
+        *b ^= 0x20;
+    }
+    w.extend(&t);
+    assert!(hits(&c, &w).is_empty());
+    // BCD-looking binary data: packed digits of other numbers, a BCD timestamp.
+    let mut w = Vec::new();
+    for n in ["356938035643809", "460001234567891", "20261201235959"] {
+        w.extend(bcd(n, 0xf));
+        w.extend(tbcd(n));
+        w.push(0x00);
+    }
+    assert!(hits(&c, &w).is_empty());
+    // Five of the MAC's six bytes, and the six in another order.
+    let mut w = vec![0x00];
+    w.extend(&MAC[..5]);
+    w.extend([0x00, MAC[1], MAC[0], MAC[2], MAC[3], MAC[4], MAC[5], 0x00]);
+    assert!(hits(&c, &w).is_empty());
+}
+
+#[test]
+fn learned_macs_as_raw_bytes() {
+    let mut det = Detector::new(&test_config());
+    assert!(det.learn_mac(MAC));
+    let l = vec![h("mac", "learned", "binary", "a4:50:46:12:34:56")];
+    for at in 0..8 {
+        let mut w = vec![0x10; at];
+        w.extend(MAC);
+        w.extend([0x00, 0xff]);
+        assert_eq!(scan_with(&det, &w), l, "at {at}");
+    }
+    // In a binary message inside base64.
+    let mut m = vec![0x00, 0x01];
+    m.extend(MAC);
+    m.extend([0x80; 8]);
+    let w = format!("p={}", b64(&m, 0));
+    assert_eq!(
+        scan_with(&det, w.as_bytes()),
+        vec![h("mac", "learned", "binary+base64", "a4:50:46:12:34:56")]
+    );
+    // Only binary data is searched for raw bytes: these six are printable and the text is
+    // text. Another MAC's bytes are nothing.
+    let mut printable = Detector::new(&test_config());
+    assert!(printable.learn_mac(*b"\x3cAbc12"));
+    assert!(scan_with(&printable, b"GET /<Abc12 HTTP/1.1\r\n").is_empty());
+    assert_eq!(
+        scan_with(&printable, b"\x00\x01<Abc12\x00"),
+        vec![h("mac", "learned", "binary", "3c:41:62:63:31:32")]
+    );
+    // A MAC that is not distinctive (test networks' 00:00:00:00:00:01) is no raw form: its
+    // bytes are in every binary protocol.
+    let mut plain = Detector::new(&test_config());
+    assert!(plain.learn_mac([0, 0, 0, 0, 0, 1]));
+    assert!(scan_with(&plain, &[0x17, 0x03, 0, 0, 0, 0, 0, 1, 0x80]).is_empty());
+    let mut c = test_config();
+    c.devices.push(Device {
+        mac: vec![[0, 0, 0, 0, 0, 2]],
+        ..Device::default()
+    });
+    assert!(hits(&c, &[0x17, 0x03, 0, 0, 0, 0, 0, 2, 0x80]).is_empty());
+    assert!(hits(&c, b"x=a000000000002").is_empty());
+    assert_eq!(
+        hits(&c, b"x=000000000002&"),
+        vec![h("mac", "known", "plain", "00:00:00:00:00:02")]
+    );
+    let mut w = vec![0x00, 0xa4, 0x50, 0x46, 0x12, 0x34, 0x57, 0x00];
+    assert!(scan_with(&det, &w).is_empty());
+    w[6] = 0x56;
+    assert_eq!(scan_with(&det, &w), l);
 }

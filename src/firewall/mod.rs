@@ -82,6 +82,7 @@
 
 mod block;
 mod nft;
+pub mod offload;
 pub mod rules;
 mod xt;
 
@@ -93,6 +94,7 @@ use nftables::schema::{Element, FlushObject, NfCmd, NfListObject, NfObject, Nfta
 use nftables::types::NfFamily;
 
 pub use block::{Block, BlockId};
+pub use offload::OffloadState;
 
 use crate::block::Registry;
 use crate::config::{Config, QueueBackend, Scope};
@@ -209,6 +211,8 @@ pub struct Firewall {
     /// The blocks in force: the one registry `status` and `unblock` read, mirrored into the
     /// sets (and re-added from it by [`Firewall::restore`] after the table was flushed away).
     blocks: Registry,
+    /// fw4's flow offloading, taken over (see [`offload`]).
+    offload: offload::Offload,
 }
 
 impl Firewall {
@@ -221,6 +225,7 @@ impl Firewall {
             settings,
             backend,
             blocks: Registry::new(),
+            offload: offload::Offload::default(),
         };
         if let Ok(live) = fw.list_blocks() {
             fw.remember(&live);
@@ -296,10 +301,11 @@ impl Firewall {
     }
 
     /// Deletes the table and every xt rule of ours.
-    pub fn remove(self) -> Result<(), FirewallError> {
+    pub fn remove(mut self) -> Result<(), FirewallError> {
+        let offload = self.release_offload();
         let table = nft::apply(&delete_table(&self.settings.table), "deleting the table");
         let rules = xt::remove();
-        table.and(rules)
+        offload.and(table).and(rules)
     }
 
     /// Blocks a flow's `firewall.scope` part for `firewall.block_timeout` seconds: what the
@@ -484,12 +490,14 @@ impl Firewall {
             });
             objects.push(self.element_cmd(NfCmd::Add, &e.id, left));
         }
-        nft::apply(
-            &Nftables {
-                objects: objects.into(),
-            },
-            &format!("installing table inet {}", self.settings.table),
-        )
+        let doc = Nftables {
+            objects: objects.into(),
+        };
+        let action = format!("installing table inet {}", self.settings.table);
+        match self.with_offload(&doc) {
+            Some(with) => nft::apply_json(&with, &action),
+            None => nft::apply(&doc, &action),
+        }
     }
 
     /// Removes stale xt rules of ours and, for the xt backend, inserts the current ones.

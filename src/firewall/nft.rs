@@ -19,6 +19,23 @@ pub fn apply(doc: &Nftables, action: &str) -> Result<(), FirewallError> {
     run(&["-j", "-f", "-"], Some(&json), action).map(|_| ())
 }
 
+/// Applies a document written as plain JSON (what the crate's schema cannot express, such as
+/// a flowtable's `flags`), as one transaction.
+pub fn apply_json(doc: &serde_json::Value, action: &str) -> Result<(), FirewallError> {
+    run(&["-j", "-f", "-"], Some(&doc.to_string()), action).map(|_| ())
+}
+
+/// `nft -j <args>` as plain JSON.
+pub fn list_json(args: &[&str], action: &str) -> Result<serde_json::Value, FirewallError> {
+    let mut all = vec!["-j"];
+    all.extend_from_slice(args);
+    let out = run(&all, None, action)?;
+    serde_json::from_str(&out).map_err(|e| FirewallError::Nft {
+        action: action.to_string(),
+        stderr: format!("unexpected JSON from nft: {e}"),
+    })
+}
+
 /// `nft -j <args>`, parsed with the crate's schema.
 pub fn list(args: &[&str], action: &str) -> Result<Nftables<'static>, FirewallError> {
     let mut all = vec!["-j"];
