@@ -37,6 +37,7 @@ pub mod netlink;
 pub mod output;
 pub mod packet;
 pub mod pipeline;
+pub mod render;
 pub mod rpcd;
 pub mod source;
 

@@ -12,6 +12,7 @@ use leakguard::finding::Timestamp;
 use leakguard::history::{report, store, History, Key};
 use leakguard::output::{self, Format};
 use leakguard::pipeline::Pipeline;
+use leakguard::render::Render;
 use leakguard::source::CaptureReader;
 
 /// Where the daemon and the small commands look for the config when none is given.
@@ -147,6 +148,7 @@ fn scan(words: &[String]) -> Result<ExitCode, String> {
     } else {
         None
     };
+    let render = Render::new(&config);
     let mut pipeline = Pipeline::new(config);
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -155,12 +157,13 @@ fn scan(words: &[String]) -> Result<ExitCode, String> {
     for file in &files {
         let mut emit = |f: &leakguard::finding::Finding| {
             if write_error.is_none() {
-                if let Err(e) = output::write_finding(&mut out, format, f, "reported") {
+                let view = render.view(f, Action::Reported, None);
+                if let Err(e) = output::write_finding(&mut out, format, &view) {
                     write_error = Some(e);
                 }
             }
         };
-        if let Err(message) = scan_file(&mut pipeline, file, &mut emit, history.as_mut()) {
+        if let Err(message) = scan_file(&mut pipeline, file, &mut emit, history.as_mut(), &render) {
             eprintln!("leakguard: {}: {message}", file.display());
             failed_files += 1;
         }
@@ -215,6 +218,7 @@ fn scan_file(
     path: &Path,
     emit: &mut dyn FnMut(&leakguard::finding::Finding),
     mut history: Option<&mut History>,
+    render: &Render,
 ) -> Result<(), String> {
     let file = File::open(path).map_err(|e| e.to_string())?;
     let mut reader = CaptureReader::new(file).map_err(|e| e.to_string())?;
@@ -233,9 +237,9 @@ fn scan_file(
                     None => pipeline.handle_frame(time, rec.link, rec.data, emit),
                     Some(h) => {
                         let result = pipeline.handle_frame(time, rec.link, rec.data, &mut |f| {
-                            h.record(f, Action::Reported)
+                            h.record(f, &render.view(f, Action::Reported, None))
                         });
-                        h.note_packet(pipeline, time.sec, false);
+                        h.note_packet(pipeline, render, time.sec, false);
                         result
                     }
                 };

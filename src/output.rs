@@ -1,14 +1,16 @@
 //! How `leakguard scan` prints findings: one line each, readable text or JSON lines.
 //!
 //! Identifiers leave the process only masked (`4901********518`), here as in syslog and status:
-//! a scan report is something an owner pastes into a forum post.
+//! a scan report is something an owner pastes into a forum post. What is shown is
+//! [`crate::render`]'s view, the same for every output; this module only lays it out.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use serde_json::json;
 
-use crate::finding::{civil_from_days, mac_text, mask, Finding};
+use crate::finding::civil_from_days;
+use crate::render::View;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -26,61 +28,56 @@ impl Format {
     }
 }
 
-/// Writes one finding as one line.
-pub fn write_finding(
-    w: &mut dyn Write,
-    format: Format,
-    f: &Finding,
-    action: &str,
-) -> io::Result<()> {
+/// Writes one finding, as [`crate::render`] shows it, as one line.
+pub fn write_finding(w: &mut dyn Write, format: Format, v: &View) -> io::Result<()> {
     match format {
         Format::Json => {
             let v = json!({
-                "time": rfc3339(f.time.sec, f.time.nsec),
-                "kind": f.hit.kind.name(),
-                "source": f.hit.source.name(),
-                "encoding": f.hit.encoding.to_string(),
-                "value": mask(&f.hit.value).as_str(),
+                "time": rfc3339(v.time.sec, v.time.nsec),
+                "kind": v.kind.name(),
+                "source": v.source.name(),
+                "encoding": v.encoding.to_string(),
+                "value": v.value,
                 "device": {
-                    "mac": f.device_mac.as_ref().map(|m| mask(&mac_text(m)).as_str().to_string()),
-                    "ip": f.src.to_string(),
-                    "name": f.device_name,
+                    "mac": v.device_mac,
+                    "ip": v.src.to_string(),
+                    "name": v.device_name,
                 },
-                "proto": f.proto.name(),
-                "src": f.src.to_string(),
-                "sport": f.sport,
-                "dst": f.dst.to_string(),
-                "dport": f.dport,
-                "host": f.host,
-                "action": action,
+                "proto": v.proto.name(),
+                "src": v.src.to_string(),
+                "sport": v.sport,
+                "dst": v.dst.to_string(),
+                "dport": v.dport,
+                "host": v.host,
+                "action": v.action.name(),
             });
             writeln!(w, "{v}")
         }
         Format::Text => {
             let mut device = String::new();
-            if let Some(name) = &f.device_name {
+            if let Some(name) = &v.device_name {
                 let _ = write!(device, "\"{name}\" ");
             }
-            if let Some(mac) = &f.device_mac {
-                let _ = write!(device, "{} ", mask(&mac_text(mac)));
+            if let Some(mac) = &v.device_mac {
+                let _ = write!(device, "{mac} ");
             }
-            let _ = write!(device, "{}", f.src);
-            let dst = match &f.host {
-                Some(h) => format!("{h} ({})", socket_text(f.dst, f.dport)),
-                None => socket_text(f.dst, f.dport),
+            let _ = write!(device, "{}", v.src);
+            let dst = match &v.host {
+                Some(h) => format!("{h} ({})", socket_text(v.dst, v.dport)),
+                None => socket_text(v.dst, v.dport),
             };
             writeln!(
                 w,
                 "{} {} {} {} {} from {} to {}/{} [{}]",
-                rfc3339(f.time.sec, f.time.nsec),
-                f.hit.kind,
-                mask(&f.hit.value),
-                f.hit.encoding,
-                f.hit.source,
+                rfc3339(v.time.sec, v.time.nsec),
+                v.kind,
+                v.value,
+                v.encoding,
+                v.source,
                 device,
                 dst,
-                f.proto.name(),
-                action
+                v.proto.name(),
+                v.action
             )
         }
     }

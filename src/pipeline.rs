@@ -17,7 +17,7 @@ use crate::config::{AllowDst, Config};
 use crate::decision::{self, Decision, FlowKind, Inspection, Policy, Target};
 use crate::detect::{Detector, Scratch};
 use crate::finding::{Finding, Hit, Kind, Timestamp};
-use crate::flow::{FlowFacts, FlowKey, FlowTable};
+use crate::flow::{FlowFacts, FlowKey, FlowTable, NameTag};
 use crate::leases::Leases;
 use crate::names::NameCache;
 use crate::packet::{self, dns, http, tls, Proto, Segment};
@@ -378,6 +378,7 @@ impl Pipeline {
             src_mac,
             names,
             leases: leases.as_ref(),
+            own_name: None,
         };
         let mut facts = FlowFacts {
             src_mac,
@@ -409,7 +410,7 @@ impl Pipeline {
         time: Timestamp,
         src_mac: Option<[u8; 6]>,
         seg: &Segment<'_>,
-        own_name: Option<u8>,
+        own_name: Option<OwnName<'_>>,
         out: &mut dyn FnMut(Finding),
     ) -> Inspection {
         let key = flow_key(seg);
@@ -429,6 +430,7 @@ impl Pipeline {
             src_mac,
             names,
             leases: leases.as_ref(),
+            own_name: own_name.as_ref().map(|o| o.name),
         };
         let mut leaked_now = false;
         let mut first_leak = false;
@@ -438,9 +440,9 @@ impl Pipeline {
             if facts.src_mac.is_none() {
                 facts.src_mac = src_mac;
             }
-            if let Some(allowed) = own_name {
-                facts.named = true;
-                facts.host_allowed = allowed;
+            if let Some(own) = &own_name {
+                facts.name = own.tag;
+                facts.host_allowed = own.allowed;
             }
             let mut report = |facts: &mut FlowFacts, hit| {
                 let before = facts.leaked;
@@ -494,9 +496,8 @@ impl Pipeline {
     }
 
     /// HTTP Host and TLS SNI name the destination for this flow's findings (and later flows'
-    /// to the same address). Returns, when this segment names it, the kinds that `[[allow]]`
-    /// host rules allow for that name (bit `Kind as u8`).
-    fn learn_destination_name(&mut self, seg: &Segment<'_>) -> Option<u8> {
+    /// to the same address). Returns the name when this segment gives it.
+    fn learn_destination_name<'p>(&mut self, seg: &Segment<'p>) -> Option<OwnName<'p>> {
         let p = seg.payload;
         let name = match p.first() {
             Some(0x16) => tls::server_name(p),
@@ -515,7 +516,11 @@ impl Pipeline {
         if self.names.get(seg.dst) != Some(name) {
             self.names.insert(seg.dst, name);
         }
-        Some(host_allowed_kinds(&self.config, name))
+        Some(OwnName {
+            name,
+            tag: NameTag::of(name),
+            allowed: host_allowed_kinds(&self.config, name),
+        })
     }
 }
 
@@ -538,6 +543,14 @@ fn flow_key(seg: &Segment<'_>) -> FlowKey {
     }
 }
 
+/// The name a segment gave its destination (HTTP Host, TLS SNI).
+struct OwnName<'p> {
+    name: &'p str,
+    tag: NameTag,
+    /// The kinds (bit `Kind as u8`) that `[[allow]]` host rules allow for the name.
+    allowed: u8,
+}
+
 /// Everything needed to turn a hit into a finding. Names are looked up only when a finding is
 /// made, so the packet path copies nothing.
 struct Attribution<'a> {
@@ -546,9 +559,26 @@ struct Attribution<'a> {
     src_mac: Option<[u8; 6]>,
     names: &'a NameCache,
     leases: Option<&'a Leases>,
+    /// The name this segment gave its destination.
+    own_name: Option<&'a str>,
 }
 
 impl Attribution<'_> {
+    /// The destination's name for a finding of this flow: the one this segment gave; else, for
+    /// a flow that named its destination earlier, that name if the cache still holds it for
+    /// the address (another flow to a shared CDN address may have named it otherwise: then no
+    /// name rather than the wrong one); else the name a DNS answer or another flow gave it.
+    fn host(&self, facts: &FlowFacts) -> Option<&str> {
+        if let Some(own) = self.own_name {
+            return Some(own);
+        }
+        let cached = self.names.get(self.seg.dst);
+        if facts.name.is_named() {
+            return cached.filter(|n| NameTag::of(n) == facts.name);
+        }
+        cached
+    }
+
     /// The sender's name: the lease file (by MAC, then by address), then the config's device
     /// with that MAC, then the device whose known value this is.
     fn device_name(&self, config: &Config, mac: Option<[u8; 6]>, hit: &Hit) -> Option<String> {
@@ -574,11 +604,12 @@ impl Attribution<'_> {
         if !config.kind_enabled(hit.kind) {
             return false;
         }
-        let host = self.names.get(self.seg.dst);
-        let by_host = if facts.named {
+        let by_host = if facts.name.is_named() {
             facts.host_allowed & (1 << hit.kind as u8) != 0
         } else {
-            host.is_some_and(|h| host_allowed_kinds(config, h) & (1 << hit.kind as u8) != 0)
+            self.names
+                .get(self.seg.dst)
+                .is_some_and(|h| host_allowed_kinds(config, h) & (1 << hit.kind as u8) != 0)
         };
         if by_host || allowed_by_prefix(config, hit.kind, self.seg.dst) {
             stats.allowed += 1;
@@ -593,7 +624,7 @@ impl Attribution<'_> {
         stats.findings += 1;
         let device_mac = self.src_mac.or(facts.src_mac);
         let device_name = self.device_name(config, device_mac, &hit);
-        let host = host.map(str::to_string);
+        let host = self.host(facts).map(str::to_string);
         let finding = Finding {
             time: self.time,
             hit,
@@ -892,6 +923,33 @@ mod tests {
             Ok(Verdict::Pass)
         );
         assert_eq!((found, p.stats().allowed), (1, 1));
+    }
+
+    /// Two sites behind one address: each finding shows its own flow's Host, never the name
+    /// another flow gave the address since (then no name rather than the wrong one).
+    #[test]
+    fn findings_name_their_own_flows_host() {
+        let mut p = Pipeline::new(with_phone());
+        let t = Timestamp::default();
+        let mut hosts = Vec::new();
+        let head = b"POST /r HTTP/1.1\r\nHost: mdm.example\r\n\r\n";
+        let a1 = tcp4_from(40_001, 1, 0x18, head);
+        assert_eq!(p.handle_ip(t, None, &a1, &mut |_| {}), Ok(Verdict::Pass));
+        let other = b"GET /r?imei=490154203237518 HTTP/1.1\r\nHost: tracker.example\r\n\r\n";
+        let b = tcp4_from(40_002, 1, 0x18, other);
+        p.handle_ip(t, None, &b, &mut |f| hosts.push(f.host.clone()))
+            .expect("decodes");
+        let a2 = tcp4_from(40_001, 1 + head.len() as u32, 0x18, b"imei=490154203237518");
+        p.handle_ip(t, None, &a2, &mut |f| hosts.push(f.host.clone()))
+            .expect("decodes");
+        assert_eq!(hosts, [Some("tracker.example".to_string()), None]);
+        // The name the cache refuses (not ASCII) is still the flow's own name.
+        let odd = "GET /r?imei=490154203237518 HTTP/1.1\r\nHost: a\u{e9}\u{e9}.example\r\n\r\n";
+        let c = tcp4_from(40_003, 1, 0x18, odd.as_bytes());
+        hosts.clear();
+        p.handle_ip(t, None, &c, &mut |f| hosts.push(f.host.clone()))
+            .expect("decodes");
+        assert_eq!(hosts, [Some("a\u{e9}\u{e9}.example".to_string())]);
     }
 
     /// mDNS and SSDP stay on the link: not inspected, whatever they carry.

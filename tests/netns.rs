@@ -15,6 +15,11 @@
 
 #[path = "netns/daemon.rs"]
 mod daemon;
+#[path = "common/encode.rs"]
+#[allow(dead_code)]
+mod encode;
+#[path = "common/exposure.rs"]
+mod exposure;
 #[path = "netns/topology.rs"]
 mod topology;
 
@@ -997,4 +1002,104 @@ fn destination_named_from_the_routers_dns_answer() {
         "the alert does not name the destination from the DNS answer: {line}{}",
         d.context()
     );
+}
+
+/// Nothing leaves the process unmasked (the daemon's half of the scan test of that name): a
+/// device with identifiers of every kind leaks each of them in requests to destinations named
+/// after the identifier itself (as is, hex, md5, base64url, sha1) and in DNS queries; the
+/// syslog, the daemon's stderr, `status --json`, `status`, the status file and the control
+/// socket's replies hold none of them in any encoding the engine knows, while every kind was
+/// alerted, every destination named (masked) and every block listed with its device.
+#[test]
+fn no_daemon_output_shows_an_identifier_in_any_form() {
+    let _g = serial();
+    if !prerequisites("no_daemon_output_shows_an_identifier_in_any_form") {
+        return;
+    }
+    let topo = Topology::new("expose");
+    let mut cfg = TestConfig::enforce(41);
+    // Each request its own block: later flows to the same server are still inspected.
+    cfg.scope = "flow";
+    cfg.extra = exposure::device_toml();
+    let d = Daemon::start(&topo, cfg);
+    let requests = exposure::requests();
+    for (_, request) in &requests {
+        let piece = hex(request.as_bytes());
+        topo.tool(
+            &topo.lan,
+            &["split", WAN_IP, "9000", "0.05", &piece],
+            Duration::from_secs(10),
+        );
+    }
+    let mut queries = Vec::new();
+    for (i, id) in exposure::IDS.iter().enumerate() {
+        let name = format!("{}.q.example", exposure::name_form(id, 0));
+        let args = ["dns", ROUTER_LAN_IP, name.as_str()];
+        queries.push(topo.tool_background(&topo.lan, &format!("dns{i}"), &args));
+    }
+    for q in &mut queries {
+        let _ = topology::wait_deadline(q, Duration::from_secs(10));
+        let _ = q.kill();
+    }
+    let want = requests.len() as u64;
+    let counted = topology::poll(Duration::from_secs(10), || {
+        let st = d.status_json().ok()?;
+        (counter(&st, "leaks") >= want).then_some(st)
+    });
+    let status =
+        counted.unwrap_or_else(|| panic!("the daemon did not count {want} leaks{}", d.context()));
+
+    // Positive controls.
+    let syslog = d.syslog_lines().join("\n");
+    for id in &exposure::IDS {
+        assert!(
+            syslog.contains(&format!("kind={} ", id.kind)),
+            "no alert for {}{}",
+            id.kind,
+            d.context()
+        );
+    }
+    assert!(
+        syslog.matches(".t.example ").count() >= requests.len(),
+        "destinations are not named in the alerts{}",
+        d.context()
+    );
+    // IMEISV is found by its structure: no device to name (the others are known values).
+    let blocks = status["blocks"].as_array().cloned().unwrap_or_default();
+    let named = blocks
+        .iter()
+        .filter(|b| {
+            b["device"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("phone "))
+        })
+        .count();
+    assert!(
+        blocks.len() >= requests.len() && named >= requests.len() - 2,
+        "blocks are not listed with their device: {}{}",
+        status["blocks"],
+        d.context()
+    );
+
+    let text = d.cli(&["status"]);
+    let bogus = d.cli(&["unblock", "999999"]);
+    let all = d.unblock_all();
+    assert!(all.ok(), "unblock all: {all}");
+    let status_json = d.status_json().map(|v| v.to_string()).unwrap_or_default();
+    exposure::assert_nowhere(&[
+        ("syslog", syslog),
+        ("stderr", d.stderr_text()),
+        ("status --json", status.to_string()),
+        ("status --json after unblock", status_json),
+        ("status", format!("{}{}", text.stdout, text.stderr)),
+        ("status.json", d.status_file()),
+        (
+            "control reply (unblock 999999)",
+            format!("{}{}", bogus.stdout, bogus.stderr),
+        ),
+        (
+            "control reply (unblock all)",
+            format!("{}{}", all.stdout, all.stderr),
+        ),
+    ]);
 }

@@ -923,3 +923,107 @@ fn destination_named_by_tls_sni() {
     );
     assert_eq!(findings[0]["dport"], 9000);
 }
+
+/// Nothing leaves the process unmasked: a device with identifiers of every kind leaks each of
+/// them in HTTP requests to destinations named after the identifier itself (as is, hex, md5,
+/// base64url, sha1), in DNS queries and in a TLS SNI; its DHCP hostname carries its MAC. The
+/// text and JSON output, and the summary on stderr, hold none of the identifiers in any
+/// encoding the engine knows, while every kind is reported and every destination named
+/// (masked).
+#[test]
+fn no_output_shows_an_identifier_in_any_form() {
+    use common::exposure::{self, IDS};
+    let dir = TempDir::new("exposure");
+    let mut cap = common::Capture::new(SEED_START);
+    let server: IpAddr = "203.0.113.60".parse().unwrap();
+    let requests = exposure::requests();
+    for (i, (_, request)) in requests.iter().enumerate() {
+        cap.tcp_request(
+            phone(41_000 + i as u16),
+            remote(server, 80),
+            request.as_bytes(),
+            b"HTTP/1.1 204 No Content\r\n\r\n",
+        );
+    }
+    for (i, id) in IDS.iter().enumerate() {
+        let name = format!("{}.q.example", exposure::name_form(id, 0));
+        cap.udp(
+            phone(42_000 + i as u16),
+            resolver(),
+            &common::dns_query(0x4000 + i as u16, &name, 1),
+        );
+    }
+    let sni = format!("{}.sni.example", exposure::name_form(&IDS[5], 1));
+    cap.tcp_request(
+        phone(43_000),
+        remote(server, 443),
+        &client_hello(&sni),
+        b"\x16\x03\x03\x00\x00",
+    );
+    let pcap = dir.write("exposure.pcap", cap.bytes());
+    let leases = dir.write(
+        "dhcp.leases",
+        b"1900000000 a4:50:46:12:34:56 192.168.1.23 android-a45046123456 *\n",
+    );
+    let config = dir.write(
+        "exposure.toml",
+        format!(
+            "mode = \"monitor\"\n[network]\nleases = \"{}\"\n{}",
+            leases.display(),
+            exposure::device_toml()
+        )
+        .as_bytes(),
+    );
+    let json = scan(Some(&config), &[&pcap]);
+    json.expect_code(1);
+    let text = leakguard([
+        OsStr::new("scan"),
+        OsStr::new("--config"),
+        config.as_os_str(),
+        pcap.as_os_str(),
+    ]);
+    text.expect_code(1);
+
+    // Positive controls: every kind reported, HTTP destinations named, the device named.
+    let findings = json.findings();
+    for id in &IDS {
+        assert!(
+            findings.iter().any(|f| f["kind"] == id.kind),
+            "no {} finding:\n{}",
+            id.kind,
+            json.stdout
+        );
+    }
+    let named = findings
+        .iter()
+        .filter(|f| {
+            f["host"]
+                .as_str()
+                .is_some_and(|h| h.ends_with(".t.example"))
+        })
+        .count();
+    assert!(
+        named >= requests.len(),
+        "{named} named findings:\n{}",
+        json.stdout
+    );
+    assert!(
+        findings.iter().all(|f| f["device"]["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("android-"))),
+        "{}",
+        json.stdout
+    );
+    assert!(
+        json.stdout.contains(".sni.example"),
+        "the SNI is not shown:\n{}",
+        json.stdout
+    );
+
+    exposure::assert_nowhere(&[
+        ("scan --format json", json.stdout.clone()),
+        ("scan --format json stderr", json.stderr.clone()),
+        ("scan --format text", text.stdout.clone()),
+        ("scan --format text stderr", text.stderr.clone()),
+    ]);
+}

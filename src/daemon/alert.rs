@@ -19,82 +19,59 @@
 //!
 //! Names come from DHCP leases and DNS answers, i.e. from the devices being watched, so every
 //! value is sanitised: control characters cannot start a forged log line, and quotes are escaped.
+//! The masking and sanitising is [`crate::render`]'s, the same for every output; this module
+//! only lays the [`View`] out as a line and a status record.
 //!
 //! Alerts are rare, so this module allocates freely; its tables are bounded all the same.
 
 #![forbid(unsafe_code)]
 
 use std::collections::VecDeque;
-use std::fmt;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{self, Scope};
-use crate::finding::{mask, Encoding, Kind, Source};
-
-/// The transport protocol of the leaking flow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Proto {
-    Tcp,
-    Udp,
-    /// Any other IP protocol, by number.
-    Other(u8),
-}
-
-impl fmt::Display for Proto {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Proto::Tcp => f.write_str("tcp"),
-            Proto::Udp => f.write_str("udp"),
-            Proto::Other(n) => write!(f, "{n}"),
-        }
-    }
-}
+use crate::config;
+use crate::finding::{Finding, Kind};
+pub use crate::render::{
+    mask_digit_runs, mask_name, masked_mac, BlockView as Block, NAME_DIGIT_RUN,
+};
+use crate::render::{Render, View};
 
 pub use crate::block::scope_name;
 pub use crate::decision::Action;
 
-/// The LAN device a leak came from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Device {
-    /// From the config's `[[device]]` or the DHCP leases.
-    pub name: Option<String>,
-    pub mac: Option<[u8; 6]>,
-    pub ip: IpAddr,
-}
-
-/// Where the leak was going.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Destination {
-    /// The host name (from DNS answers, SNI or `Host:`), if known.
-    pub name: Option<String>,
-    pub ip: IpAddr,
-    pub port: u16,
-    pub proto: Proto,
-}
-
-/// The block installed for a leak.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Block {
-    pub scope: Scope,
-    pub expires_secs: u32,
-}
-
-/// One leak as the daemon loop hands it to [`Alerts`]. `value` is the identifier in clear: it is
-/// masked here, on the way out.
+/// One leak as the daemon loop hands it to [`Alerts`]: its masked [`View`], and who leaked
+/// where (for rate limiting only; never shown).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AlertEvent {
+    pub view: View,
+    who: Who,
+    dst: Whither,
+}
+
+impl AlertEvent {
+    /// The event of finding `f`, reported as `action`, with the block installed for it.
+    pub fn new(render: &Render, f: &Finding, action: Action, block: Option<Block>) -> AlertEvent {
+        let who = match f.device_mac {
+            Some(mac) => Who::Mac(mac),
+            None => Who::Ip(f.src),
+        };
+        let dst = match &f.host {
+            Some(name) => Whither::Name(name.to_ascii_lowercase()),
+            None => Whither::Ip(f.dst),
+        };
+        AlertEvent {
+            view: render.view(f, action, block),
+            who,
+            dst,
+        }
+    }
+
     /// Unix seconds.
-    pub time: u64,
-    pub device: Device,
-    pub kind: Kind,
-    pub encoding: Encoding,
-    pub value: String,
-    pub source: Source,
-    pub dst: Destination,
-    pub action: Action,
-    pub block: Option<Block>,
+    fn time(&self) -> u64 {
+        self.view.time.sec.max(0) as u64
+    }
 }
 
 /// The device part of a [`RecentAlert`].
@@ -134,106 +111,6 @@ pub struct RecentAlert {
     pub expires_secs: Option<u32>,
 }
 
-/// A device's MAC as every output shows it: masked like any identifier (`a4:50:**:**:**:56`).
-pub fn masked_mac(mac: &[u8; 6]) -> String {
-    mask(&crate::finding::mac_text(mac)).as_str().to_string()
-}
-
-/// Digit runs at least this long are masked in names: IMEI (15), IMSI (15), ICCID (19-20), MEID
-/// (14) and phone numbers (10+) all are; port numbers, dates and version strings are not.
-pub const NAME_DIGIT_RUN: usize = 10;
-
-/// Masks every run of [`NAME_DIGIT_RUN`] or more ASCII digits in `name` the way [`mask`] masks an
-/// identifier: `490154203237518.zzhc.example` → `4901********518.zzhc.example`.
-pub fn mask_digit_runs(name: &str) -> String {
-    mask_name(name, None)
-}
-
-/// Masks `name` for output: every long digit run (see [`mask_digit_runs`]) and every copy of the
-/// leaked `value` (compared ASCII-case-insensitively, and for a MAC also without its colons, the
-/// way it appears in a host name: `a45046123456.example`). Control characters become spaces.
-pub fn mask_name(name: &str, value: Option<&str>) -> String {
-    let bytes = name.as_bytes();
-    // Byte ranges to mask; built from ASCII matches, so every bound is a char boundary.
-    let mut ranges: Vec<(usize, usize)> = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i].is_ascii_digit() {
-            let start = i;
-            while i < bytes.len() && bytes[i].is_ascii_digit() {
-                i += 1;
-            }
-            if i - start >= NAME_DIGIT_RUN {
-                ranges.push((start, i));
-            }
-        } else {
-            i += 1;
-        }
-    }
-    if let Some(value) = value.filter(|v| v.is_ascii()) {
-        let bare: String = value.chars().filter(|c| *c != ':').collect();
-        for needle in [value, bare.as_str()] {
-            find_all_ignore_case(bytes, needle.as_bytes(), &mut ranges);
-        }
-    }
-    ranges.sort_unstable();
-    let mut out = String::with_capacity(name.len());
-    let mut at = 0;
-    let mut pending: Option<(usize, usize)> = None;
-    for (s, e) in ranges {
-        match pending {
-            Some((ps, pe)) if s <= pe => pending = Some((ps, pe.max(e))),
-            _ => {
-                if let Some((ps, pe)) = pending {
-                    push_sanitised(&mut out, name.get(at..ps).unwrap_or(""));
-                    push_masked(&mut out, name.get(ps..pe).unwrap_or(""));
-                    at = pe;
-                }
-                pending = Some((s, e));
-            }
-        }
-    }
-    if let Some((ps, pe)) = pending {
-        push_sanitised(&mut out, name.get(at..ps).unwrap_or(""));
-        push_masked(&mut out, name.get(ps..pe).unwrap_or(""));
-        at = pe;
-    }
-    push_sanitised(&mut out, name.get(at..).unwrap_or(""));
-    out
-}
-
-/// Adds every occurrence of `needle` in `hay` (ASCII case-insensitive) to `ranges`. Needles
-/// shorter than 6 bytes are ignored: they would mask random parts of names.
-fn find_all_ignore_case(hay: &[u8], needle: &[u8], ranges: &mut Vec<(usize, usize)>) {
-    if needle.len() < 6 || needle.len() > hay.len() {
-        return;
-    }
-    for start in 0..=hay.len() - needle.len() {
-        if let Some(window) = hay.get(start..start + needle.len()) {
-            if window.eq_ignore_ascii_case(needle) {
-                ranges.push((start, start + needle.len()));
-            }
-        }
-    }
-}
-
-/// Appends `text` masked: [`mask`] for identifier-sized text, the same shape (first four and last
-/// three kept) for anything longer than `mask` takes.
-fn push_masked(out: &mut String, text: &str) {
-    let n = text.chars().count();
-    if n <= 32 {
-        out.push_str(&mask(text));
-        return;
-    }
-    for (i, c) in text.chars().enumerate() {
-        out.push(if i < 4 || i + 3 >= n { c } else { '*' });
-    }
-}
-
-fn push_sanitised(out: &mut String, text: &str) {
-    out.extend(text.chars().map(|c| if c.is_control() { ' ' } else { c }));
-}
-
 /// Appends `key=value`, quoting the value when it is empty or holds spaces, quotes, `=` or
 /// backslashes (`device="Nokia 7 Plus"`). Inside quotes `"` and `\` are escaped; control
 /// characters become spaces either way.
@@ -262,29 +139,33 @@ fn push_field(out: &mut String, key: &str, value: &str) {
 }
 
 impl RecentAlert {
-    /// The masked, sanitised record of an event.
+    /// The record of an event: its view, laid out for status.
     pub fn from_event(ev: &AlertEvent) -> RecentAlert {
-        let value = ev.value.as_str();
+        RecentAlert::from_view(&ev.view)
+    }
+
+    /// The status record of a view (already masked and sanitised).
+    pub fn from_view(v: &View) -> RecentAlert {
         RecentAlert {
-            time: ev.time,
+            time: v.time.sec.max(0) as u64,
             device: AlertDevice {
-                name: ev.device.name.as_deref().map(|n| mask_name(n, Some(value))),
-                mac: ev.device.mac.as_ref().map(masked_mac),
-                ip: ev.device.ip.to_string(),
+                name: v.device_name.clone(),
+                mac: v.device_mac.clone(),
+                ip: v.src.to_string(),
             },
-            kind: ev.kind.name().to_string(),
-            encoding: ev.encoding.to_string(),
-            value: mask(value).as_str().to_string(),
-            source: ev.source.name().to_string(),
+            kind: v.kind.name().to_string(),
+            encoding: v.encoding.to_string(),
+            value: v.value.clone(),
+            source: v.source.name().to_string(),
             dst: AlertDestination {
-                name: ev.dst.name.as_deref().map(|n| mask_name(n, Some(value))),
-                ip: ev.dst.ip.to_string(),
-                port: ev.dst.port,
-                proto: ev.dst.proto.to_string(),
+                name: v.host.clone(),
+                ip: v.dst.to_string(),
+                port: v.dport,
+                proto: v.proto.name().to_string(),
             },
-            action: ev.action.name().to_string(),
-            block: ev.block.map(|b| scope_name(b.scope).to_string()),
-            expires_secs: ev.block.map(|b| b.expires_secs),
+            action: v.action.name().to_string(),
+            block: v.block.map(|b| scope_name(b.scope).to_string()),
+            expires_secs: v.block.map(|b| b.expires_secs),
         }
     }
 
@@ -346,20 +227,6 @@ struct Seen {
     dst: Whither,
     /// Unix seconds of the last line logged for this key.
     last: u64,
-}
-
-impl Seen {
-    fn key_of(ev: &AlertEvent) -> (Who, Kind, Whither) {
-        let who = match ev.device.mac {
-            Some(mac) => Who::Mac(mac),
-            None => Who::Ip(ev.device.ip),
-        };
-        let dst = match &ev.dst.name {
-            Some(name) => Whither::Name(name.to_ascii_lowercase()),
-            None => Whither::Ip(ev.dst.ip),
-        };
-        (who, ev.kind, dst)
-    }
 }
 
 /// The alert stage: rate limiting, the syslog line, the recent-alerts ring.
@@ -434,8 +301,8 @@ impl Alerts {
         if self.rate_limit == 0 {
             return true;
         }
-        let (who, kind, dst) = Seen::key_of(ev);
-        let now = ev.time;
+        let (who, kind, dst) = (ev.who.clone(), ev.view.kind, ev.dst.clone());
+        let now = ev.time();
         if let Some(seen) = self
             .seen
             .iter_mut()
@@ -481,10 +348,69 @@ impl Alerts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Scope;
+    use crate::finding::{Encoding, Hit, Source, Timestamp};
+    use crate::packet::Proto;
     use std::net::Ipv4Addr;
 
-    fn nokia() -> AlertEvent {
-        AlertEvent {
+    /// The parts of a finding these tests turn, laid out as the alert line names them.
+    #[derive(Clone)]
+    struct Ev {
+        time: u64,
+        device: Device,
+        kind: Kind,
+        encoding: Encoding,
+        value: String,
+        source: Source,
+        dst: Destination,
+        action: Action,
+        block: Option<Block>,
+    }
+
+    #[derive(Clone)]
+    struct Device {
+        name: Option<String>,
+        mac: Option<[u8; 6]>,
+        ip: IpAddr,
+    }
+
+    #[derive(Clone)]
+    struct Destination {
+        name: Option<String>,
+        ip: IpAddr,
+        port: u16,
+        proto: Proto,
+    }
+
+    impl Ev {
+        fn event(&self) -> AlertEvent {
+            let f = Finding {
+                time: Timestamp {
+                    sec: self.time as i64,
+                    nsec: 0,
+                },
+                hit: Hit {
+                    kind: self.kind,
+                    source: self.source,
+                    encoding: self.encoding,
+                    value: self.value.as_str().try_into().expect("short"),
+                    device: None,
+                },
+                proto: self.dst.proto,
+                src: self.device.ip,
+                sport: 40_000,
+                dst: self.dst.ip,
+                dport: self.dst.port,
+                device_mac: self.device.mac,
+                device_name: self.device.name.clone(),
+                host: self.dst.name.clone(),
+            };
+            AlertEvent::new(&Render::default(), &f, self.action, self.block)
+        }
+    }
+
+    fn nokia() -> Ev {
+        Ev {
             time: 1_000,
             device: Device {
                 name: Some("Nokia 7 Plus".into()),
@@ -512,7 +438,7 @@ mod tests {
     #[test]
     fn the_issue_line() {
         assert_eq!(
-            format_line(&nokia()),
+            format_line(&nokia().event()),
             "leak device=\"Nokia 7 Plus\" mac=a4:50:**:**:**:56 ip=192.168.1.23 kind=imei \
              encoding=base64 value=4901********518 source=known dst=zzhc.vnet.cn \
              dst_ip=203.0.113.7 dport=9998 proto=tcp action=blocked block=device-destination \
@@ -533,7 +459,7 @@ mod tests {
         ev.encoding = Encoding::PLAIN;
         ev.source = Source::Pattern;
         assert_eq!(
-            format_line(&ev),
+            format_line(&ev.event()),
             "leak ip=192.168.1.23 kind=imei encoding=plain value=4901********518 \
              source=pattern dst_ip=203.0.113.7 dport=53 proto=udp action=reported"
         );
@@ -546,7 +472,7 @@ mod tests {
         ev.dst.proto = Proto::Udp;
         ev.action = Action::Dropped;
         ev.block = None;
-        let line = format_line(&ev);
+        let line = format_line(&ev.event());
         assert!(!line.contains("490154203237518"), "{line}");
         assert!(
             line.contains(" dst=4901********518.imei.example.cn "),
@@ -587,7 +513,7 @@ mod tests {
         let mut ev = nokia();
         ev.device.name = Some("evil\" action=none\nleak".into());
         ev.dst.name = Some("a b".into());
-        let line = format_line(&ev);
+        let line = format_line(&ev.event());
         assert!(
             line.starts_with("leak device=\"evil\\\" action=none leak\" mac="),
             "{line}"
@@ -605,30 +531,30 @@ mod tests {
     fn rate_limited_and_counted() {
         let mut alerts = Alerts::new(60, 10);
         let ev = nokia();
-        assert!(alerts.admit(&ev).is_some());
+        assert!(alerts.admit(&ev.event()).is_some());
         let mut again = ev.clone();
         again.time = 1_059;
-        assert_eq!(alerts.admit(&again), None);
+        assert_eq!(alerts.admit(&again.event()), None);
         assert_eq!(alerts.suppressed(), 1);
         // Another kind, another destination, another device: separate keys.
         let mut other = again.clone();
         other.kind = Kind::Imsi;
-        assert!(alerts.admit(&other).is_some());
+        assert!(alerts.admit(&other.event()).is_some());
         other.dst.name = Some("ZZHC.vnet.cn".into()); // same name, other case: same key
         other.kind = Kind::Imei;
-        assert_eq!(alerts.admit(&other), None);
+        assert_eq!(alerts.admit(&other.event()), None);
         other.device.mac = Some([2, 0, 0, 0, 0, 1]);
-        assert!(alerts.admit(&other).is_some());
+        assert!(alerts.admit(&other.event()).is_some());
         assert_eq!(alerts.suppressed(), 2);
         // After the quiet time it logs again; a clock stepped back counts as expired.
         again.time = 1_060;
-        assert!(alerts.admit(&again).is_some());
+        assert!(alerts.admit(&again.event()).is_some());
         again.time = 10;
-        assert!(alerts.admit(&again).is_some());
+        assert!(alerts.admit(&again.event()).is_some());
         // Without a limit, everything is logged.
         let mut open = Alerts::new(0, 1);
-        assert!(open.admit(&ev).is_some());
-        assert!(open.admit(&ev).is_some());
+        assert!(open.admit(&ev.event()).is_some());
+        assert!(open.admit(&ev.event()).is_some());
         assert_eq!(open.suppressed(), 0);
     }
 
@@ -640,18 +566,18 @@ mod tests {
             let mut ev = base.clone();
             ev.time = 1_000 + i;
             ev.dst.name = Some(format!("h{i}.example"));
-            assert!(alerts.admit(&ev).is_some());
+            assert!(alerts.admit(&ev.event()).is_some());
         }
         assert_eq!(alerts.seen.len(), Alerts::RATE_TABLE);
         // The oldest keys were replaced: h0 logs again, the newest is still quiet.
         let mut first = base.clone();
         first.time = 2_000;
         first.dst.name = Some("h0.example".into());
-        assert!(alerts.admit(&first).is_some());
+        assert!(alerts.admit(&first.event()).is_some());
         let mut last = base;
         last.time = 2_000;
         last.dst.name = Some(format!("h{}.example", Alerts::RATE_TABLE + 9));
-        assert_eq!(alerts.admit(&last), None);
+        assert_eq!(alerts.admit(&last.event()), None);
         assert_eq!(alerts.recent().count(), 0);
     }
 
@@ -665,7 +591,7 @@ mod tests {
             let mut ev = nokia();
             ev.kind = kind;
             ev.time = i as u64;
-            alerts.admit(&ev);
+            alerts.admit(&ev.event());
         }
         let kinds: Vec<&str> = alerts.recent().map(|a| a.kind.as_str()).collect();
         assert_eq!(kinds, ["iccid", "imsi"]);

@@ -39,6 +39,7 @@ use crate::history::{store, History, Key};
 use crate::netlink::{ConntrackEvents, Log, LogConfig, Queue, QueueConfig};
 use crate::packet::Proto;
 use crate::pipeline::Pipeline;
+use crate::render::Render;
 use crate::source::nfqueue;
 
 use alert::{AlertEvent, Alerts};
@@ -103,6 +104,8 @@ struct Daemon {
     control: ControlServer,
     signals: SignalFd,
     alerts: Alerts,
+    /// The one masked view of a finding (alerts, status, block names).
+    render: Render,
     counters: Counters,
     started: u64,
     queue_buf: Vec<u8>,
@@ -165,6 +168,7 @@ impl Daemon {
         Ok(Daemon {
             config_path,
             alerts: Alerts::from_config(&config.alert),
+            render: Render::new(&config),
             pipeline: Pipeline::new(config.clone()),
             config,
             log,
@@ -281,6 +285,7 @@ impl Daemon {
             findings,
             counters,
             history,
+            render,
             ..
         } = self;
         findings.clear();
@@ -292,7 +297,7 @@ impl Daemon {
                 findings.push((f.clone(), *d));
             });
             if let Some(h) = history.as_mut() {
-                h.note_packet(pipeline, now.sec, decision.stops_packet());
+                h.note_packet(pipeline, render, now.sec, decision.stops_packet());
             }
             if decision.mark == crate::decision::Mark::Clean {
                 counters.bypassed += 1;
@@ -322,7 +327,7 @@ impl Daemon {
         let mut action = decision.action.unwrap_or(Action::Reported);
         let mut block = None;
         if let Some(order) = &decision.block {
-            let device = f.device_name.clone();
+            let device = self.render.device_name(f);
             match self
                 .firewall
                 .as_mut()
@@ -341,32 +346,10 @@ impl Daemon {
                 action = Action::Dropped;
             }
         }
-        let event = AlertEvent {
-            time: f.time.sec.max(0) as u64,
-            device: alert::Device {
-                name: f.device_name.clone(),
-                mac: f.device_mac,
-                ip: f.src,
-            },
-            kind: f.hit.kind,
-            encoding: f.hit.encoding,
-            value: f.hit.value.as_str().to_string(),
-            source: f.hit.source,
-            dst: alert::Destination {
-                name: f.host.clone(),
-                ip: f.dst,
-                port: f.dport,
-                proto: match f.proto {
-                    Proto::Tcp => alert::Proto::Tcp,
-                    Proto::Udp => alert::Proto::Udp,
-                },
-            },
-            action,
-            block,
-        };
+        let event = AlertEvent::new(&self.render, f, action, block);
         self.alerts.raise(&event);
         if let Some(h) = &mut self.history {
-            h.record(f, action);
+            h.record(f, &self.render.view(f, action, None));
         }
     }
 
@@ -474,6 +457,7 @@ impl Daemon {
         self.reload_history(&config.history);
         self.log.reload(&config.alert.syslog, LevelFilter::Info);
         self.alerts.reconfigure(&config.alert);
+        self.render = Render::new(&config);
         self.pipeline.reload(config.clone());
         if let Some(fw) = &mut self.firewall {
             if let Err(e) = fw.reconfigure(&config) {

@@ -48,14 +48,42 @@ pub struct FlowFacts {
     /// The request's headers declared a gzip/deflate body that has not been scanned yet (it
     /// starts in a later window).
     pub compressed_body: bool,
-    /// The flow named its destination itself (HTTP Host, TLS SNI): `[[allow]]` host rules are
-    /// judged on that name, not on whatever name another flow gave the same address.
-    pub named: bool,
-    /// With `named`: the kinds (bit `Kind as u8`) that host rules allow for that name.
+    /// The name the flow gave its destination itself (HTTP Host, TLS SNI), as a tag:
+    /// `[[allow]]` host rules are judged on that name, and findings show it, not whatever name
+    /// another flow gave the same address.
+    pub name: NameTag,
+    /// With `name`: the kinds (bit `Kind as u8`) that host rules allow for that name.
     pub host_allowed: u8,
     /// Hashes of the (kind, value) pairs already reported for this flow, so retransmissions
     /// and repeats do not multiply findings. Bounded: when full, the oldest is forgotten.
     pub reported: Reported,
+}
+
+/// A 16-bit hash of a destination name (ASCII case and a trailing dot ignored), never 0; the
+/// default, [`NameTag::NONE`], is "the flow named nothing". Two bytes where a name would take up
+/// to 253: the name itself stays in the [`crate::names::NameCache`], and the tag tells whether
+/// the cache still holds this flow's name for the address.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NameTag([u8; 2]);
+
+impl NameTag {
+    pub const NONE: NameTag = NameTag([0, 0]);
+
+    pub fn of(name: &str) -> NameTag {
+        let name = name.strip_suffix('.').unwrap_or(name);
+        // FNV-1a folded to 16 bits.
+        let mut h: u32 = 0x811c_9dc5;
+        for b in name.bytes() {
+            h ^= u32::from(b.to_ascii_lowercase());
+            h = h.wrapping_mul(0x0100_0193);
+        }
+        let folded = ((h >> 16) ^ h) as u16;
+        NameTag(folded.max(1).to_ne_bytes())
+    }
+
+    pub fn is_named(&self) -> bool {
+        *self != NameTag::NONE
+    }
 }
 
 /// The last [`Reported::CAPACITY`] tags reported for a flow: a ring that overwrites the oldest.
@@ -140,6 +168,20 @@ mod tests {
         assert!(!r.contains(1) && (2..=N + 1).all(|t| r.contains(t)));
         r.insert(N + 2);
         assert!(!r.contains(2) && (3..=N + 2).all(|t| r.contains(t)));
+    }
+
+    #[test]
+    fn name_tags() {
+        assert!(!NameTag::default().is_named());
+        assert!(NameTag::of("").is_named());
+        assert_eq!(
+            NameTag::of("Api.Example.COM."),
+            NameTag::of("api.example.com")
+        );
+        assert_ne!(
+            NameTag::of("api.example.com"),
+            NameTag::of("cdn.example.com")
+        );
     }
 
     #[test]

@@ -38,7 +38,8 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::decision::Action;
-use crate::finding::{mac_text, mask, Encoding, Finding, Kind, Source};
+use crate::finding::{mac_text, Encoding, Finding, Kind, Source};
+use crate::render::{masked_mac, Render, View};
 
 pub use digest::Key;
 
@@ -246,7 +247,14 @@ impl History {
 
     /// The packet the pipeline just judged, in its device's flow counts; `stopped`: it did not
     /// get through (dropped, or its flow blocked).
-    pub fn note_packet(&mut self, pipeline: &crate::pipeline::Pipeline, time: i64, stopped: bool) {
+    /// The name is masked by `render` as every output masks it.
+    pub fn note_packet(
+        &mut self,
+        pipeline: &crate::pipeline::Pipeline,
+        render: &Render,
+        time: i64,
+        stopped: bool,
+    ) {
         let note = pipeline.last_note();
         if let Some(src) = note.src {
             let event = FlowEvent {
@@ -254,21 +262,26 @@ impl History {
                 leaked: note.first_leak,
                 blocked: note.first_leak && stopped,
             };
-            let name = pipeline.device_name(note.src_mac, src);
-            self.note_flow(time, note.src_mac, src, name, event);
+            let name = pipeline
+                .device_name(note.src_mac, src)
+                .map(|n| render.mask_name(n, None));
+            self.note_flow(time, note.src_mac, src, name.as_deref(), event);
         }
     }
 
-    /// One finding and what was done about it.
-    pub fn record(&mut self, f: &Finding, action: Action) {
+    /// One finding, as `view` (its one masked view: [`crate::render`]) shows it. Of the
+    /// finding itself only the keyed digests of its value and MAC are taken.
+    pub fn record(&mut self, f: &Finding, view: &View) {
         let time = f.time.sec;
+        let action = view.action;
         let value = Value {
-            masked: mask(&f.hit.value).as_str().to_string(),
+            masked: view.value.clone(),
             id: self.key.digest(f.hit.kind.name(), &f.hit.value),
         };
         let max_rows = self.limits.max_destinations.max(1) as usize;
         let keep_days = self.limits.keep_days.max(1) as usize;
-        let Some(device) = self.device(time, f.device_mac, f.src, f.device_name.as_deref()) else {
+        let Some(device) = self.device(time, f.device_mac, f.src, view.device_name.as_deref())
+        else {
             return;
         };
         device.leaks += 1;
@@ -284,7 +297,7 @@ impl History {
                 }
             }
         }
-        let domain = match &f.host {
+        let domain = match &view.host {
             Some(h) => domain::registrable(h),
             None => f.dst.to_string(),
         };
@@ -328,7 +341,7 @@ impl History {
             Action::Dropped => row.dropped += 1,
             Action::Blocked => row.blocked += 1,
         }
-        if let Some(h) = &f.host {
+        if let Some(h) = &view.host {
             let name = h.trim_end_matches('.').to_ascii_lowercase();
             push_recent(&mut row.names, name, NAMES_PER_ROW);
         }
@@ -387,7 +400,7 @@ impl History {
                 }
                 self.data.devices.push(DeviceHistory {
                     id,
-                    mac: mac.map(|m| mask(&mac_text(&m)).as_str().to_string()),
+                    mac: mac.as_ref().map(masked_mac),
                     name: None,
                     addresses: Vec::new(),
                     first_seen: time,

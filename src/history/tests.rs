@@ -8,6 +8,18 @@ use crate::finding::{Hit, IdText, Timestamp};
 use crate::packet::Proto;
 
 const DAY: i64 = 86_400;
+
+/// Records a finding through its one masked view, as the daemon and `scan --report` do.
+trait Add {
+    fn add(&mut self, f: &Finding, action: Action);
+}
+
+impl Add for History {
+    fn add(&mut self, f: &Finding, action: Action) {
+        let view = crate::render::Render::default().view(f, action, None);
+        self.record(f, &view);
+    }
+}
 const T0: i64 = 1_764_547_200; // 2025-12-01
 
 fn key() -> Key {
@@ -50,15 +62,15 @@ const IMEI: &str = "490154203237518";
 #[test]
 fn rows_group_by_kind_domain_encoding_source() {
     let mut h = History::new(Limits::default(), key());
-    h.record(
+    h.add(
         &finding(T0, 1, Kind::Imei, IMEI, Some("zzhc.vnet.cn"), 7),
         Action::Blocked,
     );
-    h.record(
+    h.add(
         &finding(T0 + 5, 1, Kind::Imei, IMEI, Some("log.vnet.cn"), 8),
         Action::Blocked,
     );
-    h.record(
+    h.add(
         &finding(
             T0 + 9,
             1,
@@ -97,15 +109,15 @@ fn rows_group_by_kind_domain_encoding_source() {
 #[test]
 fn two_values_with_one_mask_are_told_apart() {
     let mut h = History::new(Limits::default(), key());
-    h.record(
+    h.add(
         &finding(T0, 1, Kind::Imei, "490154203237518", None, 7),
         Action::Reported,
     );
-    h.record(
+    h.add(
         &finding(T0, 1, Kind::Imei, "490154299999518", None, 7),
         Action::Reported,
     );
-    h.record(
+    h.add(
         &finding(T0, 1, Kind::Imei, "490154203237518", None, 7),
         Action::Reported,
     );
@@ -124,7 +136,7 @@ fn per_row_lists_are_bounded() {
         let value = format!("49015420323{:04}", i);
         let mut f = finding(T0 + i64::from(i), 1, Kind::Imei, &value, Some(&host), i);
         f.dport = 1000 + u16::from(i);
-        h.record(&f, Action::Reported);
+        h.add(&f, Action::Reported);
     }
     let row = &h.data().devices[0].destinations[0];
     assert_eq!(row.count, 20);
@@ -139,17 +151,17 @@ fn per_row_lists_are_bounded() {
 fn destination_rows_evict_the_least_recently_seen() {
     let mut h = History::new(limits(8, 3), key());
     for (i, host) in ["a.com", "b.com", "c.com"].iter().enumerate() {
-        h.record(
+        h.add(
             &finding(T0 + i as i64, 1, Kind::Imei, IMEI, Some(host), 1),
             Action::Reported,
         );
     }
     // a.com is seen again: b.com is now the least recently seen.
-    h.record(
+    h.add(
         &finding(T0 + 10, 1, Kind::Imei, IMEI, Some("a.com"), 1),
         Action::Reported,
     );
-    h.record(
+    h.add(
         &finding(T0 + 11, 1, Kind::Imei, IMEI, Some("d.com"), 1),
         Action::Reported,
     );
@@ -171,7 +183,7 @@ fn devices_evict_clean_ones_first_then_least_recent() {
         ..FlowEvent::default()
     };
     // Device 1 leaked long ago; 2 and 3 are clean and seen later.
-    h.record(&finding(T0, 1, Kind::Imei, IMEI, None, 1), Action::Reported);
+    h.add(&finding(T0, 1, Kind::Imei, IMEI, None, 1), Action::Reported);
     h.note_flow(T0 + 1, mac(2), ip(2), None, inspected);
     h.note_flow(T0 + 2, mac(3), ip(3), None, inspected);
     // A flood of new clean devices pushes out the clean ones, never device 1.
@@ -187,16 +199,16 @@ fn devices_evict_clean_ones_first_then_least_recent() {
     assert_eq!(data.evicted_devices, 30);
     // When every kept device has leaked, the least recently seen goes.
     let mut h = History::new(limits(2, 8), key());
-    h.record(&finding(T0, 1, Kind::Imei, IMEI, None, 1), Action::Reported);
-    h.record(
+    h.add(&finding(T0, 1, Kind::Imei, IMEI, None, 1), Action::Reported);
+    h.add(
         &finding(T0 + 1, 2, Kind::Imei, IMEI, None, 1),
         Action::Reported,
     );
-    h.record(
+    h.add(
         &finding(T0 - 5, 1, Kind::Imei, IMEI, None, 1),
         Action::Reported,
     );
-    h.record(
+    h.add(
         &finding(T0 + 2, 3, Kind::Imei, IMEI, None, 1),
         Action::Reported,
     );
@@ -212,7 +224,7 @@ fn devices_evict_clean_ones_first_then_least_recent() {
 #[test]
 fn zero_devices_keeps_nothing() {
     let mut h = History::new(limits(0, 8), key());
-    h.record(&finding(T0, 1, Kind::Imei, IMEI, None, 1), Action::Reported);
+    h.add(&finding(T0, 1, Kind::Imei, IMEI, None, 1), Action::Reported);
     assert!(h.data().devices.is_empty());
 }
 
@@ -273,7 +285,7 @@ fn days_and_rows_age_out() {
     h.set_limits(l);
     for day in 0..6 {
         let host = format!("d{day}.com");
-        h.record(
+        h.add(
             &finding(T0 + day * DAY, 1, Kind::Imei, IMEI, Some(&host), 1),
             Action::Reported,
         );
@@ -295,7 +307,7 @@ fn days_and_rows_age_out() {
 fn shrinking_limits_evicts_at_once() {
     let mut h = History::new(limits(8, 8), key());
     for n in 1..=6 {
-        h.record(
+        h.add(
             &finding(T0 + i64::from(n), n, Kind::Imei, IMEI, None, 1),
             Action::Reported,
         );
@@ -308,16 +320,23 @@ fn shrinking_limits_evicts_at_once() {
 #[test]
 fn never_holds_a_full_identifier() {
     let mut h = History::new(Limits::default(), key());
-    h.record(
+    h.add(
         &finding(T0, 0x56, Kind::Imei, IMEI, Some("a.example.com"), 1),
         Action::Blocked,
     );
-    h.record(
+    h.add(
         &finding(T0, 0x56, Kind::Mac, "02:00:00:00:00:56", None, 1),
         Action::Blocked,
     );
+    // A name that carries the identifier (a DNS query leak) is kept masked too.
+    let named = format!("{IMEI}.t.example.cn");
+    h.add(
+        &finding(T0, 0x56, Kind::Imei, IMEI, Some(&named), 2),
+        Action::Dropped,
+    );
     let text = store::encode(h.data());
     assert!(!text.contains(IMEI), "{text}");
+    assert!(!text.contains("490154203237518"), "{text}");
     assert!(!text.contains("02:00:00:00:00:56"), "{text}");
     assert!(text.contains("4901********518"));
     let report = report::render_text(h.data());
@@ -337,7 +356,7 @@ fn saves_and_loads_back() {
     let path = dir.join("history.json");
     assert!(matches!(store::load(&path), Loaded::Missing));
     let mut h = History::new(Limits::default(), key());
-    h.record(
+    h.add(
         &finding(T0, 1, Kind::Imei, IMEI, Some("zzhc.vnet.cn"), 7),
         Action::Blocked,
     );
@@ -365,7 +384,7 @@ fn a_corrupt_file_is_set_aside() {
     let dir = temp("corrupt");
     let path = dir.join("history.json");
     let mut h = History::new(Limits::default(), key());
-    h.record(
+    h.add(
         &finding(T0, 1, Kind::Imei, IMEI, Some("zzhc.vnet.cn"), 7),
         Action::Blocked,
     );
@@ -404,11 +423,11 @@ fn a_corrupt_file_is_set_aside() {
 #[test]
 fn report_text_is_aligned_and_filtered() {
     let mut h = History::new(Limits::default(), key());
-    h.record(
+    h.add(
         &finding(T0, 1, Kind::Imei, IMEI, Some("zzhc.vnet.cn"), 7),
         Action::Blocked,
     );
-    h.record(
+    h.add(
         &finding(
             T0 + 60,
             1,
@@ -419,7 +438,7 @@ fn report_text_is_aligned_and_filtered() {
         ),
         Action::Blocked,
     );
-    h.record(
+    h.add(
         &finding(
             T0 + 3 * DAY,
             2,
@@ -488,7 +507,7 @@ fn hostile_names_are_printable() {
     let mut h = History::new(Limits::default(), key());
     let mut f = finding(T0, 1, Kind::Imei, IMEI, Some("a\u{1b}[2Jb.example.com"), 7);
     f.device_name = Some("tv\u{7}".into());
-    h.record(&f, Action::Reported);
+    h.add(&f, Action::Reported);
     let text = report::render_text(h.data());
     assert!(
         !text.contains('\u{1b}') && !text.contains('\u{7}'),

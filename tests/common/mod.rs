@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 
 pub mod encode;
+pub mod exposure;
 pub mod scenes;
 
 use std::net::{IpAddr, Ipv4Addr};

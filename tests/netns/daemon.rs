@@ -287,7 +287,7 @@ impl Daemon {
         })
     }
 
-    fn cli(&self, args: &[&str]) -> CmdOut {
+    pub fn cli(&self, args: &[&str]) -> CmdOut {
         let config = self.config_path.display().to_string();
         let mut all: Vec<&str> = args.to_vec();
         all.extend_from_slice(&["--config", &config]);
