@@ -50,6 +50,62 @@ impl Kind {
     }
 }
 
+/// A set of kinds, one bit each, sized from [`Kind::ALL`]: a new kind grows the set instead of
+/// overflowing a `u8` mask (`1 << kind`) and aliasing another kind. Bytes, so it keeps the flow
+/// facts at alignment 1.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct KindSet([u8; KindSet::BYTES]);
+
+impl KindSet {
+    pub const BYTES: usize = Kind::ALL.len().div_ceil(8);
+    pub const EMPTY: KindSet = KindSet([0; KindSet::BYTES]);
+    pub const ALL: KindSet = {
+        let mut set = KindSet::EMPTY;
+        let mut i = 0;
+        while i < Kind::ALL.len() {
+            set = set.with(Kind::ALL[i]);
+            i += 1;
+        }
+        set
+    };
+
+    /// The set with `kind` added.
+    pub const fn with(self, kind: Kind) -> KindSet {
+        let mut bytes = self.0;
+        let bit = kind as usize;
+        bytes[bit / 8] |= 1 << (bit % 8);
+        KindSet(bytes)
+    }
+
+    pub const fn contains(&self, kind: Kind) -> bool {
+        let bit = kind as usize;
+        self.0[bit / 8] & (1 << (bit % 8)) != 0
+    }
+
+    pub fn union(self, other: KindSet) -> KindSet {
+        let mut bytes = self.0;
+        for (b, o) in bytes.iter_mut().zip(other.0) {
+            *b |= o;
+        }
+        KindSet(bytes)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == KindSet::EMPTY
+    }
+
+    /// The kinds in the set, in [`Kind::ALL`] order.
+    pub fn iter(self) -> impl Iterator<Item = Kind> {
+        Kind::ALL.into_iter().filter(move |k| self.contains(*k))
+    }
+}
+
+impl FromIterator<Kind> for KindSet {
+    fn from_iter<I: IntoIterator<Item = Kind>>(iter: I) -> KindSet {
+        iter.into_iter().fold(KindSet::EMPTY, KindSet::with)
+    }
+}
+
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -264,6 +320,20 @@ pub fn mask(value: &str) -> heapless::String<40> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kind_sets_hold_every_kind_apart() {
+        assert_eq!(KindSet::ALL.iter().collect::<Vec<_>>(), Kind::ALL);
+        for k in Kind::ALL {
+            let one = KindSet::EMPTY.with(k);
+            assert_eq!(one.iter().collect::<Vec<_>>(), [k]);
+            assert!(Kind::ALL.iter().all(|o| one.contains(*o) == (*o == k)));
+        }
+        let two: KindSet = [Kind::Mac, Kind::Serial].into_iter().collect();
+        assert!(two.contains(Kind::Serial) && !two.contains(Kind::Imei));
+        assert_eq!(two.union(KindSet::EMPTY.with(Kind::Imei)).iter().count(), 3);
+        assert!(KindSet::EMPTY.is_empty() && !two.is_empty());
+    }
 
     #[test]
     fn masks_like_the_issue_says() {

@@ -19,8 +19,13 @@
 //!   [`finding::Finding`]s, and [`decision`] turns what it found into the packet's whole
 //!   decision (verdict, flow mark, action, the [`block`] to install).
 //!
+//! No `unsafe` anywhere but the one `setsockopt` call nix has no wrapper for
+//! (`netlink::socket`), which carries its justification: the crate denies it.
+//!
 //! Memory is bounded by configuration: every table has a capacity and a stated policy when full,
 //! and nothing is allocated per packet on the hot path.
+
+#![deny(unsafe_code)]
 
 pub mod block;
 pub mod config;

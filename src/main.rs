@@ -1,6 +1,8 @@
 //! The `leakguard` command: `scan` captures offline, `run` the inline daemon, and the small
 //! commands that talk to it.
 
+#![deny(unsafe_code)]
+
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};

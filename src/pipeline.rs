@@ -12,11 +12,12 @@
 //! leaks; DNS answers to LAN devices are read only to learn destination names.
 
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use crate::config::{AllowDst, Config};
 use crate::decision::{self, Decision, FlowKind, Inspection, Policy, Target};
 use crate::detect::{Detector, Scratch};
-use crate::finding::{Finding, Hit, Kind, Timestamp};
+use crate::finding::{Finding, Hit, Kind, KindSet, Timestamp};
 use crate::flow::{FlowFacts, FlowKey, FlowTable, NameTag};
 use crate::leases::Leases;
 use crate::names::NameCache;
@@ -64,7 +65,8 @@ pub struct FlowNote {
 }
 
 pub struct Pipeline {
-    config: Config,
+    /// Shared read-only with the daemon (one value, swapped whole on reload).
+    config: Rc<Config>,
     detector: Detector,
     flows: FlowTable,
     names: NameCache,
@@ -83,7 +85,8 @@ pub struct Pipeline {
 type Inspected = Option<(Inspection, FlowKey, bool)>;
 
 impl Pipeline {
-    pub fn new(config: Config) -> Pipeline {
+    pub fn new(config: impl Into<Rc<Config>>) -> Pipeline {
+        let config = config.into();
         let detector = Detector::new(&config);
         let flows = FlowTable::new(config.detect.max_flows as usize, config.detect.budget);
         let names = NameCache::new(config.detect.max_names as usize);
@@ -108,7 +111,8 @@ impl Pipeline {
     }
 
     /// Takes a new configuration (SIGHUP) without losing flows, names or learned MACs.
-    pub fn reload(&mut self, config: Config) {
+    pub fn reload(&mut self, config: impl Into<Rc<Config>>) {
+        let config = config.into();
         let mut detector = Detector::new(&config);
         for mac in self.detector.learned() {
             detector.learn_mac(mac);
@@ -547,8 +551,8 @@ fn flow_key(seg: &Segment<'_>) -> FlowKey {
 struct OwnName<'p> {
     name: &'p str,
     tag: NameTag,
-    /// The kinds (bit `Kind as u8`) that `[[allow]]` host rules allow for the name.
-    allowed: u8,
+    /// The kinds that `[[allow]]` host rules allow for the name.
+    allowed: KindSet,
 }
 
 /// Everything needed to turn a hit into a finding. Names are looked up only when a finding is
@@ -605,11 +609,11 @@ impl Attribution<'_> {
             return false;
         }
         let by_host = if facts.name.is_named() {
-            facts.host_allowed & (1 << hit.kind as u8) != 0
+            facts.host_allowed.contains(hit.kind)
         } else {
             self.names
                 .get(self.seg.dst)
-                .is_some_and(|h| host_allowed_kinds(config, h) & (1 << hit.kind as u8) != 0)
+                .is_some_and(|h| host_allowed_kinds(config, h).contains(hit.kind))
         };
         if by_host || allowed_by_prefix(config, hit.kind, self.seg.dst) {
             stats.allowed += 1;
@@ -688,18 +692,21 @@ fn allowed_by_prefix(config: &Config, kind: Kind, dst: IpAddr) -> bool {
     })
 }
 
-/// The kinds (bit `Kind as u8`) that `[[allow]]` host rules let go to `host`.
-fn host_allowed_kinds(config: &Config, host: &str) -> u8 {
-    config.allow.iter().fold(0, |mask, rule| match &rule.dst {
-        AllowDst::Host(pattern) if host_matches(pattern, host) => {
-            mask | if rule.kinds.is_empty() {
-                u8::MAX
-            } else {
-                rule.kinds.iter().fold(0, |m, k| m | 1 << *k as u8)
+/// The kinds that `[[allow]]` host rules let go to `host`.
+fn host_allowed_kinds(config: &Config, host: &str) -> KindSet {
+    config
+        .allow
+        .iter()
+        .fold(KindSet::EMPTY, |set, rule| match &rule.dst {
+            AllowDst::Host(pattern) if host_matches(pattern, host) => {
+                set.union(if rule.kinds.is_empty() {
+                    KindSet::ALL
+                } else {
+                    rule.kinds.iter().copied().collect()
+                })
             }
-        }
-        _ => mask,
-    })
+            _ => set,
+        })
 }
 
 /// `*.example.com` matches every name below example.com (not example.com itself); any other

@@ -33,9 +33,8 @@
 
 use std::fs;
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::UNIX_EPOCH;
 
 use serde_json::{json, Map, Value};
@@ -184,9 +183,11 @@ impl Backend {
         control::socket_path(&config.daemon.run_dir)
     }
 
-    /// `status`: `{running, status, …}`. Running: the control socket's snapshot. Not running:
-    /// the last `status.json` the daemon wrote (it rewrites it every 2 s, so its time is when the
-    /// daemon was last alive), marked stale, and the error that says why the socket failed.
+    /// `status`: `{running, state, status, …}`. Running: the control socket's snapshot. Not
+    /// running: `state` is `stopped` (the socket is gone: a clean stop removes it) or `died` (the
+    /// socket is left and nobody answers), with the last `status.json` the daemon wrote (it
+    /// rewrites it every 2 s, so its time is when the daemon was last alive), marked stale, and
+    /// the error that says why the socket failed.
     fn status(&self) -> Value {
         let (config, config_err) = self.config();
         let mut reply = Map::new();
@@ -194,11 +195,11 @@ impl Backend {
         if let Some(e) = &config_err {
             reply.insert("config_error".into(), Value::from(e.to_string()));
         }
-        reply.insert("flow_offload".into(), flow_offload());
         match control::request(&self.socket(&config), "status") {
             Ok(raw) => match serde_json::from_str::<Value>(&raw) {
                 Ok(snapshot) if control::reply_error(&raw).is_none() => {
                     reply.insert("running".into(), Value::Bool(true));
+                    reply.insert("state".into(), Value::from("running"));
                     reply.insert("status".into(), snapshot);
                 }
                 _ => {
@@ -212,6 +213,13 @@ impl Backend {
             Err(e) => {
                 reply.insert("running".into(), Value::Bool(false));
                 reply.insert("error".into(), Value::from(e.to_string()));
+                // A daemon that stops removes its socket; one that died leaves it behind.
+                let left = fs::symlink_metadata(self.socket(&config))
+                    .is_ok_and(|m| m.file_type().is_socket());
+                reply.insert(
+                    "state".into(),
+                    Value::from(if left { "died" } else { "stopped" }),
+                );
                 let file = config.daemon.run_dir.join(STATUS_FILE);
                 if let Some(snapshot) = fs::read(&file)
                     .ok()
@@ -551,31 +559,9 @@ fn set_tables(doc: &mut DocumentMut, key: &str, mut tables: ArrayOfTables) {
     doc[key] = Item::ArrayOfTables(tables);
 }
 
-/// `off`, `software`, `hardware` from fw4's UCI config when `uci` is there (a router), else
-/// `null` (unknown). Offloaded flows skip the daemon's queue, which is why the page shows it.
-fn flow_offload() -> Value {
-    let get = |option: &str| -> Option<bool> {
-        let out = Command::new("uci")
-            .args(["-q", "get", &format!("firewall.@defaults[0].{option}")])
-            .output()
-            .ok()?;
-        if !out.status.success() && out.stdout.is_empty() {
-            // `uci -q get` of an unset option fails: unset means off.
-            return out.status.code().map(|_| false);
-        }
-        Some(String::from_utf8_lossy(&out.stdout).trim() == "1")
-    };
-    match (get("flow_offloading"), get("flow_offloading_hw")) {
-        (Some(_), Some(true)) => Value::from("hardware"),
-        (Some(true), _) => Value::from("software"),
-        (Some(false), _) => Value::from("off"),
-        _ => Value::Null,
-    }
-}
-
 /// Writes `text` to `path` so that a reader sees the old content or the new, never a mix: a
-/// temporary file in the same directory (mode 0600: the config holds the owner's identifiers in
-/// the clear), fsync, rename over, fsync of the directory.
+/// temporary file in the same directory (created 0600: the config holds the owner's identifiers
+/// in the clear; then the old file's owner and mode), fsync, rename over, fsync of the directory.
 pub fn write_atomic(path: &Path, text: &str) -> io::Result<()> {
     let dir = path
         .parent()
@@ -586,7 +572,9 @@ pub fn write_atomic(path: &Path, text: &str) -> io::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mode = fs::metadata(path)
+    let old = fs::metadata(path).ok();
+    let mode = old
+        .as_ref()
         .map(|m| m.permissions().mode() & 0o7777)
         .unwrap_or(0o600);
     let result = (|| {
@@ -596,6 +584,10 @@ pub fn write_atomic(path: &Path, text: &str) -> io::Result<()> {
             .mode(0o600)
             .open(&temp)?;
         file.write_all(text.as_bytes())?;
+        // The owner the packager gave the file (a daemon running as its own user reads it).
+        if let Some(m) = &old {
+            std::os::unix::fs::fchown(&file, Some(m.uid()), Some(m.gid()))?;
+        }
         file.set_permissions(fs::Permissions::from_mode(mode))?;
         file.sync_all()?;
         fs::rename(&temp, path)?;
@@ -750,6 +742,30 @@ mod tests {
             reply["error"].as_str().unwrap().contains("not running"),
             "{reply}"
         );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn atomic_write_keeps_owner_and_mode() {
+        let dir = scratch("owner");
+        let path = dir.join("leakguard.toml");
+        fs::write(&path, "mode = \"monitor\"\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        // As root (the tests' usual case) the file can be given to another owner first.
+        let owner = std::os::unix::fs::chown(&path, Some(65534), Some(65534))
+            .map(|()| (65534, 65534))
+            .unwrap_or_else(|_| {
+                let m = fs::metadata(&path).unwrap();
+                (m.uid(), m.gid())
+            });
+        write_atomic(&path, "mode = \"enforce\"\n").unwrap();
+        let m = fs::metadata(&path).unwrap();
+        assert_eq!((m.uid(), m.gid()), owner);
+        assert_eq!(m.permissions().mode() & 0o777, 0o640);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "mode = \"enforce\"\n");
+        write_atomic(&dir.join("new.toml"), "").unwrap();
+        let m = fs::metadata(dir.join("new.toml")).unwrap();
+        assert_eq!(m.permissions().mode() & 0o777, 0o600);
         let _ = fs::remove_dir_all(&dir);
     }
 

@@ -299,6 +299,11 @@ fn rpcd_plugin_as_rpcd_runs_it() {
     let alert = &status["status"]["recent_alerts"][0];
     assert_eq!(alert["kind"], "imei", "{status}");
     assert_eq!(alert["value"], IMEI_MASKED);
+    // The page shows the value as syslog has it.
+    let line = d
+        .wait_syslog(&["kind=imei"], Duration::from_secs(3))
+        .unwrap_or_else(|| panic!("no syslog line{}", d.context()));
+    assert!(line.contains(&format!("value={IMEI_MASKED} ")), "{line}");
     assert_eq!(alert["action"], "blocked");
     let block = &status["status"]["blocks"][0];
     let id = block["id"].as_u64().expect("block id");
@@ -370,9 +375,21 @@ fn rpcd_plugin_as_rpcd_runs_it() {
         .expect("daemon exits on SIGTERM");
     let status = call(&config, "status", json!({}));
     assert_eq!(status["running"], false, "{status}");
+    assert_eq!(status["state"], "stopped", "{status}");
     assert!(status["last_seen"].as_u64().unwrap_or(0) > 0, "{status}");
     assert_eq!(status["stale"], true);
     assert!(status["error"].as_str().unwrap().contains("not running"));
+    drop(d);
+
+    // Killed: the socket it leaves behind says it died.
+    let mut d = Daemon::start(&topo, TestConfig::monitor(43));
+    let config = d.config_path.clone();
+    assert_eq!(call(&config, "status", json!({}))["state"], "running");
+    d.signal_and_wait(nix::sys::signal::Signal::SIGKILL, Duration::from_secs(5))
+        .expect("daemon killed");
+    let status = call(&config, "status", json!({}));
+    assert_eq!(status["running"], false, "{status}");
+    assert_eq!(status["state"], "died", "{status}");
 }
 
 /// Where `bash .ci/run` installs playwright-core (`LEAKGUARD_NODE_MODULES` overrides).
@@ -462,6 +479,7 @@ fn browser() {
         .env("LG_LEAK_BODY", LEAK_BODY)
         .env("LG_IMEI", IMEI)
         .env("LG_IMEI_MASKED", IMEI_MASKED)
+        .env("LG_DAEMON_PID", d.pid.to_string())
         .stdin(Stdio::null())
         .output()
         .expect("run node tests/luci/browser.mjs");

@@ -23,6 +23,7 @@ pub mod syslog;
 
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use log::{error, info, warn, LevelFilter};
@@ -94,7 +95,9 @@ pub fn unblock(config: &Config, target: &str) -> Result<String, String> {
 
 struct Daemon {
     config_path: PathBuf,
-    config: Config,
+    /// The one configuration value, shared read-only with the pipeline; a reload replaces it
+    /// whole.
+    config: Rc<Config>,
     log: syslog::Handle,
     pipeline: Pipeline,
     firewall: Option<Firewall>,
@@ -165,11 +168,12 @@ impl Daemon {
         );
         let queue_buf = vec![0u8; (copy_range as usize + 512).max(1 << 16)];
         let history = open_history(&config.history);
+        let config = Rc::new(config);
         Ok(Daemon {
             config_path,
             alerts: Alerts::from_config(&config.alert),
             render: Render::new(&config),
-            pipeline: Pipeline::new(config.clone()),
+            pipeline: Pipeline::new(Rc::clone(&config)),
             config,
             log,
             firewall: Some(firewall),
@@ -455,10 +459,12 @@ impl Daemon {
             config.detect.budget = self.config.detect.budget;
         }
         self.reload_history(&config.history);
+        // From here on one value, shared read-only: every stage sees the same configuration.
+        let config = Rc::new(config);
         self.log.reload(&config.alert.syslog, LevelFilter::Info);
         self.alerts.reconfigure(&config.alert);
         self.render = Render::new(&config);
-        self.pipeline.reload(config.clone());
+        self.pipeline.reload(Rc::clone(&config));
         if let Some(fw) = &mut self.firewall {
             if let Err(e) = fw.reconfigure(&config) {
                 error!("reloading the table: {e}");

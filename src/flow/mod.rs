@@ -19,6 +19,7 @@ pub mod table;
 
 use std::net::IpAddr;
 
+use crate::finding::KindSet;
 use crate::packet::Proto;
 
 /// Bytes of already-scanned stream kept per TCP flow being inspected and put in front of its
@@ -52,8 +53,8 @@ pub struct FlowFacts {
     /// `[[allow]]` host rules are judged on that name, and findings show it, not whatever name
     /// another flow gave the same address.
     pub name: NameTag,
-    /// With `name`: the kinds (bit `Kind as u8`) that host rules allow for that name.
-    pub host_allowed: u8,
+    /// With `name`: the kinds that host rules allow for that name.
+    pub host_allowed: KindSet,
     /// Hashes of the (kind, value) pairs already reported for this flow, so retransmissions
     /// and repeats do not multiply findings. Bounded: when full, the oldest is forgotten.
     pub reported: Reported,

@@ -50,6 +50,8 @@ pub struct NetlinkSocket {
     seq: u32,
 }
 
+/// The crate's one `unsafe`: nix has no safe wrapper for these socket options (NETLINK_*).
+#[allow(unsafe_code)]
 fn set_int_opt(
     fd: &OwnedFd,
     level: libc::c_int,

@@ -98,6 +98,22 @@ pub fn forms(value: &str) -> Vec<String> {
         out.push(sha1_hex(b));
         out.push(sha256_hex(b));
     }
+    // Digits as bytes (BCD and the nibble-swapped TBCD of IMSI/IMEI/ICCID on the wire), as a
+    // text output would show such bytes: in hex.
+    let digits = bare.trim_start_matches('+');
+    if digits.bytes().all(|b| b.is_ascii_digit()) {
+        let d: Vec<char> = digits.chars().collect();
+        let (mut bcd, mut tbcd) = (String::new(), String::new());
+        for pair in d.chunks(2) {
+            let second = pair.get(1).copied().unwrap_or('f');
+            bcd.push(pair[0]);
+            bcd.push(second);
+            tbcd.push(second);
+            tbcd.push(pair[0]);
+        }
+        out.push(bcd);
+        out.push(tbcd);
+    }
     let mut out: Vec<String> = out
         .into_iter()
         .filter(|f| f.len() >= 6)

@@ -5,7 +5,8 @@
 //
 //   LG_NODE_MODULES  where playwright-core is installed     LG_SHOTS  screenshot directory
 //   LG_LAN_NS, LG_ROUTER_NS, LG_TABLE, LG_LEAK_URL, LG_LEAK_BODY, LG_IMEI, LG_IMEI_MASKED, LG_WAN_IP
-//   LEAKGUARD_CONFIG, PATH (finds the leakguard under test), LG_SCRATCH (logs)
+//   LEAKGUARD_CONFIG, PATH (finds the leakguard under test), LG_SCRATCH (logs), LG_DAEMON_PID
+//   (killed at the end, to see the page report it)
 //
 // Exits 0 when every step passed; prints `step: …` lines as it goes and the reason when not.
 
@@ -113,7 +114,9 @@ async function main() {
 		if (tabs.join(',') != 'Status,Settings') fail(`tabs: ${tabs}`);
 		const topmenu = await page.$$eval('#topmenu > li > a', as => as.map(a => a.textContent));
 		if (!topmenu.includes('Services')) fail(`top menu: ${topmenu}`);
-		step(`status page rendered (tabs ${tabs}, menu ${topmenu})`);
+		const offload = await page.textContent('#leakguard-offload');
+		if (offload != daemonStatus().offload) fail(`flow offloading shown as ${offload}`);
+		step(`status page rendered (tabs ${tabs}, menu ${topmenu}, flow offloading: ${offload})`);
 
 		const startup = serverLog();
 		const rpcs = startup.filter(e => e.rpc).map(e => `${e.rpc.object}.${e.rpc.method}`);
@@ -127,6 +130,26 @@ async function main() {
 		const batched = startup.filter(e => e.batch > 1);
 		if (!batched.length) fail('no batched /ubus request');
 		step(`start-up requests as LuCI makes them (${rpcs.length} ubus calls, ${batched.length} batched POSTs)`);
+
+		// The /ubus endpoint's answers, as uhttpd's: parse error, unknown object, ACL (nothing the
+		// app's ACL does not name is reachable, even for root), a batch answered in order.
+		const ubus = async (body, raw) => (await fetch(`${base}/ubus/?${Date.now()}`, {
+			method: 'POST', headers: { 'Content-Type': 'application/json' }, body: raw ? body : JSON.stringify(body) })).json();
+		const call = (sid, object, method, args) => ({ jsonrpc: '2.0', id: 7, method: 'call', params: [ sid, object, method, args ?? {} ] });
+		const codes = [
+			[ (await ubus('{nope', true)).error?.code, -32700 ],
+			[ (await ubus(call(ADMIN_SID, 'nonexistent', 'status'))).error?.code, -32000 ],
+			[ (await ubus(call(ADMIN_SID, 'luci.leakguard', 'shell'))).error?.code, -32002 ],
+			[ (await ubus(call(ADMIN_SID, 'file', 'exec', { command: '/bin/sh' }))).error?.code, -32002 ],
+			[ (await ubus(call('00000000000000000000000000000000', 'luci.leakguard', 'status'))).error?.code, -32002 ],
+			[ (await ubus(call(VIEWER_SID, 'luci.leakguard', 'set_config', { text: '' }))).error?.code, -32002 ],
+		];
+		for (const [ got, want ] of codes)
+			if (got !== want) fail(`/ubus answered ${got}, expected ${want}: ${JSON.stringify(codes)}`);
+		const batch = await ubus([ call(VIEWER_SID, 'luci.leakguard', 'status'), call(VIEWER_SID, 'luci.leakguard', 'unblock', { id: 'all' }) ]);
+		if (!Array.isArray(batch) || batch[0].result?.[0] !== 0 || batch[0].result[1].running !== true || batch[1].error?.code !== -32002)
+			fail(`batch: ${JSON.stringify(batch).slice(0, 300)}`);
+		step('/ubus: -32700, -32000, -32002 as uhttpd answers; a batch answered in order');
 		await shot(page, 'luci-status.png');
 
 		// 2. A leak from the LAN namespace: its alert row, masked; its block.
@@ -232,6 +255,17 @@ async function main() {
 			if (!h3.every(t => t.startsWith('[') && t.endsWith(']'))) fail(`untranslated headings: ${h3}`);
 			step(`translated headings: ${h3}`);
 			await tr.context.close();
+		}
+
+		// 9. The daemon dies: the page says so, with the last figures it wrote.
+		if (env.LG_DAEMON_PID) {
+			process.kill(Number(env.LG_DAEMON_PID), 'SIGKILL');
+			const died = await until('the died state', async () => {
+				const t = await page.textContent('#leakguard-state');
+				return /died/.test(t) ? t : null;
+			});
+			step(`daemon killed: ${died}`);
+			await shot(page, 'luci-status-died.png');
 		}
 
 		if (errors.length) fail(`errors in the page:\n${errors.join('\n')}`);

@@ -116,25 +116,23 @@ return view.extend({
 			state = E('span', { 'class': 'label success', 'id': 'leakguard-state' }, [
 				_('Running since %s (up %s)').format(lg.formatTime(st.started), lg.formatDuration(st.uptime_secs))
 			]);
+		else if (res.state == 'died')
+			state = E('span', { 'class': 'label important', 'id': 'leakguard-state' }, [
+				res.last_seen
+					? _('Not running: died, last seen %s').format(lg.formatTime(res.last_seen))
+					: _('Not running: died')
+			]);
 		else
 			state = E('span', { 'class': 'label warning', 'id': 'leakguard-state' }, [
 				res.last_seen
-					? _('Not running since %s (stopped or died)').format(lg.formatTime(res.last_seen))
+					? _('Not running: stopped, last seen %s').format(lg.formatTime(res.last_seen))
 					: _('Not running')
 			]);
-
-		var offload;
-		switch (res.flow_offload != null ? res.flow_offload : st.flow_offload) {
-		case 'off':      offload = _('off'); break;
-		case 'software': offload = _('software: offloaded flows are not inspected'); break;
-		case 'hardware': offload = _('hardware: offloaded flows are not inspected'); break;
-		default:         offload = _('unknown');
-		}
 
 		dom.content(n.banner, [
 			lg.monitorBanner(st.mode, this.modeButton(st.mode)),
 			running ? '' : E('div', { 'class': 'alert-message warning' }, [
-				E('p', {}, [ _('leakguard is not running: %s').format(res.error || '?') ]),
+				E('p', {}, [ _('The daemon does not answer: %s').format(res.error || '?') ]),
 				res.stale ? E('p', {}, [ _('The figures below are the last ones it wrote.') ]) : ''
 			]),
 			res.config_error ? E('div', { 'class': 'alert-message error' }, [
@@ -150,7 +148,8 @@ return view.extend({
 			field(_('Version'), st.version || '-'),
 			field(_('Queue backend'), st.queue_backend || '-'),
 			field(_('Ruleset backend'), st.ruleset_backend || '-'),
-			field(_('Flow offloading'), offload),
+			/* The daemon's own account of fw4's flow offloading (offloaded flows skip the queue). */
+			field(_('Flow offloading'), E('span', { 'id': 'leakguard-offload' }, [ st.offload || '-' ])),
 			field(_('Uptime'), running ? lg.formatDuration(st.uptime_secs) : '-'),
 			field(_('Learned MACs'), String(st.learned_macs != null ? st.learned_macs : '-'))
 		]);
