@@ -127,6 +127,10 @@ pub struct Network {
     pub leases: Option<PathBuf>,
     /// Interfaces whose forwarded traffic the daemon queues (default `br-lan`).
     pub lan_interfaces: Vec<String>,
+    /// The router's country (ISO 3166-1 alpha-2, upper case): keyed national mobile numbers
+    /// are recognised in its national forms, and phone numbers configured without `+` are
+    /// read as its national numbers.
+    pub country: Option<String>,
 }
 
 /// One device the owner knows, with its identifiers in canonical form (digits only for the
@@ -305,6 +309,7 @@ impl Default for Config {
                     .collect(),
                 leases: Some(PathBuf::from("/tmp/dhcp.leases")),
                 lan_interfaces: vec!["br-lan".to_string()],
+                country: None,
             },
             devices: Vec::new(),
             detect: Detect {
@@ -509,6 +514,7 @@ mod raw {
         lan_prefixes: Option<Spanned<Vec<Spanned<String>>>>,
         leases: Option<Spanned<String>>,
         lan_interfaces: Option<Vec<Spanned<String>>>,
+        country: Option<Spanned<String>>,
     }
 
     #[derive(Deserialize)]
@@ -711,10 +717,28 @@ mod raw {
                 })
                 .collect::<R<_>>()?,
         };
+        let country = match n.country {
+            None => d.country,
+            Some(c) if c.get_ref().is_empty() => None,
+            Some(c) => match crate::detect::phone::Country::from_iso(c.get_ref()) {
+                Some(plan) => Some(String::from_utf8_lossy(&plan.iso).into_owned()),
+                None => {
+                    return at(
+                        c.span(),
+                        format!(
+                            "`{}` is not a country: expected an ISO 3166-1 alpha-2 code such as \
+                             `CN`, `FI` or `US` (\"\" for none)",
+                            c.get_ref()
+                        ),
+                    )
+                }
+            },
+        };
         Ok(Network {
             lan_prefixes,
             leases,
             lan_interfaces,
+            country,
         })
     }
 

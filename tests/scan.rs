@@ -759,7 +759,16 @@ fn suricata_verify_corpus_scans_without_crash_or_findings() {
         files.len()
     );
     let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-    let run = scan(None, &refs);
+    // With known phone numbers of four numbering plans and the router's country set, so that
+    // the phone forms (short national numbers, keyed national mobiles) face real traffic too.
+    let dir = TempDir::new("corpus");
+    let config = dir.write(
+        "corpus.toml",
+        common::phones::PHONES_TOML
+            .replace("leases = \"\"\n", "leases = \"\"\ncountry = \"CN\"\n")
+            .as_bytes(),
+    );
+    let run = scan(Some(&config), &refs);
     assert!(
         matches!(run.code, Some(0) | Some(2)),
         "exit status {:?} over {} files\n--- stderr (tail)\n{}",
@@ -922,6 +931,107 @@ fn destination_named_by_tls_sni() {
         run.stdout
     );
     assert_eq!(findings[0]["dport"], 9000);
+}
+
+/// Findings as (client port, key), and the expected ones the same way.
+fn port_keys(findings: &[Value]) -> BTreeSet<(u16, Key)> {
+    findings
+        .iter()
+        .map(|f| (f["sport"].as_u64().unwrap_or(0) as u16, key(f)))
+        .collect()
+}
+
+fn expected(want: &[Expect]) -> BTreeSet<(u16, Key)> {
+    want.iter()
+        .map(|e| (e.sport, k(e.kind, e.source, e.encoding, &e.value)))
+        .collect()
+}
+
+/// Each written form of a known phone number (national with and without the trunk prefix,
+/// `00`/`011`, every separator, NANP, URL-escaped, base64, hex, digests; a grouped number cut
+/// at every offset) is found exactly once, in its own flow, as the configured number.
+#[test]
+fn phone_numbers_in_every_form_are_found_once() {
+    use common::phones::*;
+    let dir = TempDir::new("phones");
+    let (cap, want) = phone_forms();
+    let pcap = dir.write("phones.pcap", cap.bytes());
+    let config = dir.write("phones.toml", PHONES_TOML.as_bytes());
+    let run = scan(Some(&config), &[&pcap]);
+    run.expect_code(1);
+    for raw in [CN_PHONE, FI_PHONE, US_PHONE, IS_PHONE] {
+        assert!(
+            !run.stdout.contains(raw) && !run.stderr.contains(raw),
+            "raw {raw}"
+        );
+    }
+    let findings = run.findings();
+    let got = port_keys(&findings);
+    let want = expected(&want);
+    let missing: Vec<_> = want.difference(&got).collect();
+    let extra: Vec<_> = got.difference(&want).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:?}\nextra {extra:?}"
+    );
+    assert_eq!(findings.len(), want.len(), "one finding per flow");
+}
+
+/// With `network.country = "CN"` and no known value, keyed Chinese mobile numbers are found
+/// by structure in their national forms (a JSON number, grouped, with the trunk prefix) and
+/// reported in E.164; without the country the JSON number is a counter.
+#[test]
+fn keyed_national_mobiles_with_network_country() {
+    use common::phones::*;
+    let dir = TempDir::new("country");
+    let (cap, want) = keyed_nationals();
+    let pcap = dir.write("keyed.pcap", cap.bytes());
+    let config = dir.write("country.toml", COUNTRY_TOML.as_bytes());
+    let run = scan(Some(&config), &[&pcap]);
+    run.expect_code(1);
+    assert_eq!(port_keys(&run.findings()), expected(&want));
+    let run = scan(None, &[&pcap]);
+    let got = port_keys(&run.findings());
+    assert!(
+        !got.iter().any(|(port, _)| *port == 58_400),
+        "a JSON number without the country: {got:?}"
+    );
+}
+
+/// Order numbers, timestamps, tracking numbers, prices and counters containing the known
+/// numbers' digits, other countries' numbers with the same NSN, keyed numbers outside the
+/// mobile ranges: no finding with the known numbers or with the country.
+#[test]
+fn phone_look_alikes_are_not_leaks() {
+    use common::phones::*;
+    let dir = TempDir::new("phone-benign");
+    let pcap = dir.write("benign.pcap", phone_benign().bytes());
+    for (name, toml) in [("phones.toml", PHONES_TOML), ("country.toml", COUNTRY_TOML)] {
+        let config = dir.write(name, toml.as_bytes());
+        let run = scan(Some(&config), &[&pcap]);
+        assert!(
+            run.stdout.trim().is_empty(),
+            "{name}: findings:\n{}",
+            run.stdout
+        );
+        run.expect_code(0);
+    }
+}
+
+/// A bad `network.country` is an error naming the file, line, column and key.
+#[test]
+fn bad_network_country_is_located() {
+    let dir = TempDir::new("bad-country");
+    let config = dir.write("c.toml", b"[network]\ncountry = \"ZZ\"\n");
+    let pcap = dir.write("benign.pcap", benign().bytes());
+    let run = scan(Some(&config), &[&pcap]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("c.toml:2:11: network.country: `ZZ` is not a country"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// Nothing leaves the process unmasked: a device with identifiers of every kind leaks each of

@@ -58,6 +58,9 @@ pub struct Form {
     pub bytes: heapless::Vec<u8, { MAX_DIGITS / 2 }>,
     pub before: Option<Nibble>,
     pub after: Option<Nibble>,
+    /// Digits in plain BCD order (first digit in the high nibble): written as hex text these
+    /// bytes are the digits themselves.
+    pub bcd: bool,
 }
 
 impl Form {
@@ -116,6 +119,7 @@ pub fn bcd_forms(digits: &[u8]) -> heapless::Vec<Form, 4> {
                 bytes: body.chunks_exact(2).map(|p| pack(p[0], p[1])).collect(),
                 before,
                 after,
+                bcd: !swapped,
             };
             if form.bits() >= MIN_BITS && !out.contains(&form) {
                 let _ = out.push(form);
@@ -131,6 +135,7 @@ pub fn mac_form(mac: [u8; 6]) -> Form {
         bytes: mac.into_iter().collect(),
         before: None,
         after: None,
+        bcd: false,
     }
 }
 

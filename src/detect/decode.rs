@@ -73,6 +73,25 @@ pub const B64: [u8; 256] = {
     t
 };
 
+/// Bytes to standard base64 without padding (building literals at config time: a value
+/// base64-encoded on its own).
+pub fn b64_encode(src: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(src.len() * 4 / 3 + 3);
+    for chunk in src.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let v = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[(v >> (18 - 6 * i) & 63) as usize]));
+        }
+    }
+    out
+}
+
 /// Base64 to bytes. Line breaks are skipped (Android's `Base64.DEFAULT` wraps at 76 columns),
 /// decoding stops at `=` or any other non-alphabet byte, and a trailing partial group yields
 /// the whole bytes it holds.
@@ -211,6 +230,9 @@ mod tests {
         assert_eq!(&out[..n], &[0xfb, 0xff, 0xbf]);
         let n = b64_decode(b"aGVsbG", &mut out);
         assert_eq!(&out[..n], b"hell");
+        assert_eq!(b64_encode(b"hello world"), "aGVsbG8gd29ybGQ");
+        assert_eq!(b64_encode(b"13912760845"), "MTM5MTI3NjA4NDU");
+        assert_eq!(b64_encode(b""), "");
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod decode;
 mod digests;
 pub mod identifiers;
 mod keys;
+pub mod phone;
 mod scan;
 
 use std::collections::HashMap;
@@ -100,6 +101,15 @@ enum Pattern {
         ident: u32,
         form: u32,
     },
+    /// A known value encoded as a whole (a short phone number in base64 or hex, which the
+    /// run pass does not decode: too short a run).
+    Coded {
+        ident: u32,
+        layer: Layer,
+    },
+    /// The last digits of a known phone number (in one of the ways they are written): the
+    /// digit run around it is verified against the numbers ending in those digits.
+    PhoneTail,
 }
 
 /// An identity hits are reported as (known value or learned MAC).
@@ -133,6 +143,12 @@ pub struct Detector {
     /// distinctive is never found that way.
     learned_prefix: Box<[u64; 1024]>,
     digests: Digests,
+    /// The known phone numbers, split, with their identity.
+    phones: Vec<(phone::Number, u32)>,
+    /// The numbers (indices into `phones`) by their last four NSN digits.
+    tails: HashMap<[u8; 4], Vec<u32>>,
+    /// The router's country (`network.country`): keyed national mobile numbers.
+    country: Option<phone::Country>,
 }
 
 /// Literal forms shorter than this are not searched: they would match everywhere.
@@ -184,6 +200,13 @@ impl Detector {
             learned: HashMap::new(),
             learned_prefix: Box::new([0; 1024]),
             digests: Digests::default(),
+            phones: Vec::new(),
+            tails: HashMap::new(),
+            country: config
+                .network
+                .country
+                .as_deref()
+                .and_then(phone::Country::from_iso),
         };
         let mut lits = Literals::default();
         for (i, dev) in config.devices.iter().enumerate() {
@@ -274,24 +297,7 @@ impl Detector {
         }
         if self.kinds[Kind::Phone as usize] {
             for v in dev.phone.iter() {
-                let digits = v.trim_start_matches('+');
-                if digits.len() < MIN_LITERAL {
-                    continue;
-                }
-                let id = self.ident(Kind::Phone, Source::Known, v, device);
-                let shape = Shape::Numeric;
-                lits.add(v.as_bytes(), Pattern::Literal { ident: id, shape });
-                if v.starts_with('+') {
-                    lits.add(digits.as_bytes(), Pattern::Literal { ident: id, shape });
-                    lits.add(
-                        format!("00{digits}").as_bytes(),
-                        Pattern::Literal { ident: id, shape },
-                    );
-                    self.known_text(digits.as_bytes(), id);
-                    self.digests.add(digits.as_bytes(), id, &hashes);
-                }
-                self.known_text(v.as_bytes(), id);
-                self.digests.add(v.as_bytes(), id, &hashes);
+                self.add_phone(v, device, lits);
             }
         }
         if self.kinds[Kind::Mac as usize] {
@@ -344,6 +350,75 @@ impl Detector {
         if lits.add_exact(&form.bytes, p) {
             self.forms.push(form);
         }
+    }
+
+    /// A known phone number: its anchors in the automaton (every written form is verified from
+    /// them), its digit forms as known text and digests, and its short forms in base64 and hex
+    /// as whole literals.
+    fn add_phone(&mut self, v: &str, device: Option<u16>, lits: &mut Literals) {
+        let Some(number) = phone::Number::parse(v, self.country) else {
+            return;
+        };
+        if number.nsn.len() < MIN_LITERAL {
+            return;
+        }
+        let id = self.ident(Kind::Phone, Source::Known, v, device);
+        let hashes = self.hash_layers();
+        for form in number.forms() {
+            self.known_text(form.as_bytes(), id);
+            self.digests.add(form.as_bytes(), id, &hashes);
+            // Runs this short are not decoded by the run pass: match them encoded whole.
+            if form.len() < 12 {
+                let b64 = decode::b64_encode(form.as_bytes());
+                lits.add(
+                    b64.as_bytes(),
+                    Pattern::Coded {
+                        ident: id,
+                        layer: Layer::Base64,
+                    },
+                );
+                let url = b64.replace('+', "-").replace('/', "_");
+                lits.add(
+                    url.as_bytes(),
+                    Pattern::Coded {
+                        ident: id,
+                        layer: Layer::Base64,
+                    },
+                );
+            }
+            if form.len() < 8 && !form.starts_with('+') {
+                let hex: String = form.bytes().map(|b| format!("{b:02x}")).collect();
+                lits.add(
+                    hex.as_bytes(),
+                    Pattern::Coded {
+                        ident: id,
+                        layer: Layer::Hex,
+                    },
+                );
+            }
+        }
+        // Binary (the `binary` layer): the international digits in BCD and in TBCD (how MAP,
+        // GTP and SIM files carry an MSISDN, `F`-filled), and JT/T 808's terminal phone number:
+        // the national number as BCD[6], left-padded with zeros to 12 digits (the 2019
+        // edition's BCD[10] ends in the same six bytes). Only NSNs of 10 digits or more are
+        // padded: fewer would leave too few bits that are not the padding.
+        if !number.cc.is_empty() {
+            self.add_bcd(lits, format!("{}{}", number.cc, number.nsn).as_bytes(), id);
+        }
+        if (10..=12).contains(&number.nsn.len()) {
+            self.add_bcd(lits, format!("{:0>12}", number.nsn).as_bytes(), id);
+        }
+        let Some(tail) = number.tail() else {
+            return;
+        };
+        self.tails
+            .entry(tail)
+            .or_default()
+            .push(self.phones.len() as u32);
+        for anchor in number.anchors() {
+            lits.add(anchor.as_bytes(), Pattern::PhoneTail);
+        }
+        self.phones.push((number, id));
     }
 
     fn known_text(&mut self, v: &[u8], id: u32) {
@@ -436,6 +511,7 @@ impl Detector {
             seen,
             inflater,
             complete,
+            decimal_hex: false,
         };
         self.scan_buf(
             window,
@@ -464,6 +540,7 @@ impl Detector {
             seen,
             inflater,
             complete: true,
+            decimal_hex: false,
         };
         self.inflate_and_scan(body, Encoding::PLAIN, scan::Origin::Window, levels, &mut cx);
     }

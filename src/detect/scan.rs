@@ -6,6 +6,7 @@ use miniz_oxide::inflate::core::DecompressorOxide;
 use super::decode::{b64_decode, hex_decode, inflate, is_gzip, looks_like_text, url_decode};
 use super::identifiers::{self as id, mac_is_placeholder, mac_text, parse_mac, parse_phone};
 use super::keys::{self, KeyClass};
+use super::phone;
 use super::{binary, Detector, Pattern, Shape, SEEN};
 use crate::finding::{Encoding, Hit, IdText, Kind, Layer, Source};
 use crate::packet::http;
@@ -17,6 +18,8 @@ pub struct Cx<'a> {
     pub inflater: &'a mut DecompressorOxide,
     /// The window ends where the stream's bytes end for now (see `Detector::scan_window`).
     pub complete: bool,
+    /// The bytes being scanned are a run of decimal digits read as hex.
+    pub decimal_hex: bool,
 }
 
 /// Where the buffer being scanned came from.
@@ -216,12 +219,30 @@ impl Detector {
     /// buffer holds binary data.
     fn automaton_pass(&self, buf: &[u8], enc: Encoding, origin: Origin, keys: bool, cx: &mut Cx) {
         if let Some(ac) = &self.ac {
+            // The end of the last digit run verified for phone numbers (several anchors may
+            // fall in one run, and anchors of different numbers may overlap there).
+            let mut phone_done = usize::MAX;
             for m in ac.find_iter(buf) {
                 match self.patterns.get(m.pattern().as_usize()) {
                     Some(&Pattern::Literal { ident, shape })
                         if shape_ok(buf, m.start(), m.end(), shape) =>
                     {
                         self.emit_ident(cx, ident, enc, origin);
+                    }
+                    Some(&Pattern::Coded { ident, layer })
+                        if shape_ok(buf, m.start(), m.end(), Shape::Text)
+                            && self.layer_on(layer) =>
+                    {
+                        if let Some(e) = enc.with_inner(layer) {
+                            self.emit_ident(cx, ident, e, origin);
+                        }
+                    }
+                    Some(&Pattern::PhoneTail) => {
+                        let end = phone::run_end(buf, m.end());
+                        if end != phone_done {
+                            phone_done = end;
+                            self.phone_at(buf, end, enc, origin, cx);
+                        }
                     }
                     Some(&Pattern::Binary { ident, form }) => {
                         self.binary_match(buf, m.start(), m.end(), ident, form, enc, origin, cx);
@@ -267,7 +288,7 @@ impl Detector {
         let Some(f) = self.forms.get(form as usize) else {
             return;
         };
-        if f.matches(buf, s, e) {
+        if f.matches(buf, s, e) && !(f.bcd && cx.decimal_hex) {
             if let Some(inner) = enc.with_inner(Layer::Binary) {
                 self.emit_ident(cx, ident, inner, origin);
             }
@@ -329,6 +350,26 @@ impl Detector {
         }
     }
 
+    /// A digit run holding the last digits of a known number ends at `end`: report each known
+    /// number ending in its last four digits that the text before is written as (see
+    /// `phone::verify`). A run touching the end of a window that more bytes follow at once is
+    /// left to the next window (the carry shows it whole).
+    fn phone_at(&self, buf: &[u8], end: usize, enc: Encoding, origin: Origin, cx: &mut Cx) {
+        if end == buf.len() && origin == Origin::Window && !cx.complete {
+            return;
+        }
+        let Some(tail) = phone::tail_before(buf, end) else {
+            return;
+        };
+        for &i in self.tails.get(&tail).into_iter().flatten() {
+            if let Some((number, ident)) = self.phones.get(i as usize) {
+                if phone::verify(buf, end, number).is_some() {
+                    self.emit_ident(cx, *ident, enc, origin);
+                }
+            }
+        }
+    }
+
     /// The value after a key: check its structure for the key's class, report it unless it
     /// is a known value or learned MAC (those are reported as such).
     fn keyed_value(
@@ -363,18 +404,37 @@ impl Detector {
                 );
             }
             KeyClass::Phone => {
-                let Some((value, len)) = parse_phone(&buf[v..]) else {
-                    return;
+                // With the router's country known, a national mobile number of that country
+                // (its ranges and exact length are the evidence) counts in any of its national
+                // forms, reported in E.164; otherwise the generic grammar decides.
+                let national = self
+                    .country
+                    .and_then(|c| phone::keyed_national(c, &buf[v..]));
+                let (value, len, widened) = match (national, parse_phone(&buf[v..])) {
+                    (Some((value, len)), _) => (value, len, true),
+                    (None, Some((value, len))) => (value, len, false),
+                    (None, None) => return,
                 };
                 let cut_short = v + len == buf.len() && origin == Origin::Window && !cx.complete;
                 // `{"mobile": 123456789}`: a JSON number under a phone-ish key is a counter or
                 // an id far more often than a phone number; numbers with `+`/`00` still count.
-                let json_number = !value.starts_with('+') && {
+                // Widened by the country, only numbers of 9 digits or more: a 7-digit JSON
+                // number is a counter whatever the country.
+                let digits = &buf[v..v + len];
+                let long = digits.iter().filter(|d| d.is_ascii_digit()).count() >= 9;
+                let json_number = !(widened && long) && (widened || !value.starts_with('+')) && {
                     let before = buf[..v].iter().rposition(|b| *b != b' ');
                     before.is_some_and(|i| buf[i] == b':' && i > 0 && buf[i - 1] == b'"')
                 };
+                // Unix timestamps in seconds or milliseconds under a phone key (an Egyptian
+                // `15…` mobile has a timestamp's shape too: the generic rule stands).
+                let timestamp = widened
+                    && matches!(digits.len(), 10 | 13)
+                    && digits.iter().all(u8::is_ascii_digit)
+                    && matches!(digits[..2], [b'1', b'5'..=b'9']);
                 if cut_short
                     || json_number
+                    || timestamp
                     || buf.get(v + len).is_some_and(u8::is_ascii_alphanumeric)
                     || self.known.contains_key(value.as_bytes())
                     || self
@@ -678,7 +738,12 @@ impl Detector {
                             self.scan_buf(&cur[..k], inner, origin.child(), rest, cx);
                             return;
                         }
+                        // Decimal digits read as hex are their own BCD: the plain text (with
+                        // its boundaries) already judged those digits, so BCD forms do not
+                        // count in their bytes (TBCD ones do: an `AT+CRSM` EF_ICCID read).
+                        cx.decimal_hex = or == DIG;
                         self.scan_bytes(&cur[..k], inner, cx);
+                        cx.decimal_hex = false;
                     }
                 }
             }

@@ -12,6 +12,7 @@
 
 pub mod encode;
 pub mod exposure;
+pub mod phones;
 pub mod scenes;
 
 use std::net::{IpAddr, Ipv4Addr};

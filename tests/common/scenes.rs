@@ -217,7 +217,7 @@ phone = ["+8613912345678"]
 "#;
 
 /// An HTTP/1.1 request to [`API_HOST`].
-fn http(method: &str, target: &str, headers: &str, body: &[u8]) -> Vec<u8> {
+pub fn http(method: &str, target: &str, headers: &str, body: &[u8]) -> Vec<u8> {
     let mut r = format!(
         "{method} {target} HTTP/1.1\r\nHost: {API_HOST}\r\nUser-Agent: okhttp/3.12.1\r\n{headers}"
     );
@@ -230,7 +230,7 @@ fn http(method: &str, target: &str, headers: &str, body: &[u8]) -> Vec<u8> {
     r
 }
 
-const OK_REPLY: &[u8] = b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n";
+pub const OK_REPLY: &[u8] = b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n";
 
 /// Where `needle` starts in `hay` (test data: it is there).
 pub fn find(hay: &[u8], needle: &[u8]) -> usize {
