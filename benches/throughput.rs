@@ -23,8 +23,12 @@ fn main() {
         imei: vec!["490154203237518".into()],
         imsi: vec!["460001234567890".into()],
         iccid: vec!["89860012345678901234".into()],
+        // Phone numbers of two numbering plans: their anchors (the last four digits in three
+        // groupings) sit in digit-heavy traffic, and the router's country widens keyed ones.
+        phone: vec!["+8613912760845".into(), "+14155552671".into()],
         ..Device::default()
     });
+    config.network.country = Some("CN".into());
     let detector = Detector::new(&config);
     let patterns = detector.literal_patterns();
     // Built exactly as the detector builds its own automaton.

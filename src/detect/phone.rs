@@ -295,9 +295,10 @@ const PLANS: &[([u8; 2], u16, u8)] = &[
 /// National mobile numbers, for structural detection when the router's country is known
 /// (`network.country`): the NSN's leading digits (alternatives split by `|`; `.` any digit,
 /// `[a-b]` a range) and its length range. Countries not listed still get their country code and
-/// trunk prefix from [`PLANS`]; only these widen what a keyed value may look like. From the
-/// national numbering plans as published by each regulator (summarised in the ITU's national
-/// numbering plan notifications); mobile ranges only, no landlines.
+/// trunk prefix from [`PLANS`]; only these widen what a keyed value may look like. Mobile
+/// ranges only, no landlines, written after the national numbering plans (the ITU's national
+/// numbering plan notifications) but not checked row by row against each regulator's current
+/// plan: a range missing here only means its keyed numbers need the generic grammar.
 const MOBILE: &[([u8; 2], &str, u8, u8)] = &[
     (*b"AE", "5", 9, 9),
     (*b"AT", "6[5-9]", 10, 13),
