@@ -933,6 +933,114 @@ fn destination_named_by_tls_sni() {
     assert_eq!(findings[0]["dport"], 9000);
 }
 
+/// BCD of `digits` (first digit in the high nibble) with a leading `0` when odd: GT06's form.
+fn bcd_padded(digits: &str) -> Vec<u8> {
+    let d: Vec<u8> = std::iter::repeat(0)
+        .take(digits.len() % 2)
+        .chain(digits.bytes().map(|b| b - b'0'))
+        .collect();
+    d.chunks_exact(2).map(|p| p[0] << 4 | p[1]).collect()
+}
+
+/// TBCD (swapped nibbles, F filler) of `digits`: the 3GPP form.
+fn tbcd(digits: &str) -> Vec<u8> {
+    let d: Vec<u8> = digits.bytes().map(|b| b - b'0').chain([0xf]).collect();
+    d.chunks_exact(2).map(|p| p[1] << 4 | p[0]).collect()
+}
+
+/// Binary forms and glued values end to end: a GT06 tracker login (IMEI in BCD) cut at every
+/// offset across two segments, a TBCD IMSI and the MAC's six bytes in binary UDP payloads, a
+/// MAC glued into an MQTT-style client id and a provisioning file name, the MAC as a UUID's
+/// node; and their look-alikes (another IMEI's BCD, another MAC's hex, a UUID of no device),
+/// each exactly once per flow.
+#[test]
+fn binary_and_glued_forms_are_found_exactly() {
+    let dir = TempDir::new("binary");
+    let mut cap = common::Capture::new(SEED_START + 9000);
+    let tracker = remote(IOT_IP, 5023);
+    let api = remote(API_IP, 80);
+    let mut login = vec![0x78, 0x78, 0x0d, 0x01];
+    login.extend(bcd_padded(IMEI1));
+    login.extend([0x00, 0x01, 0x8c, 0xdd, 0x0d, 0x0a]);
+    let mut want: BTreeMap<u16, Vec<Key>> = BTreeMap::new();
+    for cut in 1..login.len() {
+        let port = 57_000 + u16::try_from(cut).unwrap();
+        cap.tcp_exchange(
+            phone(port),
+            tracker,
+            &common::split(&login, &[cut]),
+            b"\x78\x78\x05\x01",
+        );
+        want.insert(port, vec![k("imei", "known", "binary", IMEI1)]);
+    }
+    let mut gtp = vec![0x48, 0x20, 0x00, 0x1c, 0x01, 0x00, 0x08, 0x00];
+    gtp.extend(tbcd(IMSI));
+    gtp.extend([0x4c, 0x00, 0x06, 0x00]);
+    cap.udp(phone(57_100), remote(IOT_IP, 2123), &gtp);
+    want.insert(57_100, vec![k("imsi", "known", "binary", IMSI)]);
+    let mut raw = vec![0x10, 0x1a, 0x00, 0x04];
+    raw.extend(PHONE_MAC);
+    raw.extend([0x00, 0x00, 0x02, 0x58]);
+    cap.udp(phone(57_101), remote(IOT_IP, 1883), &raw);
+    want.insert(57_101, vec![k("mac", "known", "binary", PHONE_MAC_TEXT)]);
+    let glued: [(u16, String); 4] = [
+        (
+            57_102,
+            "GET /mqtt?clientId=NokiaTA1046-a45046123456 HTTP/1.1\r\nHost: x\r\n\r\n".into(),
+        ),
+        (
+            57_103,
+            "GET /cfg/SEPA45046123456.cnf.xml HTTP/1.1\r\nHost: x\r\n\r\n".into(),
+        ),
+        (
+            57_104,
+            "GET /p?u=6f1c7d2e-1f3b-11ee-8000-a45046123456 HTTP/1.1\r\nHost: x\r\n\r\n".into(),
+        ),
+        (
+            57_105,
+            "GET /r?MAC:A4-50-46-12-34-56&dev=1 HTTP/1.1\r\nHost: x\r\n\r\n".into(),
+        ),
+    ];
+    for (port, req) in &glued {
+        cap.tcp_request(
+            phone(*port),
+            api,
+            req.as_bytes(),
+            b"HTTP/1.1 204 No Content\r\n\r\n",
+        );
+        want.insert(*port, vec![k("mac", "known", "plain", PHONE_MAC_TEXT)]);
+    }
+    // Look-alikes: another IMEI's BCD, another MAC glued, a UUID whose node is no device's.
+    let mut other = vec![0x78, 0x78, 0x0d, 0x01];
+    other.extend(bcd_padded(IMEI2));
+    other.extend([0x00, 0x01, 0x8c, 0xdd, 0x0d, 0x0a]);
+    cap.tcp_request(phone(57_200), tracker, &other, b"\x78\x78\x05\x01");
+    for (port, req) in [
+        (
+            57_201,
+            "GET /mqtt?clientId=NokiaTA1046-a45046123457 HTTP/1.1\r\nHost: x\r\n\r\n",
+        ),
+        (
+            57_202,
+            "GET /p?u=123e4567-e89b-12d3-a456-426614174000 HTTP/1.1\r\nHost: x\r\n\r\n",
+        ),
+    ] {
+        cap.tcp_request(
+            phone(port),
+            api,
+            req.as_bytes(),
+            b"HTTP/1.1 204 No Content\r\n\r\n",
+        );
+    }
+    let pcap = dir.write("binary.pcap", cap.bytes());
+    // The phone's identifiers except IMEI 2 (the look-alike's).
+    let config = dir.write("forms.toml", FORMS_TOML.as_bytes());
+    let run = scan(Some(&config), &[&pcap]);
+    run.expect_code(1);
+    assert_no_raw_identifiers(&run);
+    assert_eq!(by_port(&run.findings()), want);
+}
+
 /// Findings as (client port, key), and the expected ones the same way.
 fn port_keys(findings: &[Value]) -> BTreeSet<(u16, Key)> {
     findings

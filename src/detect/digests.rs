@@ -22,9 +22,24 @@ fn key(raw: &[u8]) -> Option<Key> {
     Some((k, raw.len() as u8))
 }
 
-#[derive(Default)]
 pub struct Digests {
     map: HashMap<Key, (u32, Layer)>,
+    /// One bit per first two bytes of a digest: glued runs are decoded at an offset only
+    /// where this bit is set.
+    prefix: Box<[u64; 1024]>,
+    /// The first four bytes of every digest: checked before a candidate is decoded whole
+    /// (with a few thousand digests, one in twenty offsets passes the two-byte bitmap).
+    heads: std::collections::HashSet<[u8; 4]>,
+}
+
+impl Default for Digests {
+    fn default() -> Self {
+        Digests {
+            map: HashMap::new(),
+            prefix: Box::new([0; 1024]),
+            heads: Default::default(),
+        }
+    }
 }
 
 impl Digests {
@@ -39,6 +54,11 @@ impl Digests {
                 _ => None,
             };
             if let Some(k) = k {
+                let p = usize::from(u16::from_be_bytes([k.0[0], k.0[1]]));
+                if let Some(w) = self.prefix.get_mut(p / 64) {
+                    *w |= 1 << (p % 64);
+                }
+                self.heads.insert([k.0[0], k.0[1], k.0[2], k.0[3]]);
                 self.map.entry(k).or_insert((ident, layer));
             }
         }
@@ -50,6 +70,19 @@ impl Digests {
             return None;
         }
         self.map.get(&key(raw)?).copied()
+    }
+
+    /// Whether some digest starts with these two bytes.
+    pub fn maybe(&self, first: [u8; 2]) -> bool {
+        let p = usize::from(u16::from_be_bytes(first));
+        self.prefix
+            .get(p / 64)
+            .is_some_and(|w| w & (1 << (p % 64)) != 0)
+    }
+
+    /// Whether some digest starts with these four bytes.
+    pub fn head(&self, first: [u8; 4]) -> bool {
+        self.heads.contains(&first)
     }
 
     pub fn is_empty(&self) -> bool {

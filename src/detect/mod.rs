@@ -16,6 +16,11 @@
 //!
 //! Learned MACs are not in the automaton (learning one must not rebuild it): MAC-shaped
 //! tokens found by pass 2 are looked up in a bounded set instead.
+//!
+//! Known and learned values of 48 bits or more are found with no boundary (glued to model
+//! names, file names, a UUID's node field), and in binary forms (BCD/TBCD digits, a MAC's six
+//! bytes: see [`binary`]); glued hex or base64 digests are looked up at every offset behind a
+//! two-byte prefix bitmap, so benign runs cost a bit test per offset.
 
 #![deny(unsafe_code)]
 
@@ -132,6 +137,10 @@ pub struct Detector {
     patterns: Vec<Pattern>,
     /// The binary forms of known values (BCD/TBCD digits, raw MAC bytes).
     forms: Vec<binary::Form>,
+    /// One bit per first two bytes of a known value's literal or binary form (every ASCII
+    /// case of them): decoded bytes that are not text are searched by the automaton only when
+    /// some offset has its bit set (most decoded tokens are random bytes).
+    literal_prefix: Box<[u64; 1024]>,
     idents: Vec<Ident>,
     /// Known values in canonical text (hex lower-cased), so that a structural hit on a known
     /// value is left to the known-value match.
@@ -194,6 +203,7 @@ impl Detector {
             literals: Vec::new(),
             patterns: Vec::new(),
             forms: Vec::new(),
+            literal_prefix: Box::new([0; 1024]),
             idents: Vec::new(),
             known: HashMap::new(),
             known_macs: HashMap::new(),
@@ -224,6 +234,20 @@ impl Detector {
                 .match_kind(MatchKind::LeftmostLongest)
                 .build(&lits.text)
                 .ok();
+        }
+        for (text, p) in lits.text.iter().zip(&lits.patterns) {
+            if let (Pattern::Literal { .. } | Pattern::Binary { .. }, [a, b, ..]) = (p, &text[..]) {
+                let exact = matches!(p, Pattern::Binary { .. });
+                for x in [*a, a.to_ascii_lowercase(), a.to_ascii_uppercase()] {
+                    for y in [*b, b.to_ascii_lowercase(), b.to_ascii_uppercase()] {
+                        if exact && (x != *a || y != *b) {
+                            continue;
+                        }
+                        let i = usize::from(u16::from_be_bytes([x, y]));
+                        det.literal_prefix[i / 64] |= 1 << (i % 64);
+                    }
+                }
+            }
         }
         det.literals = lits.text;
         det.patterns = lits.patterns;

@@ -3,7 +3,9 @@
 
 use miniz_oxide::inflate::core::DecompressorOxide;
 
-use super::decode::{b64_decode, hex_decode, inflate, is_gzip, looks_like_text, url_decode};
+use super::decode::{
+    b64_decode, hex_decode, hex_val, inflate, is_gzip, looks_like_text, url_decode, B64,
+};
 use super::identifiers::{self as id, mac_is_placeholder, mac_text, parse_mac, parse_phone};
 use super::keys::{self, KeyClass};
 use super::phone;
@@ -104,6 +106,20 @@ fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
 
 fn is_hex(b: u8) -> bool {
     b.is_ascii_hexdigit()
+}
+
+fn hex_pair(s: &[u8], at: usize) -> Option<u8> {
+    Some(hex_val(*s.get(at)?)? << 4 | hex_val(*s.get(at + 1)?)?)
+}
+
+/// The first two bytes that base64 text at the start of `s` decodes to (three characters).
+fn b64_prefix(s: &[u8]) -> Option<[u8; 2]> {
+    let v = |i: usize| {
+        let x = B64[usize::from(*s.get(i)?)];
+        (x != 0xff).then_some(u32::from(x))
+    };
+    let bits = v(0)? << 12 | v(1)? << 6 | v(2)?;
+    Some([(bits >> 10) as u8, (bits >> 2) as u8])
 }
 
 /// No MAC continues past `s..e` (no alphanumeric, no further separated hex pair).
@@ -211,7 +227,22 @@ impl Detector {
     /// Decoded bytes that are not text: the known values' literal and binary forms and the
     /// learned MACs' raw bytes, nothing structural (no key context in binary data).
     fn scan_bytes(&self, buf: &[u8], enc: Encoding, cx: &mut Cx) {
-        self.automaton_pass(buf, enc, Origin::Binary, false, cx);
+        let prefix = &self.literal_prefix;
+        let maybe = buf.windows(2).any(|w| {
+            let i = usize::from(u16::from_be_bytes([w[0], w[1]]));
+            prefix[i / 64] & (1 << (i % 64)) != 0
+        });
+        if maybe {
+            self.automaton_pass(buf, enc, Origin::Binary, false, cx);
+        } else if !self.learned.is_empty() && self.kinds[Kind::Mac as usize] {
+            if let Some(inner) = enc
+                .with_inner(Layer::Binary)
+                .filter(|_| self.layer_on(Layer::Binary))
+            {
+                let _ = inner;
+                self.learned_raw(buf, enc, Origin::Binary, cx);
+            }
+        }
     }
 
     /// The automaton pass: known values in every literal form, and (with `keys`) the keys
@@ -539,21 +570,198 @@ impl Detector {
                 .iter()
                 .position(|&c| !run(c))
                 .map_or(n, |k| probe + k);
+            // Next to a `:` or `.`: perhaps one group of a separated MAC (glued to other
+            // text, its first or last group is longer than its two or four digits).
+            if learned {
+                if a > 0 {
+                    self.mac_around(buf, a - 1, enc, origin, cx);
+                }
+                if e < n {
+                    self.mac_around(buf, e, enc, origin, cx);
+                }
+            }
             let end = if e - a >= 12 {
                 self.run_end(buf, a, e, enc, origin, levels, cx)
             } else {
-                if learned && (e - a == 2 || e - a == 4) {
-                    if a > 0 {
-                        self.mac_around(buf, a - 1, enc, origin, cx);
-                    }
-                    if e < n {
-                        self.mac_around(buf, e, enc, origin, cx);
-                    }
-                }
                 e
             };
             s = end + 1;
         }
+    }
+
+    /// Distinctive learned MACs glued anywhere inside a run (`Nokia-a45046123456`,
+    /// `SEPA45046123456`, a UUID's node field, `Nokia_A4-50-46-12-34-56`): every offset of a
+    /// stretch of 12 or more hex digits, and every `xx-xx-…` start, whose first two bytes
+    /// start a learned MAC (one bit test) is looked up.
+    fn learned_in_run(&self, run: &[u8], enc: Encoding, origin: Origin, cx: &mut Cx) {
+        let n = run.len();
+        let mut i = 0;
+        while i < n {
+            if !is_hex(run[i]) {
+                i += 1;
+                continue;
+            }
+            let j = run[i..]
+                .iter()
+                .position(|&b| !is_hex(b))
+                .map_or(n, |k| i + k);
+            if j - i >= 12 {
+                for off in i..=j - 12 {
+                    self.learned_at(&run[off..off + 12], enc, origin, cx);
+                }
+            }
+            // `xx-xx-xx-xx-xx-xx` starting in this stretch's last two digits.
+            if j - i >= 2 && run.get(j) == Some(&b'-') && j + 15 <= n {
+                self.learned_at(&run[j - 2..j + 15], enc, origin, cx);
+            }
+            i = j + 1;
+        }
+    }
+
+    /// A distinctive learned MAC written in `text` (12 hex digits or dash-separated).
+    fn learned_at(&self, text: &[u8], enc: Encoding, origin: Origin, cx: &mut Cx) {
+        let second = if text.get(2) == Some(&b'-') { 3 } else { 2 };
+        let (Some(a), Some(b)) = (hex_pair(text, 0), hex_pair(text, second)) else {
+            return;
+        };
+        if !self.learned_prefix_set([a, b]) {
+            return;
+        }
+        if let Some((mac, _)) = parse_mac(text) {
+            if let Some(ident) = self.learned_distinctive(mac) {
+                self.emit_ident(cx, ident, enc, origin);
+            }
+        }
+    }
+
+    /// Digests of known values and learned MACs in a run: the whole run when it is one
+    /// (returns true: nothing more to decode), else glued anywhere inside it (a digest as one
+    /// `/`-separated segment of a User-Agent, after a prefix): every offset of a hex stretch
+    /// and of the run (base64) whose first two bytes start a digest is decoded and looked up.
+    fn digests_in_run(
+        &self,
+        run: &[u8],
+        or: u8,
+        enc: Encoding,
+        origin: Origin,
+        cx: &mut Cx,
+    ) -> bool {
+        let len = run.len();
+        let all_hex = or & !(DIG | HEXL) == 0;
+        let mixed = or & STD != 0 && or & URLSAFE != 0;
+        if all_hex && matches!(len, 32 | 40 | 64) {
+            if self.digest_hex(run, enc, origin, cx) {
+                return true;
+            }
+        } else if !mixed && matches!(len, 22 | 27 | 43) && self.digest_b64(run, enc, origin, cx) {
+            return true;
+        }
+        // Glued: hex stretches of a digest's length or more.
+        let mut i = 0;
+        while i < len {
+            if !is_hex(run[i]) {
+                i += 1;
+                continue;
+            }
+            let j = run[i..]
+                .iter()
+                .position(|&b| !is_hex(b))
+                .map_or(len, |k| i + k);
+            if j - i >= 32 && !(i == 0 && j == len && matches!(len, 32 | 40 | 64)) {
+                for off in i..=j - 32 {
+                    let (Some(a), Some(b)) = (hex_pair(run, off), hex_pair(run, off + 2)) else {
+                        continue;
+                    };
+                    if !self.digests.maybe([a, b]) {
+                        continue;
+                    }
+                    let (Some(c), Some(d)) = (hex_pair(run, off + 4), hex_pair(run, off + 6))
+                    else {
+                        continue;
+                    };
+                    if !self.digests.head([a, b, c, d]) {
+                        continue;
+                    }
+                    for dl in [32, 40, 64] {
+                        if off + dl <= j && self.digest_hex(&run[off..off + dl], enc, origin, cx) {
+                            break;
+                        }
+                    }
+                }
+            }
+            i = j + 1;
+        }
+        // Glued base64 digests (22, 27 or 43 characters) at any offset.
+        if or & !(DIG | HEXL) != 0 && len > 22 {
+            for off in 0..=len - 22 {
+                let Some(first) = b64_prefix(&run[off..]) else {
+                    continue;
+                };
+                if !self.digests.maybe(first) {
+                    continue;
+                }
+                let mut head = [0u8; 6];
+                if b64_decode(&run[off..(off + 8).min(len)], &mut head) < 4
+                    || !self.digests.head([head[0], head[1], head[2], head[3]])
+                {
+                    continue;
+                }
+                for dl in [22, 27, 43] {
+                    if off + dl <= len
+                        && !(off == 0 && dl == len)
+                        && self.digest_b64(&run[off..off + dl], enc, origin, cx)
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    /// A digest in hex text of exactly its length: reports it, returns whether it was one.
+    fn digest_hex(&self, text: &[u8], enc: Encoding, origin: Origin, cx: &mut Cx) -> bool {
+        let mut raw = [0u8; 32];
+        match hex_decode(text, &mut raw) {
+            Some(n) if n * 2 == text.len() => self.digest_found(&raw[..n], None, enc, origin, cx),
+            _ => false,
+        }
+    }
+
+    /// A digest in base64 text of exactly its length (unpadded).
+    fn digest_b64(&self, text: &[u8], enc: Encoding, origin: Origin, cx: &mut Cx) -> bool {
+        let want = match text.len() {
+            22 => 16,
+            27 => 20,
+            43 => 32,
+            _ => return false,
+        };
+        let mut raw = [0u8; 33];
+        let n = b64_decode(text, &mut raw);
+        n == want && self.digest_found(&raw[..n], Some(Layer::Base64), enc, origin, cx)
+    }
+
+    fn digest_found(
+        &self,
+        raw: &[u8],
+        outer: Option<Layer>,
+        enc: Encoding,
+        origin: Origin,
+        cx: &mut Cx,
+    ) -> bool {
+        let Some((ident, layer)) = self.digests.get(raw) else {
+            return false;
+        };
+        if self.layer_on(layer) && outer.map_or(true, |l| self.layer_on(l)) {
+            let e = match outer {
+                Some(l) => enc.with_inner(l).and_then(|e| e.with_inner(layer)),
+                None => enc.with_inner(layer),
+            };
+            if let Some(e) = e {
+                self.emit_ident(cx, ident, e, origin);
+            }
+        }
+        true
     }
 
     /// A learned MAC written with `:` or `.` separators, one of which is at `sep`: tries the
@@ -574,10 +782,17 @@ impl Detector {
                 return;
             };
             if let Some((mac, len)) = parse_mac(&buf[start..]) {
-                if start + len > sep && mac_bounds_ok(buf, start, start + len) {
-                    if let Some(&ident) = self.learned.get(&mac) {
-                        self.emit_ident(cx, ident, enc, origin);
-                    }
+                if start + len <= sep {
+                    continue;
+                }
+                // Bounded, any learned MAC; glued (`MAC:a4:50:…`), a distinctive one.
+                let ident = if mac_bounds_ok(buf, start, start + len) {
+                    self.learned.get(&mac).copied()
+                } else {
+                    self.learned_distinctive(mac)
+                };
+                if let Some(ident) = ident {
+                    self.emit_ident(cx, ident, enc, origin);
                     return;
                 }
             }
@@ -629,7 +844,7 @@ impl Detector {
             wrapped = true;
         }
         let len = end - start;
-        let mac_len = (len == 12 || len == 17) && !self.learned.is_empty();
+        let mac_len = len >= 12 && !self.learned.is_empty();
         if len < 16 && !mac_len {
             return end;
         }
@@ -655,14 +870,17 @@ impl Detector {
     ) {
         let len = end - start;
         let all_hex = or & !(DIG | HEXL) == 0;
+        let run = &buf[start..end];
         if !self.learned.is_empty() && self.kinds[Kind::Mac as usize] {
+            // A learned MAC that is the whole run (boundaries checked: it may be one that is
+            // not distinctive), then distinctive ones glued anywhere inside it.
             let shaped = match len {
                 12 => all_hex,
                 17 => or & !(DIG | HEXL | URLSAFE) == 0,
                 _ => false,
             };
             if shaped {
-                if let Some((mac, mlen)) = parse_mac(&buf[start..]) {
+                if let Some((mac, mlen)) = parse_mac(run) {
                     if mac_bounds_ok(buf, start, start + mlen) {
                         if let Some(&ident) = self.learned.get(&mac) {
                             self.emit_ident(cx, ident, enc, origin);
@@ -670,41 +888,14 @@ impl Detector {
                     }
                 }
             }
+            self.learned_in_run(run, enc, origin, cx);
         }
         if len < 16 {
             return;
         }
         let mixed = or & STD != 0 && or & URLSAFE != 0;
-        let run = &buf[start..end];
-        if !self.digests.is_empty() && !wrapped {
-            let mut raw = [0u8; 33];
-            let got = if all_hex && matches!(len, 32 | 40 | 64) {
-                hex_decode(run, &mut raw).map(|n| (n, None))
-            } else if !mixed && matches!(len, 22 | 27 | 43) {
-                let want = match len {
-                    22 => 16,
-                    27 => 20,
-                    _ => 32,
-                };
-                let n = b64_decode(run, &mut raw);
-                (n == want).then_some((n, Some(Layer::Base64)))
-            } else {
-                None
-            };
-            if let Some((n, outer)) = got {
-                if let Some((ident, layer)) = self.digests.get(&raw[..n]) {
-                    if self.layer_on(layer) && outer.map_or(true, |l| self.layer_on(l)) {
-                        let e = match outer {
-                            Some(l) => enc.with_inner(l).and_then(|e| e.with_inner(layer)),
-                            None => enc.with_inner(layer),
-                        };
-                        if let Some(e) = e {
-                            self.emit_ident(cx, ident, e, origin);
-                        }
-                    }
-                    return;
-                }
-            }
+        if !self.digests.is_empty() && !wrapped && self.digests_in_run(run, or, enc, origin, cx) {
+            return;
         }
         if !self.may_descend(enc, levels) {
             return;

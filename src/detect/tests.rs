@@ -262,8 +262,9 @@ fn learned_macs() {
         );
     }
     assert!(scan_with(&det, b"x=a4:50:46:12:34:57").is_empty());
-    assert!(scan_with(&det, b"x=ffa45046123456").is_empty());
-    assert!(scan_with(&det, b"x=a4:50:46:12:34:56:77").is_empty());
+    // Glued to other hex: found (48 bits, see `learned_and_digests_glued`).
+    assert_eq!(scan_with(&det, b"x=ffa45046123456"), l);
+    assert_eq!(scan_with(&det, b"x=a4:50:46:12:34:56:77"), l);
 }
 
 #[test]
@@ -1069,4 +1070,82 @@ fn learned_macs_as_raw_bytes() {
     assert!(scan_with(&det, &w).is_empty());
     w[6] = 0x56;
     assert_eq!(scan_with(&det, &w), l);
+}
+
+/// Learned MACs glued to other text, in every separator form, at every offset; digests glued.
+#[test]
+fn learned_and_digests_glued() {
+    let mut det = Detector::new(&test_config());
+    assert!(det.learn_mac(MAC));
+    let l = vec![h("mac", "learned", "plain", "a4:50:46:12:34:56")];
+    for m in [
+        "a45046123456",
+        "A45046123456",
+        "a4:50:46:12:34:56",
+        "A4-50-46-12-34-56",
+        "a450.4612.3456",
+    ] {
+        for (pre, post) in [
+            ("clientId=NokiaTA1046-", "&x=1"),
+            ("GET /prov/", ".cfg HTTP/1.1"),
+            ("GET /SEP", ".cnf.xml HTTP/1.1"),
+            ("hostname=ESP_", ""),
+            ("MAC:", "\r\n"),
+            ("x=ff", "01"),
+            ("x=00:", ":78"),
+            ("x1", "z"),
+        ] {
+            for pad in 0..13 {
+                let w = format!("{}{pre}{m}{post}", "q".repeat(pad));
+                assert_eq!(scan_with(&det, w.as_bytes()), l, "{w}");
+            }
+        }
+    }
+    // The node field of a UUID (version 1 UUIDs carry the MAC there).
+    let w = b"{\"uuid\":\"6f1c7d2e-1f3b-11ee-8000-a45046123456\"}";
+    assert_eq!(scan_with(&det, w), l);
+    // Look-alikes: another MAC's digits, a UUID whose node is no LAN device's, 12 random hex.
+    for w in [
+        "clientId=NokiaTA1046-a45046123457&",
+        "\"uuid\":\"6f1c7d2e-1f3b-11ee-8000-3c286d010203\"",
+        "\"uuid\":\"123e4567-e89b-12d3-a456-426614174000\"",
+        "id=9b2f45a450461234e6a1c0d2&t=1",
+        "x=a4:50:46:12:34:57",
+        "x=a4-50-46-12-34-5",
+    ] {
+        assert!(scan_with(&det, w.as_bytes()).is_empty(), "{w}");
+    }
+    // A MAC that is not distinctive keeps its boundaries.
+    let mut plain = Detector::new(&test_config());
+    assert!(plain.learn_mac([0, 0, 0, 0, 0, 1]));
+    assert!(scan_with(&plain, b"id=f000000000001").is_empty());
+    assert!(scan_with(&plain, b"x=00:00:00:00:00:00:01").is_empty());
+    assert_eq!(
+        scan_with(&plain, b"x=00:00:00:00:00:01&"),
+        vec![h("mac", "learned", "plain", "00:00:00:00:00:01")]
+    );
+
+    // Digests glued: a `/`-separated User-Agent segment, a prefix, upper case, base64.
+    let c = phone_device();
+    let md5 = hex(&Md5::digest(IMEI.as_bytes()));
+    let sha1 = hex(&Sha1::digest(IMSI.as_bytes())).to_uppercase();
+    for (w, want) in [
+        (
+            format!("User-Agent: App/2.1/{md5}/Android\r\n"),
+            h("imei", "known", "md5", IMEI),
+        ),
+        (format!("did=v2{md5}"), h("imei", "known", "md5", IMEI)),
+        (format!("u=ab{sha1}cd&"), h("imsi", "known", "sha1", IMSI)),
+        (
+            format!(
+                "k=v1_{}_x",
+                b64(&Md5::digest(IMEI.as_bytes()), 0).trim_end_matches('=')
+            ),
+            h("imei", "known", "md5+base64", IMEI),
+        ),
+    ] {
+        assert_eq!(hits(&c, w.as_bytes()), vec![want], "{w}");
+    }
+    let other = hex(&Md5::digest(b"index.html"));
+    assert!(hits(&c, format!("User-Agent: App/2.1/{other}/x").as_bytes()).is_empty());
 }
