@@ -319,6 +319,9 @@ recent = 50
 [daemon]
 run_dir = "%(run)s"
 nflog_group = %(nflog)d
+
+[history]
+path = "%(run)s/history.json"
 """
                 % {"max_flows": max_flows, "table": TABLE, "queue": QUEUE, "syslog": syslog_path,
                    "run": os.path.join(d, "run"), "nflog": QUEUE + 100}

@@ -227,6 +227,40 @@ pub struct Daemon {
     pub nflog_group: u16,
 }
 
+/// The per-device history (`leakguard report`): where it is kept, how often it is written,
+/// its bounds. See [`crate::history`] for the eviction policy and [`crate::history::store`] for
+/// why 30 minutes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct History {
+    /// Keep a history at all.
+    pub enabled: bool,
+    /// The file it is written to; the digest key is kept beside it, in `PATH.key`.
+    pub path: PathBuf,
+    /// Seconds between two writes, at most (only when something changed; and at a clean stop).
+    pub save_interval: u32,
+    pub max_devices: u32,
+    pub max_destinations: u32,
+    /// Days of history kept.
+    pub keep_days: u32,
+}
+
+impl History {
+    pub fn limits(&self) -> crate::history::Limits {
+        crate::history::Limits {
+            max_devices: self.max_devices,
+            max_destinations: self.max_destinations,
+            keep_days: self.keep_days,
+        }
+    }
+
+    /// Where the digest key is kept: beside the history, never inside it.
+    pub fn key_path(&self) -> PathBuf {
+        let mut p = self.path.as_os_str().to_owned();
+        p.push(".key");
+        PathBuf::from(p)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub mode: Mode,
@@ -237,6 +271,7 @@ pub struct Config {
     pub firewall: Firewall,
     pub alert: Alert,
     pub daemon: Daemon,
+    pub history: History,
 }
 
 /// A config error: `file:line:column: key: message`.
@@ -306,6 +341,14 @@ impl Default for Config {
             daemon: Daemon {
                 run_dir: PathBuf::from("/var/run/leakguard"),
                 nflog_group: 5,
+            },
+            history: History {
+                enabled: true,
+                path: PathBuf::from("/etc/leakguard/history.json"),
+                save_interval: 1800,
+                max_devices: 64,
+                max_destinations: 64,
+                keep_days: 30,
             },
         }
     }
@@ -462,6 +505,7 @@ mod raw {
         firewall: Option<RawFirewall>,
         alert: Option<RawAlert>,
         daemon: Option<RawDaemon>,
+        history: Option<RawHistory>,
     }
 
     #[derive(Deserialize, Default)]
@@ -534,6 +578,17 @@ mod raw {
     struct RawDaemon {
         run_dir: Option<Spanned<String>>,
         nflog_group: Option<Spanned<i64>>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    struct RawHistory {
+        enabled: Option<bool>,
+        path: Option<Spanned<String>>,
+        save_interval: Option<Spanned<i64>>,
+        max_devices: Option<Spanned<i64>>,
+        max_destinations: Option<Spanned<i64>>,
+        keep_days: Option<Spanned<i64>>,
     }
 
     /// One identifier (`imei = "…"`) or several (`imei = ["…", "…"]`).
@@ -613,6 +668,7 @@ mod raw {
             firewall: firewall(raw.firewall.unwrap_or_default(), d.firewall)?,
             alert: alert(raw.alert.unwrap_or_default(), d.alert)?,
             daemon: daemon(raw.daemon.unwrap_or_default(), d.daemon)?,
+            history: history(raw.history.unwrap_or_default(), d.history)?,
         })
     }
 
@@ -901,6 +957,18 @@ mod raw {
         Ok(Daemon {
             run_dir: path(r.run_dir, d.run_dir)?,
             nflog_group: int(r.nflog_group, d.nflog_group, 0, 65535)?,
+        })
+    }
+
+    fn history(r: RawHistory, d: History) -> R<History> {
+        Ok(History {
+            enabled: r.enabled.unwrap_or(d.enabled),
+            path: path(r.path, d.path)?,
+            // One second is for tests; see `history::store` on what flash wants.
+            save_interval: int(r.save_interval, d.save_interval, 1, 86_400)?,
+            max_devices: int(r.max_devices, d.max_devices, 0, 4096)?,
+            max_destinations: int(r.max_destinations, d.max_destinations, 1, 4096)?,
+            keep_days: int(r.keep_days, d.keep_days, 1, 366)?,
         })
     }
 }
@@ -1333,7 +1401,7 @@ mod tests {
         assert_eq!(
             err("mode = \"monitor\"\nmdoe = 1\n"),
             "t.toml:2:1: mdoe: unknown field `mdoe`, expected one of `mode`, `network`, \
-             `device`, `detect`, `allow`, `firewall`, `alert`, `daemon`"
+             `device`, `detect`, `allow`, `firewall`, `alert`, `daemon`, `history`"
         );
         assert_eq!(
             err("[detect]\nbudget = 100\n  bugdet = 5\n"),

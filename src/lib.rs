@@ -35,6 +35,7 @@ pub mod detect;
 pub mod finding;
 pub mod firewall;
 pub mod flow;
+pub mod history;
 pub mod leases;
 pub mod names;
 pub mod netlink;

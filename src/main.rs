@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use leakguard::config::{Config, Prefix};
 use leakguard::decision::Action;
 use leakguard::finding::Timestamp;
+use leakguard::history::{report, store, History, Key};
 use leakguard::output::{self, Format};
 use leakguard::pipeline::Pipeline;
 use leakguard::render::Render;
@@ -20,8 +21,9 @@ use leakguard::source::CaptureReader;
 const DEFAULT_CONFIG: &str = "/etc/leakguard/leakguard.toml";
 
 const USAGE: &str = "\
-usage: leakguard scan [--config FILE] [--format text|json] [--lan CIDR]... FILE...
+usage: leakguard scan [--config FILE] [--format text|json] [--lan CIDR]... [--report] FILE...
        leakguard run [--config FILE] [--foreground]
+       leakguard report [--device NAME|MAC] [--since 7d] [--json] [--config FILE | --file FILE]
        leakguard status [--json] [--config FILE]
        leakguard unblock <ID|all> [--config FILE]
        leakguard check-config FILE
@@ -29,7 +31,8 @@ usage: leakguard scan [--config FILE] [--format text|json] [--lan CIDR]... FILE.
        leakguard --version
 
 scan     reads pcap/pcapng captures and prints the identifiers LAN devices leaked
-         (exit 0: none, 1: leaks found, 2: an error)
+         (exit 0: none, 1: leaks found, 2: an error); --report: the per-device report instead
+report   what each device sent where (the running daemon's history, else its file)
 run      the inline daemon: NFQUEUE + conntrack + its own nftables table
 status   asks the running daemon for its counters, alerts and blocks
 unblock  asks the running daemon to lift one block, or all
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         "scan" => scan(rest),
+        "report" => report(rest),
         "check-config" => check_config(rest),
         "run" => run(rest),
         "status" => status(rest),
@@ -105,9 +109,11 @@ fn scan(words: &[String]) -> Result<ExitCode, String> {
     let mut format = Format::Text;
     let mut lan = Vec::new();
     let mut files = Vec::new();
+    let mut as_report = false;
     while let Some(w) = args.next() {
         match w {
             "--config" | "-c" => config_path = Some(args.value(w)?),
+            "--report" => as_report = true,
             "--format" => {
                 let v = args.value(w)?;
                 format = Format::parse(v)
@@ -136,6 +142,14 @@ fn scan(words: &[String]) -> Result<ExitCode, String> {
     if !lan.is_empty() {
         config.network.lan_prefixes = lan;
     }
+    // With --report, findings go into a history (keyed with a key of this run only) and the
+    // report is printed at the end, as `leakguard report` prints the daemon's.
+    let mut history = if as_report {
+        let key = Key::random().map_err(|e| format!("reading /dev/urandom: {e}"))?;
+        Some(History::new(config.history.limits(), key))
+    } else {
+        None
+    };
     let render = Render::new(&config);
     let mut pipeline = Pipeline::new(config);
     let stdout = io::stdout();
@@ -151,7 +165,7 @@ fn scan(words: &[String]) -> Result<ExitCode, String> {
                 }
             }
         };
-        if let Err(message) = scan_file(&mut pipeline, file, &mut emit) {
+        if let Err(message) = scan_file(&mut pipeline, file, &mut emit, history.as_mut(), &render) {
             eprintln!("leakguard: {}: {message}", file.display());
             failed_files += 1;
         }
@@ -160,6 +174,19 @@ fn scan(words: &[String]) -> Result<ExitCode, String> {
                 return Ok(ExitCode::from(2));
             }
             return Err(format!("writing findings: {e}"));
+        }
+    }
+    if let Some(h) = &history {
+        let data = report::select(h.data(), Some(h.key()), &report::Filter::default())?;
+        let text = match format {
+            Format::Text => report::render_text(&data),
+            Format::Json => report::render_json(&data, unix_now()),
+        };
+        if let Err(e) = out.write_all(text.as_bytes()) {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                return Ok(ExitCode::from(2));
+            }
+            return Err(format!("writing the report: {e}"));
         }
     }
     out.flush().map_err(|e| format!("writing findings: {e}"))?;
@@ -192,6 +219,8 @@ fn scan_file(
     pipeline: &mut Pipeline,
     path: &Path,
     emit: &mut dyn FnMut(&leakguard::finding::Finding),
+    mut history: Option<&mut History>,
+    render: &Render,
 ) -> Result<(), String> {
     let file = File::open(path).map_err(|e| e.to_string())?;
     let mut reader = CaptureReader::new(file).map_err(|e| e.to_string())?;
@@ -206,7 +235,16 @@ fn scan_file(
                     nsec: rec.ts_nsec,
                 };
                 // A frame that does not decode is ordinary traffic for a scanner: counted, skipped.
-                let result = pipeline.handle_frame(time, rec.link, rec.data, emit);
+                let result = match history.as_deref_mut() {
+                    None => pipeline.handle_frame(time, rec.link, rec.data, emit),
+                    Some(h) => {
+                        let result = pipeline.handle_frame(time, rec.link, rec.data, &mut |f| {
+                            h.record(f, &render.view(f, Action::Reported, None))
+                        });
+                        h.note_packet(pipeline, render, time.sec, false);
+                        result
+                    }
+                };
                 if result == Err(leakguard::packet::Error::Unsupported("link type"))
                     && !unsupported.contains(&rec.link)
                 {
@@ -228,6 +266,78 @@ fn scan_file(
                 .join(", ")
         )),
     }
+}
+
+/// `leakguard report`: the running daemon's history, or (not running, or `--file`) the kept file.
+fn report(words: &[String]) -> Result<ExitCode, String> {
+    let mut args = Args::new(words);
+    let mut config_path = None;
+    let mut file = None;
+    let mut json = false;
+    let mut filter = report::Filter::default();
+    while let Some(w) = args.next() {
+        match w {
+            "--config" | "-c" => config_path = Some(args.value(w)?),
+            "--file" => file = Some(PathBuf::from(args.value(w)?)),
+            "--json" => json = true,
+            "--device" => filter.device = Some(args.value(w)?.to_string()),
+            "--since" => {
+                let v = args.value(w)?;
+                let secs = report::parse_since(v).ok_or_else(|| {
+                    format!("--since: `{v}` is not a duration (e.g. 90m, 12h, 7d, 2w)")
+                })?;
+                filter.since = Some(unix_now() - secs);
+            }
+            other => return Err(format!("report: unknown argument `{other}`")),
+        }
+    }
+    let config = load_config(config_path.or(default_config_if_present()))?;
+    let (data, path) = match file {
+        Some(f) => (read_history(&f)?, f),
+        None => {
+            let socket = leakguard::daemon::control::socket_path(&config.daemon.run_dir);
+            match leakguard::daemon::control::history(&socket) {
+                Ok(data) => (data, config.history.path.clone()),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
+                    ) =>
+                {
+                    (
+                        read_history(&config.history.path)?,
+                        config.history.path.clone(),
+                    )
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    };
+    let mut key_path = path.into_os_string();
+    key_path.push(".key");
+    let key = std::fs::read(&key_path)
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+        .map(Key::from_bytes);
+    let data = report::select(&data, key.as_ref(), &filter)?;
+    let text = if json {
+        report::render_json(&data, unix_now())
+    } else {
+        report::render_text(&data)
+    };
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_history(path: &Path) -> Result<leakguard::history::HistoryData, String> {
+    Ok(store::read(path)?.unwrap_or_default())
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 fn check_config(words: &[String]) -> Result<ExitCode, String> {

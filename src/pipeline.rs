@@ -51,6 +51,19 @@ pub struct Stats {
     pub allowed: u64,
 }
 
+/// What the last packet meant for its device's flow counts (the per-device history): which
+/// device sent it, whether it began a flow's inspection and whether it carried the flow's first
+/// leak. Kept as a value, so the packet path allocates nothing for it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlowNote {
+    pub src: Option<IpAddr>,
+    pub src_mac: Option<[u8; 6]>,
+    /// A flow (or a DNS query) began to be inspected.
+    pub new_flow: bool,
+    /// The flow's first leak (every leaking DNS query is its own).
+    pub first_leak: bool,
+}
+
 pub struct Pipeline {
     /// Shared read-only with the daemon (one value, swapped whole on reload).
     config: Rc<Config>,
@@ -65,6 +78,7 @@ pub struct Pipeline {
     /// The findings of the packet being judged (rare: owning them is fine); reused.
     found: Vec<Finding>,
     stats: Stats,
+    note: FlowNote,
 }
 
 /// What inspecting a packet came to, before policy: `None` when it was not ours to judge.
@@ -92,6 +106,7 @@ impl Pipeline {
             recent_queries: heapless::Deque::new(),
             found: Vec::new(),
             stats: Stats::default(),
+            note: FlowNote::default(),
         }
     }
 
@@ -119,6 +134,17 @@ impl Pipeline {
 
     pub fn stats(&self) -> Stats {
         self.stats
+    }
+
+    /// What the packet just handled meant for its device's flow counts.
+    pub fn last_note(&self) -> FlowNote {
+        self.note
+    }
+
+    /// A device's current name: the lease file (by MAC, then by address), then the config's
+    /// device with that MAC.
+    pub fn device_name(&self, mac: Option<[u8; 6]>, ip: IpAddr) -> Option<&str> {
+        name_of(&self.config, self.leases.as_ref(), mac, ip)
     }
 
     pub fn flows(&self) -> &FlowTable {
@@ -161,6 +187,7 @@ impl Pipeline {
         frame: &[u8],
     ) -> Result<Judged<'_>, packet::Error> {
         self.stats.packets += 1;
+        self.note = FlowNote::default();
         let frame = match packet::decode_link(link, frame) {
             Ok(f) => f,
             Err(e) => {
@@ -203,6 +230,7 @@ impl Pipeline {
         ip: &[u8],
     ) -> Result<Judged<'_>, packet::Error> {
         self.stats.packets += 1;
+        self.note = FlowNote::default();
         self.judge(time, src_mac, ip, true)
     }
 
@@ -331,6 +359,12 @@ impl Pipeline {
         }
         self.stats.flows_inspected += 1;
         self.stats.bytes_inspected += name.len() as u64;
+        self.note = FlowNote {
+            src: Some(seg.src),
+            src_mac,
+            new_flow: true,
+            first_leak: false,
+        };
         let flow = flow_key(seg);
         let Pipeline {
             detector,
@@ -370,6 +404,7 @@ impl Pipeline {
             }
         });
         self.dns_name = name;
+        self.note.first_leak = leaked;
         inspection.leaked_now = leaked;
         inspection
     }
@@ -402,6 +437,7 @@ impl Pipeline {
             own_name: own_name.as_ref().map(|o| o.name),
         };
         let mut leaked_now = false;
+        let mut first_leak = false;
         // `complete`: the stream pauses after this window (the end of a write, a datagram, a
         // held segment); false when more bytes follow at once (a write cut at the MSS).
         let mut scan = |facts: &mut FlowFacts, window: &[u8], complete: bool| {
@@ -413,8 +449,10 @@ impl Pipeline {
                 facts.host_allowed = own.allowed;
             }
             let mut report = |facts: &mut FlowFacts, hit| {
+                let before = facts.leaked;
                 if ctx.report(config, stats, facts, hit, out) {
                     leaked_now = true;
+                    first_leak |= !before;
                 }
             };
             detector.scan_window(window, complete, scratch, &mut |hit| report(facts, hit));
@@ -447,6 +485,12 @@ impl Pipeline {
         if feed.new_flow {
             self.stats.flows_inspected += 1;
         }
+        self.note = FlowNote {
+            src: Some(seg.src),
+            src_mac,
+            new_flow: feed.new_flow,
+            first_leak,
+        };
         Inspection {
             kind: FlowKind::Stream,
             leaked_now,
@@ -542,17 +586,13 @@ impl Attribution<'_> {
     /// The sender's name: the lease file (by MAC, then by address), then the config's device
     /// with that MAC, then the device whose known value this is.
     fn device_name(&self, config: &Config, mac: Option<[u8; 6]>, hit: &Hit) -> Option<String> {
-        let from_leases = self.leases.and_then(|l| {
-            mac.and_then(|m| l.name_by_mac(&m))
-                .or_else(|| l.name_by_ip(self.seg.src))
-        });
-        if let Some(name) = from_leases {
-            return Some(name.to_string());
-        }
-        let by_mac = mac.and_then(|m| config.devices.iter().find(|d| d.mac.contains(&m)));
-        by_mac
-            .or_else(|| hit.device.and_then(|i| config.devices.get(usize::from(i))))
-            .map(|d| d.name.clone())
+        name_of(config, self.leases, mac, self.seg.src)
+            .or_else(|| {
+                hit.device
+                    .and_then(|i| config.devices.get(usize::from(i)))
+                    .map(|d| d.name.as_str())
+            })
+            .map(str::to_string)
     }
 
     /// Reports a hit unless it is allowed or already reported for this flow. Returns whether it
@@ -604,6 +644,23 @@ impl Attribution<'_> {
         out(finding);
         true
     }
+}
+
+/// A device's name by its MAC or address: the lease file first, then the config's devices.
+fn name_of<'a>(
+    config: &'a Config,
+    leases: Option<&'a Leases>,
+    mac: Option<[u8; 6]>,
+    ip: IpAddr,
+) -> Option<&'a str> {
+    let from_leases = leases.and_then(|l| {
+        mac.and_then(|m| l.name_by_mac(&m))
+            .or_else(|| l.name_by_ip(ip))
+    });
+    from_leases.or_else(|| {
+        mac.and_then(|m| config.devices.iter().find(|d| d.mac.contains(&m)))
+            .map(|d| d.name.as_str())
+    })
 }
 
 /// One finding per (flow, kind, identifier): the flow remembers a short hash of each.

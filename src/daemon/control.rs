@@ -72,6 +72,8 @@ pub enum Unblock {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Request {
     Status,
+    /// The per-device history, as [`crate::history::HistoryData`] JSON.
+    History,
     Unblock(Unblock),
     Reload,
 }
@@ -84,6 +86,7 @@ impl Request {
         let request = match words.next() {
             None => return Err("empty request".to_string()),
             Some("status") => Request::Status,
+            Some("history") => Request::History,
             Some("reload") => Request::Reload,
             Some("unblock") => match words.next() {
                 None => return Err("unblock: expected a block id or `all`".to_string()),
@@ -95,7 +98,7 @@ impl Request {
             },
             Some(other) => {
                 return Err(format!(
-                    "unknown command: {} (expected status, unblock <id|all>, reload)",
+                    "unknown command: {} (expected status, history, unblock <id|all>, reload)",
                     printable(other)
                 ))
             }
@@ -110,6 +113,7 @@ impl Request {
     pub fn line(&self) -> String {
         match self {
             Request::Status => "status".to_string(),
+            Request::History => "history".to_string(),
             Request::Reload => "reload".to_string(),
             Request::Unblock(Unblock::All) => "unblock all".to_string(),
             Request::Unblock(Unblock::Id(id)) => format!("unblock {id}"),
@@ -479,6 +483,18 @@ pub fn status(path: &Path) -> io::Result<(String, Status)> {
     Ok((reply, status))
 }
 
+/// `history` on the socket at `path`: the running daemon's per-device history.
+pub fn history(path: &Path) -> io::Result<crate::history::HistoryData> {
+    let reply = request(path, &Request::History.line())?;
+    let value = check_reply(&reply)?;
+    serde_json::from_value(value).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("bad history from leakguard: {e}"),
+        )
+    })
+}
+
 /// `unblock <id|all>` on the socket at `path`: how many blocks were removed.
 pub fn unblock(path: &Path, which: Unblock) -> io::Result<u64> {
     let reply = request(path, &Request::Unblock(which).line())?;
@@ -580,7 +596,10 @@ mod tests {
         );
         assert_eq!(
             Request::parse("frob\u{1b}[2J"),
-            Err("unknown command: frob?[2J (expected status, unblock <id|all>, reload)".into())
+            Err(
+                "unknown command: frob?[2J (expected status, history, unblock <id|all>, reload)"
+                    .into()
+            )
         );
         for r in [
             Request::Status,
@@ -665,7 +684,7 @@ mod tests {
         let reply = serve_none(&mut server, client).unwrap();
         assert_eq!(
             reply,
-            r#"{"error":"unknown command: frobnicate (expected status, unblock <id|all>, reload)","ok":false}"#
+            r#"{"error":"unknown command: frobnicate (expected status, history, unblock <id|all>, reload)","ok":false}"#
         );
 
         let p = path.clone();

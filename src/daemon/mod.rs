@@ -36,6 +36,7 @@ use crate::decision::{Action, Decision};
 use crate::finding::{Finding, Timestamp};
 use crate::firewall::{self, Firewall};
 use crate::flow::FlowKey;
+use crate::history::{store, History, Key};
 use crate::netlink::{ConntrackEvents, Log, LogConfig, Queue, QueueConfig};
 use crate::packet::Proto;
 use crate::pipeline::Pipeline;
@@ -115,6 +116,9 @@ struct Daemon {
     /// Findings of the current batch with their packet's decision: rare, so owning them is
     /// fine; reused.
     findings: Vec<(Finding, Decision)>,
+    /// The per-device history (`history.enabled`), and when it was last written.
+    history: Option<History>,
+    history_saved: Instant,
 }
 
 impl Daemon {
@@ -163,6 +167,7 @@ impl Daemon {
             firewall.table()
         );
         let queue_buf = vec![0u8; (copy_range as usize + 512).max(1 << 16)];
+        let history = open_history(&config.history);
         let config = Rc::new(config);
         Ok(Daemon {
             config_path,
@@ -182,6 +187,8 @@ impl Daemon {
             queue_buf,
             event_buf: vec![0u8; 1 << 16],
             findings: Vec::new(),
+            history,
+            history_saved: Instant::now(),
         })
     }
 
@@ -246,6 +253,10 @@ impl Daemon {
                 {
                     warn!("writing the status file: {e}");
                 }
+                let every = Duration::from_secs(u64::from(self.config.history.save_interval));
+                if self.history_saved.elapsed() >= every {
+                    self.save_history();
+                }
             }
             if last_leases.elapsed() >= LEASES_EVERY {
                 last_leases = Instant::now();
@@ -277,15 +288,21 @@ impl Daemon {
             pipeline,
             findings,
             counters,
+            history,
+            render,
             ..
         } = self;
         findings.clear();
         let result = queue.recv_batch(queue_buf, |pkt| {
             counters.packets += 1;
-            let decision = nfqueue::judge(pipeline, now_timestamp(), &pkt, &mut |f, d| {
+            let now = now_timestamp();
+            let decision = nfqueue::judge(pipeline, now, &pkt, &mut |f, d| {
                 counters.leaks += 1;
                 findings.push((f.clone(), *d));
             });
+            if let Some(h) = history.as_mut() {
+                h.note_packet(pipeline, render, now.sec, decision.stops_packet());
+            }
             if decision.mark == crate::decision::Mark::Clean {
                 counters.bypassed += 1;
             }
@@ -335,6 +352,9 @@ impl Daemon {
         }
         let event = AlertEvent::new(&self.render, f, action, block);
         self.alerts.raise(&event);
+        if let Some(h) = &mut self.history {
+            h.record(f, &self.render.view(f, action, None));
+        }
     }
 
     fn handle_conntrack(&mut self) {
@@ -380,6 +400,10 @@ impl Daemon {
         while let Some((request, responder)) = self.control.poll_request() {
             let sent = match request {
                 Request::Status => responder.reply_json(&self.snapshot()),
+                Request::History => match &self.history {
+                    Some(h) => responder.reply_json(h.data()),
+                    None => responder.error("the history is disabled (history.enabled = false)"),
+                },
                 Request::Reload => {
                     self.reload();
                     responder.ok()
@@ -434,6 +458,7 @@ impl Daemon {
             config.firewall.queue = self.config.firewall.queue;
             config.detect.budget = self.config.detect.budget;
         }
+        self.reload_history(&config.history);
         // From here on one value, shared read-only: every stage sees the same configuration.
         let config = Rc::new(config);
         self.log.reload(&config.alert.syslog, LevelFilter::Info);
@@ -516,7 +541,43 @@ impl Daemon {
         s
     }
 
+    /// Writes the history when something changed (and drops what aged out first).
+    fn save_history(&mut self) {
+        self.history_saved = Instant::now();
+        let Some(h) = &mut self.history else { return };
+        h.prune(unix_now() as i64);
+        if !h.is_dirty() {
+            return;
+        }
+        let path = &self.config.history.path;
+        match store::save(path, h.data()) {
+            Ok(_) => h.mark_saved(),
+            Err(e) => warn!("writing the history to {}: {e}", path.display()),
+        }
+    }
+
+    /// `[history]` changed on SIGHUP: new bounds apply at once; a new path or `enabled` is
+    /// honoured by saving what is kept first.
+    fn reload_history(&mut self, new: &crate::config::History) {
+        let old = self.config.history.clone();
+        if old.path != new.path || !new.enabled {
+            self.save_history();
+        }
+        if !new.enabled {
+            self.history = None;
+            return;
+        }
+        match &mut self.history {
+            Some(h) if old.path == new.path => h.set_limits(new.limits()),
+            _ => {
+                self.history = open_history(new);
+                self.history_saved = Instant::now();
+            }
+        }
+    }
+
     fn shutdown(&mut self) {
+        self.save_history();
         if let Some(fw) = self.firewall.take() {
             let table = fw.table().to_string();
             match fw.remove() {
@@ -525,6 +586,45 @@ impl Daemon {
             }
         }
     }
+}
+
+/// The history kept at `config.path`, or an empty one. A damaged file is set aside and
+/// reported, never a reason not to start.
+fn open_history(config: &crate::config::History) -> Option<History> {
+    if !config.enabled {
+        return None;
+    }
+    let key = match Key::load_or_create(&config.key_path()) {
+        Ok(k) => k,
+        Err(e) => {
+            error!(
+                "history key {}: {e}; values are told apart within this run only",
+                config.key_path().display()
+            );
+            Key::random().ok()?
+        }
+    };
+    let data = match store::load(&config.path) {
+        store::Loaded::Missing => Default::default(),
+        store::Loaded::Ok(data) => data,
+        store::Loaded::Corrupt { reason, set_aside } => {
+            match set_aside {
+                Some(aside) => error!(
+                    "history {} is damaged ({reason}): set aside as {}, starting a new one",
+                    config.path.display(),
+                    aside.display()
+                ),
+                None => error!(
+                    "history {} is damaged ({reason}) and could not be set aside; starting a new one",
+                    config.path.display()
+                ),
+            }
+            Default::default()
+        }
+    };
+    let mut history = History::from_data(data, config.limits(), key);
+    history.prune(unix_now() as i64);
+    Some(history)
 }
 
 fn backend_name(b: firewall::Backend) -> &'static str {

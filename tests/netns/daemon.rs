@@ -36,6 +36,10 @@ pub struct TestConfig {
     pub tcp_reset: bool,
     /// Extra TOML appended at the end (e.g. a `[[device]]`).
     pub extra: String,
+    /// `[history] path`: by default in the daemon's own run directory (never the system's).
+    pub history_path: Option<PathBuf>,
+    /// `[history] save_interval`, seconds.
+    pub history_save: u32,
 }
 
 impl TestConfig {
@@ -48,6 +52,8 @@ impl TestConfig {
             block_timeout: 120,
             tcp_reset: true,
             extra: String::new(),
+            history_path: None,
+            history_save: 1800,
         }
     }
 
@@ -92,6 +98,10 @@ recent = 50
 [daemon]
 run_dir = "{run_dir}"
 nflog_group = {nflog}
+
+[history]
+path = "{history}"
+save_interval = {save}
 {extra}"#,
         mode = cfg.mode,
         queue = cfg.queue,
@@ -101,6 +111,12 @@ nflog_group = {nflog}
         syslog = syslog.display(),
         run_dir = run_dir.display(),
         nflog = cfg.nflog_group,
+        history = cfg
+            .history_path
+            .clone()
+            .unwrap_or_else(|| run_dir.join("history.json"))
+            .display(),
+        save = cfg.history_save,
         extra = cfg.extra,
     )
 }
