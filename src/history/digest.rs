@@ -10,7 +10,7 @@
 //! one-in-10¹² event, and the report only uses the digest to count and tell values apart.
 
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::Path;
 
 use hmac::{Hmac, Mac};
@@ -55,24 +55,7 @@ impl Key {
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 let key = Key::random()?;
-                if let Some(dir) = path.parent() {
-                    if !dir.as_os_str().is_empty() {
-                        fs::create_dir_all(dir)?;
-                    }
-                }
-                let tmp = path.with_extension("key.tmp");
-                {
-                    use std::os::unix::fs::OpenOptionsExt;
-                    let mut f = fs::OpenOptions::new()
-                        .write(true)
-                        .create(true)
-                        .truncate(true)
-                        .mode(0o600)
-                        .open(&tmp)?;
-                    f.write_all(&key.0)?;
-                    f.sync_all()?;
-                }
-                fs::rename(&tmp, path)?;
+                super::store::write_atomic(path, &key.0)?;
                 Ok(key)
             }
             Err(e) => Err(e),

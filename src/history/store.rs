@@ -139,6 +139,14 @@ pub fn aside_path(path: &Path) -> PathBuf {
 /// Writes `data` to `path` atomically; returns the bytes written.
 pub fn save(path: &Path, data: &HistoryData) -> io::Result<usize> {
     let text = encode(data);
+    write_atomic(path, text.as_bytes())?;
+    Ok(text.len())
+}
+
+/// Writes `bytes` to `path` so that a reader sees the old file or the new one, never a torn
+/// one, even across a power cut: a 0600 temporary beside it, synced, renamed over, and the
+/// directory synced. Both the history and its key file are written this way.
+pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() {
             fs::create_dir_all(dir)?;
@@ -155,7 +163,7 @@ pub fn save(path: &Path, data: &HistoryData) -> io::Result<usize> {
             .truncate(true)
             .mode(0o600)
             .open(&tmp)?;
-        f.write_all(text.as_bytes())?;
+        f.write_all(bytes)?;
         f.sync_all()?;
     }
     fs::rename(&tmp, path)?;
@@ -169,5 +177,5 @@ pub fn save(path: &Path, data: &HistoryData) -> io::Result<usize> {
             let _ = d.sync_all();
         }
     }
-    Ok(text.len())
+    Ok(())
 }
