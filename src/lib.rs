@@ -32,6 +32,7 @@ pub mod config;
 pub mod daemon;
 pub mod decision;
 pub mod detect;
+pub mod edit;
 pub mod finding;
 pub mod firewall;
 pub mod flow;
