@@ -22,7 +22,7 @@ fn key(raw: &[u8]) -> Option<Key> {
     Some((k, raw.len() as u8))
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Digests {
     map: HashMap<Key, (u32, Layer)>,
 }
