@@ -541,7 +541,9 @@ impl Daemon {
     }
 
     fn handle_control(&mut self) {
-        while let Some((request, responder)) = self.control.poll_request() {
+        // One deadline for this wake-up, whatever the number of clients (see control.rs).
+        let deadline = ControlServer::wake_deadline();
+        while let Some((request, responder)) = self.control.poll_request(deadline) {
             let sent = match request {
                 Request::Status => responder.reply_json(&self.snapshot()),
                 Request::History => match &self.history {
