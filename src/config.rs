@@ -169,11 +169,123 @@ pub struct Detect {
     pub decode_depth: u8,
 }
 
-/// A destination where some kinds (all when empty) may go.
+/// A destination where some kinds (all when empty) may go, from every device or from one.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Allow {
     pub dst: AllowDst,
     pub kinds: Vec<Kind>,
+    /// The device the rule is for; `None`: every device.
+    pub device: Option<AllowDevice>,
+}
+
+/// Which device an `[[allow]]` rule is for.
+///
+/// A MAC pins the device. A name follows the device's current name as every output shows it
+/// (the DHCP lease's host name, else the `[[device]]` with its MAC), and also matches every MAC
+/// of the `[[device]]` of that name: readable, but a device can rename itself in DHCP. Either
+/// way a rule only ever lets a device's *own* leaks through, so a device that takes another's
+/// name gains nothing against anyone else.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AllowDevice {
+    Mac([u8; 6]),
+    Name(String),
+}
+
+/// The sender of a flow, as `[[allow]]` rules are matched against it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sender<'a> {
+    pub mac: Option<[u8; 6]>,
+    /// Its current name (lease file, then `[[device]]`).
+    pub name: Option<&'a str>,
+}
+
+impl AllowDevice {
+    /// Parses a rule's `device`: a MAC in any of the forms `[[device]]` takes, else a name.
+    /// Text that looks like a MAC (hex digits and separators only) but is not one is refused,
+    /// not taken for a name: `a4:50:46:12:34` is a typo, not a host called that.
+    pub fn parse(text: &str) -> Result<AllowDevice, String> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Err("the device must not be empty: a name or a MAC address".to_string());
+        }
+        if t.len() > 64 || t.chars().any(char::is_control) {
+            return Err(format!(
+                "`{}` is not a device: a name (up to 64 printable characters) or a MAC address",
+                t.escape_default()
+            ));
+        }
+        let mac_like = t.bytes().any(|b| matches!(b, b':' | b'-' | b'.'))
+            && t.bytes()
+                .all(|b| b.is_ascii_hexdigit() || matches!(b, b':' | b'-' | b'.'));
+        match parse_mac(t) {
+            Ok(mac) => Ok(AllowDevice::Mac(mac)),
+            Err(e) if mac_like => Err(e),
+            Err(_) => Ok(AllowDevice::Name(t.to_string())),
+        }
+    }
+
+    /// Whether the rule's device is `sender`; `devices` are the config's `[[device]]`s.
+    pub fn matches(&self, devices: &[Device], sender: &Sender<'_>) -> bool {
+        match self {
+            AllowDevice::Mac(m) => sender.mac == Some(*m),
+            AllowDevice::Name(n) => {
+                sender.name.is_some_and(|s| s.eq_ignore_ascii_case(n))
+                    || sender.mac.is_some_and(|m| {
+                        devices
+                            .iter()
+                            .any(|d| d.name.eq_ignore_ascii_case(n) && d.mac.contains(&m))
+                    })
+            }
+        }
+    }
+
+    /// Whether two rules name the same device (names ignoring case).
+    pub fn same(&self, other: &AllowDevice) -> bool {
+        match (self, other) {
+            (AllowDevice::Mac(a), AllowDevice::Mac(b)) => a == b,
+            (AllowDevice::Name(a), AllowDevice::Name(b)) => a.eq_ignore_ascii_case(b),
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for AllowDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AllowDevice::Mac(m) => f.write_str(crate::finding::mac_text(m).as_str()),
+            AllowDevice::Name(n) => f.write_str(n),
+        }
+    }
+}
+
+impl Allow {
+    /// Whether the rule applies to flows from `sender`.
+    pub fn applies_to(&self, devices: &[Device], sender: &Sender<'_>) -> bool {
+        self.device
+            .as_ref()
+            .map_or(true, |d| d.matches(devices, sender))
+    }
+
+    /// Whether the rule lets `kind` go.
+    pub fn covers_kind(&self, kind: Kind) -> bool {
+        self.kinds.is_empty() || self.kinds.contains(&kind)
+    }
+}
+
+impl std::fmt::Display for AllowDst {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AllowDst::Prefix(p) => write!(f, "{p}"),
+            AllowDst::Host(h) => f.write_str(h),
+        }
+    }
+}
+
+impl AllowDst {
+    /// Parses a destination as `[[allow]]` takes it.
+    pub fn parse(text: &str) -> Result<AllowDst, String> {
+        parse_dst(text)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -601,6 +713,7 @@ mod raw {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct RawAllow {
+        device: Option<Spanned<String>>,
         dst: Option<Spanned<String>>,
         kinds: Option<Vec<Spanned<String>>>,
     }
@@ -968,6 +1081,10 @@ mod raw {
             );
         };
         let dst = parse_dst(dst.get_ref()).or_else(|m| at(dst.span(), m))?;
+        let device = match a.device {
+            None => None,
+            Some(d) => Some(AllowDevice::parse(d.get_ref()).or_else(|m| at(d.span(), m))?),
+        };
         let kinds = a
             .kinds
             .unwrap_or_default()
@@ -987,7 +1104,7 @@ mod raw {
                 }
             })
             .collect::<R<_>>()?;
-        Ok(Allow { dst, kinds })
+        Ok(Allow { dst, kinds, device })
     }
 
     fn firewall(f: RawFirewall, d: Firewall) -> R<Firewall> {
@@ -1689,6 +1806,49 @@ mod tests {
         assert_eq!(
             err("[firewall]\nqueue = 65536\n"),
             "t.toml:2:9: firewall.queue: 65536 is out of range: must be from 0 to 65535"
+        );
+    }
+
+    #[test]
+    fn per_device_allow_rules() {
+        let c = ok(concat!(
+            "[[allow]]\ndevice = \"A4-50-46-12-34-56\"\ndst = \"zzhc.vnet.cn\"\nkinds = [\"imei\"]\n",
+            "[[allow]]\ndevice = \" Living room TV \"\ndst = \"*.example.com\"\n",
+            "[[allow]]\ndst = \"10.1.0.0/16\"\n",
+        ));
+        assert_eq!(
+            c.allow[0].device,
+            Some(AllowDevice::Mac([0xa4, 0x50, 0x46, 0x12, 0x34, 0x56]))
+        );
+        assert_eq!(
+            c.allow[1].device,
+            Some(AllowDevice::Name("Living room TV".into()))
+        );
+        assert_eq!(c.allow[2].device, None);
+        let tv = Sender {
+            mac: None,
+            name: Some("living ROOM tv"),
+        };
+        assert!(c.allow[1].applies_to(&c.devices, &tv));
+        assert!(!c.allow[0].applies_to(&c.devices, &tv));
+        assert!(c.allow[2].applies_to(&c.devices, &tv));
+        assert_eq!(
+            err("[[allow]]\ndst = \"a.example\"\ndevice = \"a4:50:46:12:34\"\n"),
+            "t.toml:3:10: allow[0].device: `a4:50:46:12:34` is not a MAC address: expected \
+             aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff, aabbccddeeff or aabb.ccdd.eeff"
+        );
+        assert_eq!(
+            err("[[allow]]\ndst = \"a.example\"\n\n[[allow]]\ndst = \"b.example\"\ndevice = \"  \"\n"),
+            "t.toml:6:10: allow[1].device: the device must not be empty: a name or a MAC address"
+        );
+        assert_eq!(
+            err("[[allow]]\ndevice = \"tv\"\n"),
+            "t.toml:1:1: allow[0]: an allow rule needs a `dst` (a prefix, an address or a host name)"
+        );
+        assert_eq!(
+            err("[[allow]]\ndst = \"a.example\"\ndevice = 7\n"),
+            "t.toml:3:10: allow[0].device: invalid type: integer `7`, expected a string (write \
+             identifiers in quotes)"
         );
     }
 

@@ -34,6 +34,7 @@ pub mod daemon;
 pub mod decision;
 #[deny(clippy::string_slice, clippy::indexing_slicing)]
 pub mod detect;
+pub mod edit;
 pub mod finding;
 pub mod firewall;
 #[deny(clippy::string_slice, clippy::indexing_slicing)]
