@@ -106,7 +106,13 @@ impl<'a> Args<'a> {
 
 fn load_config(path: Option<&str>) -> Result<Config, String> {
     match path {
-        Some(p) => Config::load(Path::new(p)).map_err(|e| e.to_string()),
+        Some(p) => {
+            let config = Config::load(Path::new(p)).map_err(|e| e.to_string())?;
+            for w in &config.warnings {
+                eprintln!("leakguard: warning: {w}");
+            }
+            Ok(config)
+        }
         None => Ok(Config::default()),
     }
 }
@@ -352,7 +358,7 @@ fn check_config(words: &[String]) -> Result<ExitCode, String> {
     let [file] = words else {
         return Err(format!("check-config needs exactly one FILE\n{USAGE}"));
     };
-    let config = Config::load(Path::new(file)).map_err(|e| e.to_string())?;
+    let config = load_config(Some(file))?;
     println!(
         "{file}: ok ({} device(s), mode {})",
         config.devices.len(),

@@ -88,6 +88,14 @@ impl Pipeline {
     pub fn new(config: impl Into<Rc<Config>>) -> Pipeline {
         let config = config.into();
         let detector = Detector::new(&config);
+        Pipeline::with_detector(config, detector)
+    }
+
+    /// A pipeline around a detector already built for `config` (or a clone of one: the
+    /// automaton is shared). What the fuzz target does to try thousands of inputs a second
+    /// under one configuration shape.
+    pub fn with_detector(config: impl Into<Rc<Config>>, detector: Detector) -> Pipeline {
+        let config = config.into();
         let flows = FlowTable::new(config.detect.max_flows as usize, config.detect.budget);
         let names = NameCache::new(config.detect.max_names as usize);
         let leases = config

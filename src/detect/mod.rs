@@ -126,6 +126,7 @@ struct Ident {
     device: Option<u16>,
 }
 
+#[derive(Clone)]
 pub struct Detector {
     kinds: [bool; 8],
     layers: [bool; 8],
@@ -160,8 +161,14 @@ pub struct Detector {
     country: Option<phone::Country>,
 }
 
-/// Literal forms shorter than this are not searched: they would match everywhere.
-const MIN_LITERAL: usize = 6;
+/// Whether switch `i` (a kind's or a layer's `as usize`) is on; out of range is off.
+fn switch(set: &[bool], i: usize) -> bool {
+    set.get(i).copied().unwrap_or(false)
+}
+
+/// Literal forms shorter than this are not searched: they would match everywhere. The config
+/// refuses shorter identifiers rather than have them silently ignored.
+pub const MIN_LITERAL: usize = 6;
 
 /// Bits a literal must pin down to be found with no boundary around it (see [`Shape`]).
 const EXACT_BITS: usize = 48;
@@ -191,7 +198,21 @@ fn shape_for(v: &[u8], bounded: Shape) -> Shape {
 impl Detector {
     /// Builds the matchers for `config`: known values in every form they travel in, key names,
     /// switches per kind and layer.
+    ///
+    /// A config that [`Config::parse`] accepted always builds (it checks with
+    /// [`Detector::try_new`]); for one made in code that cannot, the error is logged and the
+    /// known values are not searched.
     pub fn new(config: &Config) -> Detector {
+        Detector::try_new(config).unwrap_or_else(|(det, e)| {
+            log::error!("{e}: known values are not searched");
+            *det
+        })
+    }
+
+    /// [`Detector::new`], or why the known values could not be compiled (with the detector
+    /// that results without them).
+    #[allow(clippy::result_large_err)]
+    pub fn try_new(config: &Config) -> Result<Detector, (Box<Detector>, String)> {
         let d = &config.detect;
         let mut det = Detector {
             kinds: d.kinds,
@@ -228,12 +249,22 @@ impl Detector {
                 lits.add(name.as_bytes(), Pattern::Key(class, distinctive));
             }
         }
+        let mut error = None;
         if !lits.text.is_empty() {
-            det.ac = AhoCorasick::builder()
+            match AhoCorasick::builder()
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::LeftmostLongest)
                 .build(&lits.text)
-                .ok();
+            {
+                Ok(ac) => det.ac = Some(ac),
+                Err(e) => {
+                    error = Some(format!(
+                        "the {} known values and key names cannot be compiled into one \
+                         automaton ({e})",
+                        lits.text.len()
+                    ))
+                }
+            }
         }
         for (text, p) in lits.text.iter().zip(&lits.patterns) {
             if let (Pattern::Literal { .. } | Pattern::Binary { .. }, [a, b, ..]) = (p, &text[..]) {
@@ -244,20 +275,25 @@ impl Detector {
                             continue;
                         }
                         let i = usize::from(u16::from_be_bytes([x, y]));
-                        det.literal_prefix[i / 64] |= 1 << (i % 64);
+                        if let Some(w) = det.literal_prefix.get_mut(i / 64) {
+                            *w |= 1 << (i % 64);
+                        }
                     }
                 }
             }
         }
         det.literals = lits.text;
         det.patterns = lits.patterns;
-        det
+        match error {
+            None => Ok(det),
+            Some(e) => Err((Box::new(det), e)),
+        }
     }
 
     fn hash_layers(&self) -> heapless::Vec<Layer, 3> {
         [Layer::Md5, Layer::Sha1, Layer::Sha256]
             .into_iter()
-            .filter(|l| self.layers[*l as usize])
+            .filter(|l| switch(&self.layers, *l as usize))
             .collect()
     }
 
@@ -288,7 +324,7 @@ impl Detector {
             (Kind::Serial, &dev.serial),
         ];
         for (kind, values) in numeric {
-            if !self.kinds[kind as usize] {
+            if !switch(&self.kinds, kind as usize) {
                 continue;
             }
             for v in values.iter().filter(|v| v.len() >= MIN_LITERAL) {
@@ -307,24 +343,24 @@ impl Detector {
                 }
                 // China Telecom's client sends the IMEI without its check digit as "MEID".
                 // (Unless the owner configured that MEID: then it is reported as one.)
-                if kind == Kind::Imei
-                    && v.len() == 15
-                    && all_digits
-                    && !dev.meid.iter().any(|m| *m == v[..14])
-                {
-                    let shape = shape_for(&v.as_bytes()[..14], bounded);
-                    lits.add(&v.as_bytes()[..14], Pattern::Literal { ident: id, shape });
-                    self.known_text(&v.as_bytes()[..14], id);
+                // (All ASCII digits: byte 14 is a char boundary.)
+                let body = v.get(..14).filter(|_| v.len() == 15 && all_digits);
+                if let (Kind::Imei, Some(body)) = (kind, body) {
+                    if !dev.meid.iter().any(|m| m == body) {
+                        let shape = shape_for(body.as_bytes(), bounded);
+                        lits.add(body.as_bytes(), Pattern::Literal { ident: id, shape });
+                        self.known_text(body.as_bytes(), id);
+                    }
                 }
                 self.digests.add(v.as_bytes(), id, &hashes);
             }
         }
-        if self.kinds[Kind::Phone as usize] {
+        if switch(&self.kinds, Kind::Phone as usize) {
             for v in dev.phone.iter() {
                 self.add_phone(v, device, lits);
             }
         }
-        if self.kinds[Kind::Mac as usize] {
+        if switch(&self.kinds, Kind::Mac as usize) {
             for &mac in dev.mac.iter() {
                 let id = self.ident(Kind::Mac, Source::Known, &mac_text(mac), device);
                 self.known_macs.entry(mac).or_insert(id);
@@ -340,9 +376,15 @@ impl Detector {
                 }
                 let plain = mac_text_with(mac, None, false);
                 let b = plain.as_bytes();
-                let cisco = [&b[0..4], b".", &b[4..8], b".", &b[8..12]].concat();
+                let mut cisco = Vec::with_capacity(14);
+                for (i, group) in b.chunks(4).enumerate() {
+                    if i > 0 {
+                        cisco.push(b'.');
+                    }
+                    cisco.extend_from_slice(group);
+                }
                 lits.add(&cisco, p);
-                if self.layers[Layer::Binary as usize] && distinctive {
+                if switch(&self.layers, Layer::Binary as usize) && distinctive {
                     self.add_form(lits, binary::mac_form(mac), id);
                 }
                 self.add_mac_digests(mac, id);
@@ -355,7 +397,7 @@ impl Detector {
     /// [`binary::MIN_BITS`] in a form get none: add the pad digit a client uses (`0` + an
     /// 11-digit national number for JT/T 808's BCD[6]) to get one.
     fn add_bcd(&mut self, lits: &mut Literals, digits: &[u8], id: u32) {
-        if !self.layers[Layer::Binary as usize] {
+        if !switch(&self.layers, Layer::Binary as usize) {
             return;
         }
         for form in binary::bcd_forms(digits) {
