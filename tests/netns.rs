@@ -1529,6 +1529,7 @@ fn history_survives_restarts_and_kill_9_loses_only_the_unsaved_interval() {
         return;
     }
     let topo = Topology::new("history");
+    let b_prefix = format!("{DEVICE_B_IP}/24");
     // Device B: a macvlan beside lan0, with its own MAC and address, routed by its own device.
     for args in [
         vec![
@@ -1549,7 +1550,7 @@ fn history_survives_restarts_and_kill_9_loses_only_the_unsaved_interval() {
             &topo.lan,
             "addr",
             "add",
-            "192.168.77.3/24",
+            &b_prefix,
             "dev",
             "lan1",
         ],
