@@ -1545,15 +1545,7 @@ fn history_survives_restarts_and_kill_9_loses_only_the_unsaved_interval() {
             "address",
             DEVICE_B_MAC,
         ],
-        vec![
-            "-n",
-            &topo.lan,
-            "addr",
-            "add",
-            &b_prefix,
-            "dev",
-            "lan1",
-        ],
+        vec!["-n", &topo.lan, "addr", "add", &b_prefix, "dev", "lan1"],
         vec!["-n", &topo.lan, "link", "set", "lan1", "up"],
         vec![
             "-n",
