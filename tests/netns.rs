@@ -1496,3 +1496,319 @@ fn no_daemon_output_shows_an_identifier_in_any_form() {
         ),
     ]);
 }
+
+/// The second LAN device's MAC (a macvlan on the LAN namespace's link: its frames reach the
+/// router with this source address).
+const DEVICE_B_MAC: &str = "02:42:4c:47:00:0b";
+const DEVICE_B_IP: &str = "192.168.77.3";
+const IMEI_B: &str = "356938035643809";
+
+/// A JSON POST of `{"imei": imei}` from `dev` (lan0: device A, lan1: device B) naming `host`.
+fn post_from(topo: &Topology, dev: &str, host: &str, imei: &str) -> topology::CmdOut {
+    let body = format!(r#"{{"imei":"{imei}"}}"#);
+    let host_header = format!("Host: {host}");
+    topo.exec(
+        &topo.lan,
+        &[
+            "curl",
+            "-sS",
+            "-m",
+            "5",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--interface",
+            dev,
+            "-H",
+            &host_header,
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            &body,
+            URL,
+        ],
+        Duration::from_secs(15),
+    )
+}
+
+/// `(device MAC masked, domain) -> count` from `leakguard report --json`.
+fn report_counts(d: &Daemon) -> std::collections::BTreeMap<(String, String), u64> {
+    let out = d.cli(&["report", "--json"]);
+    assert!(out.ok(), "leakguard report --json: {out}{}", d.context());
+    let v: serde_json::Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("report is not JSON ({e}): {out}"));
+    assert!(
+        !out.stdout.contains(IMEI) && !out.stdout.contains(IMEI_B),
+        "a full identifier in the report: {}",
+        out.stdout
+    );
+    let mut counts = std::collections::BTreeMap::new();
+    for dev in v["devices"].as_array().cloned().unwrap_or_default() {
+        let mac = dev["mac"].as_str().unwrap_or("(none)").to_string();
+        for row in dev["destinations"].as_array().cloned().unwrap_or_default() {
+            assert_eq!(row["kind"], "imei", "{row}");
+            *counts
+                .entry((
+                    mac.clone(),
+                    row["domain"].as_str().unwrap_or("").to_string(),
+                ))
+                .or_insert(0) += row["count"].as_u64().unwrap_or(0);
+        }
+    }
+    counts
+}
+
+/// Issue 12: two LAN devices leak to three destinations over a run in which the daemon stops
+/// cleanly (SIGTERM: everything kept), saves on its interval, is killed (`kill -9`: what came
+/// after the last save is lost — at most `history.save_interval` — and nothing else), and
+/// starts again on the kept file; `leakguard report --json` then shows exactly who sent what
+/// where, how often. A per-device `leakguard allow` mid-run reloads the daemon and lets that
+/// device's leak to that destination through, and only that. A damaged file is set aside and
+/// the daemon still starts.
+#[test]
+fn history_survives_restarts_and_kill_9_loses_only_the_unsaved_interval() {
+    let _g = serial();
+    if !prerequisites("history_survives_restarts_and_kill_9_loses_only_the_unsaved_interval") {
+        return;
+    }
+    let topo = Topology::new("history");
+    let b_prefix = format!("{DEVICE_B_IP}/24");
+    // Device B: a macvlan beside lan0, with its own MAC and address, routed by its own device.
+    for args in [
+        vec![
+            "-n", &topo.lan, "link", "add", "lan1", "link", "lan0", "type", "macvlan", "mode",
+            "bridge",
+        ],
+        vec![
+            "-n",
+            &topo.lan,
+            "link",
+            "set",
+            "lan1",
+            "address",
+            DEVICE_B_MAC,
+        ],
+        vec![
+            "-n",
+            &topo.lan,
+            "addr",
+            "add",
+            &b_prefix,
+            "dev",
+            "lan1",
+        ],
+        vec!["-n", &topo.lan, "link", "set", "lan1", "up"],
+        vec![
+            "-n",
+            &topo.lan,
+            "route",
+            "add",
+            "default",
+            "via",
+            ROUTER_LAN_IP,
+            "dev",
+            "lan1",
+            "metric",
+            "200",
+        ],
+    ] {
+        let out = topology::run_timeout(&topo.dir, "ip", &args, Duration::from_secs(5));
+        assert!(out.ok(), "ip {}: {out}", args.join(" "));
+    }
+    let a_mac = topo
+        .exec(
+            &topo.lan,
+            &["cat", "/sys/class/net/lan0/address"],
+            Duration::from_secs(5),
+        )
+        .stdout
+        .trim()
+        .to_string();
+    let mask = |mac: &str| format!("{}:**:**:**:{}", &mac[..5], &mac[15..]);
+    let (a, b) = (mask(&a_mac), mask(DEVICE_B_MAC));
+    const ZZHC: &str = "zzhc.vnet.cn";
+    const API: &str = "api.example.net";
+    const LOG: &str = "log.umsns.com.cn";
+    let history = topo.dir.join("history.json");
+    let config = |save: u32| TestConfig {
+        history_path: Some(history.clone()),
+        history_save: save,
+        ..TestConfig::monitor(27)
+    };
+    let leak = |dev: &str, host: &str, imei: &str| {
+        let out = post_from(&topo, dev, host, imei);
+        assert!(
+            Topology::post_ok(&out),
+            "monitor mode passes the POST: {out}"
+        );
+    };
+    let want =
+        |rows: &[(&String, &str, u64)]| -> std::collections::BTreeMap<(String, String), u64> {
+            rows.iter()
+                .map(|(m, dom, n)| (((*m).clone(), dom.to_string()), *n))
+                .collect()
+        };
+
+    // 1. A clean stop keeps everything (save interval an hour: only the stop writes).
+    let mut d = Daemon::start(&topo, config(3600));
+    leak("lan0", ZZHC, IMEI);
+    leak("lan0", ZZHC, IMEI);
+    leak("lan1", LOG, IMEI_B);
+    let live = poll_counts(&d, 3);
+    assert!(d
+        .signal_and_wait(Signal::SIGTERM, Duration::from_secs(10))
+        .is_some());
+    let phase1 = want(&[(&a, "vnet.cn", 2), (&b, "umsns.com.cn", 1)]);
+    assert_eq!(live, phase1, "{}", d.context());
+    assert_eq!(
+        report_counts(&d),
+        phase1,
+        "after SIGTERM (read from the file)"
+    );
+    drop(d);
+
+    // 2. The kept file is read back; with a 2 s interval the new rows reach the file unasked.
+    let mut d = Daemon::start(&topo, config(2));
+    leak("lan0", API, IMEI);
+    leak("lan1", LOG, IMEI_B);
+    let phase2 = want(&[
+        (&a, "example.net", 1),
+        (&a, "vnet.cn", 2),
+        (&b, "umsns.com.cn", 2),
+    ]);
+    let saved = topology::poll(Duration::from_secs(15), || {
+        let text = std::process::Command::new(daemon::bin())
+            .args(["report", "--json", "--file", history.to_str().unwrap_or("")])
+            .output()
+            .ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&text.stdout).ok()?;
+        let total: u64 = v["devices"]
+            .as_array()?
+            .iter()
+            .map(|d| d["leaks"].as_u64().unwrap_or(0))
+            .sum();
+        (total == 5).then_some(())
+    });
+    assert!(
+        saved.is_some(),
+        "the 2 s save interval never wrote the file{}",
+        d.context()
+    );
+    assert_eq!(report_counts(&d), phase2, "live, after the periodic save");
+
+    // 3. An hour's interval again, and a per-device allow (written, validated, reloaded over
+    // the control socket): B's IMEI may go to api.example.net, A's may not.
+    d.rewrite_config(config(3600));
+    let cfg = d.config_path.display().to_string();
+    let out = topology::run_timeout(
+        &topo.dir,
+        &daemon::bin(),
+        &[
+            "allow",
+            "--config",
+            &cfg,
+            "--device",
+            DEVICE_B_MAC,
+            "--kind",
+            "imei",
+            "--dst",
+            API,
+        ],
+        Duration::from_secs(10),
+    );
+    assert!(
+        out.ok() && out.stdout.contains("daemon reloaded"),
+        "leakguard allow: {out}{}",
+        d.context()
+    );
+    leak("lan1", API, IMEI_B); // allowed: not a leak
+    leak("lan0", API, IMEI); // the same rule does not cover device A
+    leak("lan0", ZZHC, IMEI);
+    let live = poll_counts(&d, 7);
+    let unsaved = want(&[
+        (&a, "example.net", 2),
+        (&a, "vnet.cn", 3),
+        (&b, "umsns.com.cn", 2),
+    ]);
+    assert_eq!(live, unsaved, "live, before kill -9{}", d.context());
+    // kill -9: the two leaks since the last save are lost, exactly those.
+    assert!(d
+        .signal_and_wait(Signal::SIGKILL, Duration::from_secs(5))
+        .is_some());
+    assert_eq!(
+        report_counts(&d),
+        phase2,
+        "after kill -9: the last save, nothing more"
+    );
+    drop(d);
+
+    // 4. Started again on the kept file: B reaches a third destination, then a clean stop.
+    // (Each start writes its own config file: the rule `allow` wrote is carried over by hand.)
+    let with_rule = TestConfig {
+        extra: format!(
+            "\n[[allow]]\ndevice = \"{DEVICE_B_MAC}\"\ndst = \"{API}\"\nkinds = [\"imei\"]\n"
+        ),
+        ..config(3600)
+    };
+    let mut d = Daemon::start(&topo, with_rule);
+    leak("lan1", ZZHC, IMEI_B);
+    leak("lan1", API, IMEI_B); // still allowed
+    poll_counts(&d, 6);
+    assert!(d
+        .signal_and_wait(Signal::SIGTERM, Duration::from_secs(10))
+        .is_some());
+    let last = want(&[
+        (&a, "example.net", 1),
+        (&a, "vnet.cn", 2),
+        (&b, "umsns.com.cn", 2),
+        (&b, "vnet.cn", 1),
+    ]);
+    assert_eq!(report_counts(&d), last, "the whole run{}", d.context());
+    let text = d.cli(&["report"]);
+    assert!(
+        text.stdout.contains(ZZHC) && text.stdout.contains(API) && text.stdout.contains(LOG),
+        "the text report names every destination: {text}"
+    );
+    assert!(
+        !text.stdout.contains(IMEI) && !text.stdout.contains(IMEI_B),
+        "{text}"
+    );
+    drop(d);
+
+    // 5. A damaged file (one byte changed): set aside, reported, and the daemon starts empty.
+    let mut bytes = std::fs::read(&history).expect("history file");
+    let at = bytes.len() - 10;
+    bytes[at] ^= 1;
+    std::fs::write(&history, &bytes).expect("damage the history");
+    let d = Daemon::start(&topo, config(3600));
+    let aside = topo.dir.join("history.json.corrupt");
+    assert!(
+        aside.exists(),
+        "the damaged file was not set aside{}",
+        d.context()
+    );
+    assert!(
+        d.stderr_text().contains("is damaged")
+            || d.syslog_lines().iter().any(|l| l.contains("is damaged")),
+        "the damaged file was not reported{}",
+        d.context()
+    );
+    assert!(report_counts(&d).is_empty(), "a new, empty history");
+    assert!(d.status_json().is_ok());
+}
+
+/// The live report once it holds `leaks` findings in all (10 s at most).
+fn poll_counts(d: &Daemon, leaks: u64) -> std::collections::BTreeMap<(String, String), u64> {
+    let got = topology::poll(Duration::from_secs(10), || {
+        let c = report_counts(d);
+        (c.values().sum::<u64>() == leaks).then_some(c)
+    });
+    got.unwrap_or_else(|| {
+        panic!(
+            "the report never reached {leaks} leaks: {:?}{}",
+            report_counts(d),
+            d.context()
+        )
+    })
+}
