@@ -131,6 +131,7 @@ struct Ident {
     device: Option<u16>,
 }
 
+#[derive(Clone)]
 pub struct Detector {
     kinds: [bool; 8],
     layers: [bool; 8],
@@ -161,8 +162,14 @@ pub struct Detector {
     country: Option<phone::Country>,
 }
 
-/// Literal forms shorter than this are not searched: they would match everywhere.
-const MIN_LITERAL: usize = 6;
+/// Whether switch `i` (a kind's or a layer's `as usize`) is on; out of range is off.
+fn switch(set: &[bool], i: usize) -> bool {
+    set.get(i).copied().unwrap_or(false)
+}
+
+/// Literal forms shorter than this are not searched: they would match everywhere. The config
+/// refuses shorter identifiers rather than have them silently ignored.
+pub const MIN_LITERAL: usize = 6;
 
 /// Bits a literal must pin down to be found with no boundary around it (see [`Shape`]).
 const EXACT_BITS: usize = 48;
@@ -192,7 +199,21 @@ fn shape_for(v: &[u8], bounded: Shape) -> Shape {
 impl Detector {
     /// Builds the matchers for `config`: known values in every form they travel in, key names,
     /// switches per kind and layer.
+    ///
+    /// A config that [`Config::parse`] accepted always builds (it checks with
+    /// [`Detector::try_new`]); for one made in code that cannot, the error is logged and the
+    /// known values are not searched.
     pub fn new(config: &Config) -> Detector {
+        Detector::try_new(config).unwrap_or_else(|(det, e)| {
+            log::error!("{e}: known values are not searched");
+            *det
+        })
+    }
+
+    /// [`Detector::new`], or why the known values could not be compiled (with the detector
+    /// that results without them).
+    #[allow(clippy::result_large_err)]
+    pub fn try_new(config: &Config) -> Result<Detector, (Box<Detector>, String)> {
         let d = &config.detect;
         let mut det = Detector {
             kinds: d.kinds,
@@ -228,20 +249,32 @@ impl Detector {
             }
         }
         det.lits = lits;
-        det.build_automaton();
-        det
+        match det.build_automaton() {
+            None => Ok(det),
+            Some(e) => Err((Box::new(det), e)),
+        }
     }
 
-    /// Builds the automaton and the literal prefix bitmap from the patterns collected.
-    fn build_automaton(&mut self) {
+    /// Builds the automaton and the literal prefix bitmap from the patterns collected; returns
+    /// why the automaton could not be built (the previous one, if any, is kept).
+    fn build_automaton(&mut self) -> Option<String> {
         let lits = &self.lits;
-        self.ac = None;
+        let mut error = None;
         if !lits.text.is_empty() {
-            self.ac = AhoCorasick::builder()
+            match AhoCorasick::builder()
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::LeftmostLongest)
                 .build(&lits.text)
-                .ok();
+            {
+                Ok(ac) => self.ac = Some(ac),
+                Err(e) => {
+                    error = Some(format!(
+                        "the {} known values and key names cannot be compiled into one \
+                         automaton ({e})",
+                        lits.text.len()
+                    ))
+                }
+            }
         }
         let prefix = &mut self.literal_prefix;
         prefix.fill(0);
@@ -254,19 +287,20 @@ impl Detector {
                             continue;
                         }
                         let i = usize::from(u16::from_be_bytes([x, y]));
-                        if let Some(word) = prefix.get_mut(i / 64) {
-                            *word |= 1 << (i % 64);
+                        if let Some(w) = prefix.get_mut(i / 64) {
+                            *w |= 1 << (i % 64);
                         }
                     }
                 }
             }
         }
+        error
     }
 
     fn hash_layers(&self) -> heapless::Vec<Layer, 3> {
         [Layer::Md5, Layer::Sha1, Layer::Sha256]
             .into_iter()
-            .filter(|l| self.layers[*l as usize])
+            .filter(|l| switch(&self.layers, *l as usize))
             .collect()
     }
 
@@ -297,7 +331,7 @@ impl Detector {
             (Kind::Serial, &dev.serial),
         ];
         for (kind, values) in numeric {
-            if !self.kinds[kind as usize] {
+            if !switch(&self.kinds, kind as usize) {
                 continue;
             }
             for v in values.iter().filter(|v| v.len() >= MIN_LITERAL) {
@@ -316,24 +350,24 @@ impl Detector {
                 }
                 // China Telecom's client sends the IMEI without its check digit as "MEID".
                 // (Unless the owner configured that MEID: then it is reported as one.)
-                if kind == Kind::Imei
-                    && v.len() == 15
-                    && all_digits
-                    && !dev.meid.iter().any(|m| *m == v[..14])
-                {
-                    let shape = shape_for(&v.as_bytes()[..14], bounded);
-                    lits.add(&v.as_bytes()[..14], Pattern::Literal { ident: id, shape });
-                    self.known_text(&v.as_bytes()[..14], id);
+                // (All ASCII digits: byte 14 is a char boundary.)
+                let body = v.get(..14).filter(|_| v.len() == 15 && all_digits);
+                if let (Kind::Imei, Some(body)) = (kind, body) {
+                    if !dev.meid.iter().any(|m| m == body) {
+                        let shape = shape_for(body.as_bytes(), bounded);
+                        lits.add(body.as_bytes(), Pattern::Literal { ident: id, shape });
+                        self.known_text(body.as_bytes(), id);
+                    }
                 }
                 self.digests.add(v.as_bytes(), id, &hashes);
             }
         }
-        if self.kinds[Kind::Phone as usize] {
+        if switch(&self.kinds, Kind::Phone as usize) {
             for v in dev.phone.iter() {
                 self.add_phone(v, device, lits);
             }
         }
-        if self.kinds[Kind::Mac as usize] {
+        if switch(&self.kinds, Kind::Mac as usize) {
             for &mac in dev.mac.iter() {
                 let id = self.ident(Kind::Mac, Source::Known, &mac_text(mac), device);
                 self.known_macs.entry(mac).or_insert(id);
@@ -347,7 +381,7 @@ impl Detector {
     /// [`binary::MIN_BITS`] in a form get none: add the pad digit a client uses (`0` + an
     /// 11-digit national number for JT/T 808's BCD[6]) to get one.
     fn add_bcd(&mut self, lits: &mut Literals, digits: &[u8], id: u32) {
-        if !self.layers[Layer::Binary as usize] {
+        if !switch(&self.layers, Layer::Binary as usize) {
             return;
         }
         for form in binary::bcd_forms(digits) {
@@ -370,18 +404,15 @@ impl Detector {
             lits.add(mac_text_with(mac, sep, false).as_bytes(), p);
         }
         let plain = mac_text_with(mac, None, false);
-        let b = plain.as_bytes();
-        let cisco = [
-            b.get(0..4),
-            Some(b"."),
-            b.get(4..8),
-            Some(b"."),
-            b.get(8..12),
-        ];
-        if let [Some(a), Some(d1), Some(c), Some(d2), Some(e)] = cisco {
-            lits.add(&[a, d1, c, d2, e].concat(), p);
+        let mut cisco = Vec::with_capacity(14);
+        for (i, group) in plain.as_bytes().chunks(4).enumerate() {
+            if i > 0 {
+                cisco.push(b'.');
+            }
+            cisco.extend_from_slice(group);
         }
-        if self.layers[Layer::Binary as usize] && distinctive {
+        lits.add(&cisco, p);
+        if switch(&self.layers, Layer::Binary as usize) && distinctive {
             self.add_form_with(lits, binary::mac_form(mac), id, binary_only);
         }
         self.add_mac_digests(mac, id);
@@ -534,7 +565,7 @@ impl Detector {
             }
             let id = self.ident(Kind::Mac, Source::Learned, &mac_text(mac), None);
             self.learned.insert(mac, id);
-            if self.kinds[Kind::Mac as usize] {
+            if switch(&self.kinds, Kind::Mac as usize) {
                 lits.learned = true;
                 self.add_mac_forms(&mut lits, mac, id, true);
                 lits.learned = false;
@@ -542,8 +573,10 @@ impl Detector {
             new += 1;
         }
         self.lits = lits;
-        if new > 0 && self.kinds[Kind::Mac as usize] {
-            self.build_automaton();
+        if new > 0 && switch(&self.kinds, Kind::Mac as usize) {
+            if let Some(e) = self.build_automaton() {
+                log::error!("{e}: the MACs learned last are not searched as text");
+            }
         }
         new
     }
@@ -629,7 +662,7 @@ impl Detector {
 /// The automaton matches ASCII case-insensitively and reports one pattern per place, so a
 /// binary form equal to another pattern but for ASCII case would never be reported; with
 /// forms of six bytes or more of distinct values this does not happen by chance.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Literals {
     text: Vec<Vec<u8>>,
     patterns: Vec<Pattern>,

@@ -81,6 +81,7 @@
 //! device → router → server path (forwarded traffic through the xt queue with bypass).
 
 mod block;
+pub mod command;
 mod nft;
 pub mod offload;
 pub mod rules;
@@ -231,7 +232,13 @@ impl Firewall {
             fw.remember(&live);
         }
         fw.apply_table()?;
-        fw.install_xt()?;
+        if let Err(e) = fw.install_xt() {
+            // A start that fails half way removes what it installed: a table whose queue rule
+            // is missing would mark flows for a queue nobody reads.
+            let _ = nft::apply(&delete_table(&fw.settings.table), "deleting the table");
+            let _ = xt::remove();
+            return Err(e);
+        }
         Ok(fw)
     }
 
@@ -288,15 +295,19 @@ impl Firewall {
         } else {
             choose_backend(&settings)?
         };
-        if settings.table != self.settings.table {
-            nft::apply(
-                &delete_table(&self.settings.table),
-                "deleting the old table",
-            )?;
-        }
-        self.settings = settings;
+        // One transaction: the old table goes only if the new one is accepted, and a refused
+        // reload leaves the running table and settings as they were.
+        let old = delete_table(&self.settings.table).objects.into_owned();
+        let replaced = (settings.table != self.settings.table).then_some(old);
+        let previous = (
+            std::mem::replace(&mut self.settings, settings),
+            self.backend,
+        );
         self.backend = backend;
-        self.apply_table()?;
+        if let Err(e) = self.apply_table_after(replaced.unwrap_or_default()) {
+            (self.settings, self.backend) = previous;
+            return Err(e);
+        }
         self.install_xt()
     }
 
@@ -479,9 +490,15 @@ impl Firewall {
 
     /// Replaces the table in one transaction, with the remembered blocks that are still alive.
     fn apply_table(&mut self) -> Result<(), FirewallError> {
+        self.apply_table_after(Vec::new())
+    }
+
+    /// [`Self::apply_table`] in one transaction after `first` (deleting a renamed table).
+    fn apply_table_after(&mut self, first: Vec<NfObject<'static>>) -> Result<(), FirewallError> {
         let now = Instant::now();
         self.blocks.expire(now + Duration::from_secs(1));
-        let mut objects = delete_table(&self.settings.table).objects.into_owned();
+        let mut objects = first;
+        objects.extend(delete_table(&self.settings.table).objects.into_owned());
         objects.extend(rules::table_objects(&self.settings, self.backend));
         for e in self.blocks.live(now) {
             let left = e.left(now).map(|d| {

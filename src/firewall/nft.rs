@@ -2,11 +2,9 @@
 //! so the daemon could not say *why* a ruleset was refused; this runner sends the crate's JSON
 //! the same way (`nft -j -f -`) but keeps stderr for the error.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use nftables::schema::Nftables;
 
+use super::command::{self, LIMIT};
 use super::FirewallError;
 
 /// The nft executable, found in PATH like the crate does.
@@ -49,14 +47,7 @@ pub fn list(args: &[&str], action: &str) -> Result<Nftables<'static>, FirewallEr
 
 /// Whether `nft <args>` succeeds (output discarded).
 pub fn succeeds(args: &[&str]) -> bool {
-    Command::new(NFT)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
+    command::run(NFT, args, None, LIMIT).is_ok_and(|o| o.status.success())
 }
 
 fn run(args: &[&str], input: Option<&str>, action: &str) -> Result<String, FirewallError> {
@@ -64,22 +55,7 @@ fn run(args: &[&str], input: Option<&str>, action: &str) -> Result<String, Firew
         action: action.to_string(),
         stderr: format!("running {NFT}: {e}"),
     };
-    let mut child = Command::new(NFT)
-        .args(args)
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(spawn_err)?;
-    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
-        // nft reads all its input before it writes anything, so writing first cannot deadlock.
-        stdin.write_all(text.as_bytes()).map_err(spawn_err)?;
-    }
-    let out = child.wait_with_output().map_err(spawn_err)?;
+    let out = command::run(NFT, args, input.map(str::as_bytes), LIMIT).map_err(spawn_err)?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
