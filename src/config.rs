@@ -275,6 +275,10 @@ impl Allow {
 impl std::fmt::Display for AllowDst {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            // One address is written as the address, as the owner wrote it.
+            AllowDst::Prefix(p) if u32::from(p.len) == if p.addr.is_ipv4() { 32 } else { 128 } => {
+                write!(f, "{}", p.addr)
+            }
             AllowDst::Prefix(p) => write!(f, "{p}"),
             AllowDst::Host(h) => f.write_str(h),
         }

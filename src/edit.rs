@@ -166,7 +166,11 @@ impl Row {
 
     /// The text a reply uses: `imei from tv to zzhc.vnet.cn`.
     pub fn describe(&self) -> String {
-        format!("{} from {} to {}", self.kind.name(), self.device, self.dst)
+        let device = match &self.device {
+            AllowDevice::Mac(m) => crate::render::masked_mac(m),
+            AllowDevice::Name(n) => n.clone(),
+        };
+        format!("{} from {device} to {}", self.kind.name(), self.dst)
     }
 
     /// The senders this row's device can be, as rules see them: itself, and for a name every
@@ -277,6 +281,11 @@ fn rule_text(rule: &crate::config::Allow) -> String {
             .join(", ")
     };
     match &rule.device {
+        Some(AllowDevice::Mac(m)) => format!(
+            "device = {}, dst = {}, {kinds}",
+            crate::render::masked_mac(m),
+            rule.dst
+        ),
         Some(d) => format!("device = {d}, dst = {}, {kinds}", rule.dst),
         None => format!("every device, dst = {}, {kinds}", rule.dst),
     }
@@ -468,8 +477,9 @@ pub fn apply_row(path: &Path, row: &Row, allowing: bool) -> Result<Applied, Refu
 }
 
 /// The MAC whose history digest is `id` (the `id` of a device in the report's JSON), among the
-/// MACs this router knows: the kernel's neighbour table, the lease file, the config's devices.
-/// The history holds no MAC, only its keyed digest; LuCI names a device by that.
+/// MACs this router knows: those the running daemon has seen, the kernel's neighbour table, the
+/// lease file, the config's devices. The history holds no MAC, only its keyed digest; LuCI
+/// names a device by that.
 pub fn resolve_device_id(config: &Config, id: &str) -> Result<[u8; 6], String> {
     let want = u64::from_str_radix(id.trim(), 16)
         .ok()
@@ -480,6 +490,10 @@ pub fn resolve_device_id(config: &Config, id: &str) -> Result<[u8; 6], String> {
                 id.escape_default()
             )
         })?;
+    let daemon = match control::device_mac(&control::socket_path(&config.daemon.run_dir), want) {
+        Ok(mac) => return Ok(mac),
+        Err(e) => e.to_string(),
+    };
     let key_path: PathBuf = config.history.key_path();
     let key = fs::read(&key_path)
         .ok()
@@ -509,9 +523,11 @@ pub fn resolve_device_id(config: &Config, id: &str) -> Result<[u8; 6], String> {
         .into_iter()
         .find(|m| key.digest("device", &crate::finding::mac_text(m)) == want)
         .ok_or_else(|| {
-            "the device's MAC is not in the neighbour table, the leases or the config now: \
-             allow it by name or MAC (leakguard allow --device)"
-                .to_string()
+            format!(
+                "the device's MAC is not among those the daemon has seen ({daemon}), in the \
+                 neighbour table, the leases or the config: allow it by name or MAC \
+                 (leakguard allow --device)"
+            )
         })
 }
 

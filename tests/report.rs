@@ -200,10 +200,14 @@ fn allow_and_block_edit_the_config_and_scans_follow() {
     ]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
-        stdout.contains("allowed imei from a4:50:46:12:34:56 to zzhc.vnet.cn"),
+        stdout.contains("allowed imei from a4:50:**:**:**:56 to zzhc.vnet.cn"),
         "{stdout}"
     );
     assert!(stdout.contains("did not reload"), "{stdout}");
+    assert!(
+        !stdout.contains(PHONE_MAC_TEXT),
+        "a full MAC printed: {stdout}"
+    );
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(text.starts_with("# the owner's note\n"), "{text}");
     assert!(

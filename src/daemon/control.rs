@@ -9,6 +9,8 @@
 //! | `unblock <id>`     | `{"ok":true,"removed":1}`                        |
 //! | `unblock all`      | `{"ok":true,"removed":N}`                        |
 //! | `reload`           | `{"ok":true}` (the daemon reloads as on SIGHUP)   |
+//! | `history`          | the per-device history JSON                      |
+//! | `device <id>`      | `{"ok":true,"mac":"…"}`: the MAC (among those it has seen) whose history digest is `id` (16 hex digits); for `leakguard allow` from LuCI, which names a device by its digest |
 //! | anything else      | `{"ok":false,"error":"…"}`                       |
 //!
 //! Only root may talk to the daemon: unblocking lets a leak through, and the file mode alone is
@@ -95,6 +97,8 @@ pub enum Request {
     History,
     Unblock(Unblock),
     Reload,
+    /// The MAC whose history digest is this.
+    Device(u64),
 }
 
 impl Request {
@@ -107,6 +111,14 @@ impl Request {
             Some("status") => Request::Status,
             Some("history") => Request::History,
             Some("reload") => Request::Reload,
+            Some("device") => match words.next() {
+                Some(id) if id.len() == 16 => match u64::from_str_radix(id, 16) {
+                    Ok(n) => Request::Device(n),
+                    Err(_) => return Err(format!("device: not a device id: {}", printable(id))),
+                },
+                Some(id) => return Err(format!("device: not a device id: {}", printable(id))),
+                None => return Err("device: expected a device id (16 hex digits)".to_string()),
+            },
             Some("unblock") => match words.next() {
                 None => return Err("unblock: expected a block id or `all`".to_string()),
                 Some("all") => Request::Unblock(Unblock::All),
@@ -134,6 +146,7 @@ impl Request {
             Request::Status => "status".to_string(),
             Request::History => "history".to_string(),
             Request::Reload => "reload".to_string(),
+            Request::Device(id) => format!("device {id:016x}"),
             Request::Unblock(Unblock::All) => "unblock all".to_string(),
             Request::Unblock(Unblock::Id(id)) => format!("unblock {id}"),
         }
@@ -539,6 +552,25 @@ pub fn history(path: &Path) -> io::Result<crate::history::HistoryData> {
             format!("bad history from leakguard: {e}"),
         )
     })
+}
+
+/// `device <id>` on the socket at `path`: the MAC the daemon has seen whose digest is `id`.
+pub fn device_mac(path: &Path, id: u64) -> io::Result<[u8; 6]> {
+    let reply = request(path, &Request::Device(id).line())?;
+    let value = check_reply(&reply)?;
+    value
+        .get("mac")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|m| match crate::config::AllowDevice::parse(m) {
+            Ok(crate::config::AllowDevice::Mac(mac)) => Some(mac),
+            _ => None,
+        })
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "bad device reply from leakguard",
+            )
+        })
 }
 
 /// `unblock <id|all>` on the socket at `path`: how many blocks were removed.

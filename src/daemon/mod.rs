@@ -555,6 +555,15 @@ impl Daemon {
                     self.reload();
                     responder.ok()
                 }
+                Request::Device(id) => match self.device_mac(id) {
+                    Some(mac) => responder.reply_json(&serde_json::json!({
+                        "ok": true,
+                        "mac": crate::finding::mac_text(&mac).as_str(),
+                    })),
+                    None => responder.error(
+                        "no device with that id among the MACs this daemon has seen since it started",
+                    ),
+                },
                 Request::Unblock(which) => match self.unblock(which) {
                     Ok(n) => responder.removed(n),
                     Err(e) => responder.error(&e),
@@ -776,6 +785,18 @@ impl Daemon {
                 .collect();
         }
         s
+    }
+
+    /// The MAC whose history digest is `id`: among the MACs the detector learned from frames
+    /// and the config's devices (the digest cannot be reversed; only a known MAC is found).
+    fn device_mac(&self, id: u64) -> Option<[u8; 6]> {
+        let h = self.history.as_ref()?;
+        let config = self.pipeline.config();
+        self.pipeline
+            .detector()
+            .learned()
+            .chain(config.devices.iter().flat_map(|d| d.mac.iter().copied()))
+            .find(|m| h.key().digest("device", &crate::finding::mac_text(m)) == id)
     }
 
     /// Writes the history when something changed (and drops what aged out first).
