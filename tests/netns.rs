@@ -1281,6 +1281,100 @@ fn runs_as_nobody_with_only_cap_net_admin() {
 /// LAN packets of ever-new UDP flows, as fast as the sender goes for a few seconds (the 60 s,
 /// 50k packets/s run is `flood_60s`, ignored by default): every queued packet gets a verdict
 /// (nothing is left waiting in the kernel queue), the daemon lives and its RSS stays flat.
+/// A stuck `nft` does not stall the packets: the block a leak orders is added by the daemon's
+/// nft worker thread, and here that `nft` hangs (a stand-in in the daemon's PATH sleeps on any
+/// set-element transaction and passes everything else to the real nft). While it hangs, a
+/// clean request passes through the queue; the hung call is killed at its time limit, the
+/// daemon says the block failed and lists none.
+#[test]
+fn stuck_nft_does_not_stall_the_packets() {
+    let _g = serial();
+    if !prerequisites("stuck_nft_does_not_stall_the_packets") {
+        return;
+    }
+    let topo = Topology::new("stucknft");
+    let stub_dir = topo.dir.join("stub-bin");
+    std::fs::create_dir_all(&stub_dir).expect("stub dir");
+    let real = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("nft");
+    let marker = topo.dir.join("stuck.pid");
+    let script = format!(
+        "#!/bin/sh\n\
+         # Test stand-in: hangs on block-set element changes, real nft otherwise.\n\
+         if [ \"$1 $2 $3\" = \"-j -f -\" ]; then\n\
+           doc=$(cat)\n\
+           case $doc in\n\
+             *'\"element\"'*'\"block_'*) if ! printf %s \"$doc\" | grep -q '\"chain\"'; then\n\
+                 echo $$ > {marker}; exec sleep 30; fi ;;\n\
+           esac\n\
+           printf %s \"$doc\" | {real} \"$@\"\n\
+           exit $?\n\
+         fi\n\
+         exec {real} \"$@\"\n",
+        marker = marker.display()
+    );
+    let stub = stub_dir.join("nft");
+    std::fs::write(&stub, script).expect("stub");
+    std::fs::set_permissions(&stub, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod stub");
+    let mut cfg = TestConfig::enforce(24);
+    cfg.path_first = Some(stub_dir);
+    let d = Daemon::start(&topo, cfg);
+    assert_clean_post_passes(&topo, &d, URL, "before-stuck");
+    let out = topo.post(URL, LEAK_BODY);
+    assert!(!Topology::post_ok(&out), "the leak got its 200: {out}");
+    let stuck_pid = topology::poll(Duration::from_secs(10), || {
+        std::fs::read_to_string(&marker)
+            .ok()?
+            .trim()
+            .parse::<i32>()
+            .ok()
+    })
+    .unwrap_or_else(|| panic!("the block's nft call never started{}", d.context()));
+    let hanging = || std::path::Path::new(&format!("/proc/{stuck_pid}")).exists();
+    assert!(hanging(), "the stand-in nft is not hanging");
+    // While nft hangs: the leak was judged and dropped, and a clean request passes.
+    let dropped = topology::poll(Duration::from_secs(5), || {
+        let s = d.status_json().ok()?;
+        (counter(&s, "dropped") > 0).then_some(())
+    });
+    assert!(
+        dropped.is_some(),
+        "the daemon counted no drop{}",
+        d.context()
+    );
+    assert_clean_post_passes(
+        &topo,
+        &d,
+        URL6.replace("/reg", "/ok").as_str(),
+        "while-stuck",
+    );
+    assert!(
+        hanging(),
+        "nft stopped hanging before the clean request was through: the test proves nothing"
+    );
+    // The hung call is killed at its limit, and the block is reported as not in force.
+    let line = d
+        .wait_syslog(&["adding block", "failed"], Duration::from_secs(20))
+        .unwrap_or_else(|| panic!("no syslog line for the failed block{}", d.context()));
+    eprintln!("{line}");
+    let listed = topology::poll(Duration::from_secs(5), || {
+        let s = d.status_json().ok()?;
+        s["blocks"]
+            .as_array()
+            .is_some_and(Vec::is_empty)
+            .then_some(())
+    });
+    assert!(
+        listed.is_some(),
+        "a failed block is still listed{}",
+        d.context()
+    );
+    assert_never_clear(&d);
+}
+
 fn flood(seconds: u32, rate: u32, queue: u16) -> String {
     let topo = Topology::new("flood");
     let mut d = Daemon::start(&topo, TestConfig::enforce(queue));

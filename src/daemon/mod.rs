@@ -374,6 +374,7 @@ impl Daemon {
             if control_ready {
                 self.handle_control();
             }
+            self.report_failed_blocks();
             if tables_ready && self.table_may_be_gone() {
                 last_verify = Instant::now();
                 self.check_table();
@@ -729,6 +730,17 @@ impl Daemon {
     fn expire_blocks(&mut self) {
         if let Some(fw) = &mut self.firewall {
             fw.expire_blocks();
+        }
+    }
+
+    /// Blocks the nft worker could not add (src/firewall/worker.rs): said once each. The flows
+    /// that leaked stay dropped by their conntrack mark; only the device's next flows to that
+    /// destination are no longer stopped before inspection.
+    fn report_failed_blocks(&mut self) {
+        if let Some(fw) = &mut self.firewall {
+            for (id, e) in fw.failed_blocks() {
+                error!("adding block {id} failed, it is not in force: {e}");
+            }
         }
     }
 

@@ -12,9 +12,18 @@ const NFT: &str = "nft";
 
 /// Applies `doc` as one transaction: all of it or nothing.
 pub fn apply(doc: &Nftables, action: &str) -> Result<(), FirewallError> {
-    let json = serde_json::to_string(doc)
-        .map_err(|e| FirewallError::Invalid(format!("{action}: serialising JSON: {e}")))?;
-    run(&["-j", "-f", "-"], Some(&json), action).map(|_| ())
+    apply_text(&to_json(doc, action)?, action)
+}
+
+/// `doc` as the JSON text nft reads.
+pub fn to_json(doc: &Nftables, action: &str) -> Result<String, FirewallError> {
+    serde_json::to_string(doc)
+        .map_err(|e| FirewallError::Invalid(format!("{action}: serialising JSON: {e}")))
+}
+
+/// Applies a JSON document already serialised, as one transaction.
+pub fn apply_text(json: &str, action: &str) -> Result<(), FirewallError> {
+    run(&["-j", "-f", "-"], Some(json), action).map(|_| ())
 }
 
 /// Applies a document written as plain JSON (what the crate's schema cannot express, such as

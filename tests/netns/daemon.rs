@@ -42,6 +42,8 @@ pub struct TestConfig {
     pub history_save: u32,
     /// Run as `nobody` with only CAP_NET_ADMIN (ambient, through `setpriv`).
     pub unprivileged: bool,
+    /// A directory put first in the daemon's PATH (stand-ins for `nft` and friends).
+    pub path_first: Option<PathBuf>,
 }
 
 impl TestConfig {
@@ -57,6 +59,7 @@ impl TestConfig {
             history_path: None,
             history_save: 1800,
             unprivileged: false,
+            path_first: None,
         }
     }
 
@@ -239,7 +242,12 @@ impl Daemon {
             ]);
         }
         args.extend([bin.as_str(), "run", "--config", &config_arg, "--foreground"]);
-        let child = Command::new("ip")
+        let mut command = Command::new("ip");
+        if let Some(dir) = &self.cfg.path_first {
+            let path = std::env::var("PATH").unwrap_or_default();
+            command.env("PATH", format!("{}:{path}", dir.display()));
+        }
+        let child = command
             .args(&args)
             .stdin(Stdio::null())
             .stdout(stdout)
