@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Turns capture files into seeds for the `pipeline` fuzz target.
 
-The target reads records of a 2-byte little-endian length and that many bytes, each an Ethernet
-frame (bit 15 of the length clear). This keeps the Ethernet records (LINKTYPE 1) of classic pcap
-and pcapng files, at most 64 of them and 32767 bytes each, and writes one seed per capture.
+The target reads a header that picks its configuration (see fuzz_targets/pipeline.rs), then
+records of a 2-byte little-endian length and that many bytes, each an Ethernet frame (bit 15 of
+the length clear). This keeps the Ethernet records (LINKTYPE 1) of classic pcap and pcapng
+files, at most 64 of them and 32767 bytes each, and writes one seed per capture and header.
 
     python3 fuzz/seed_pipeline.py OUT_DIR CAPTURE...
 """
@@ -13,6 +14,15 @@ import sys
 
 MAX_FRAMES = 64
 MAX_LEN = 0x7FFF
+
+# Configuration headers: a device with one value of every kind; the same in monitor mode with
+# allow rules (`*.example.com` for all kinds, `*.vnet.cn` for IMEIs); a learned MAC with a
+# 16-flow table and a 64-byte budget.
+HEADERS = {
+    "known": bytes([0x20, 0, 0, 0]),
+    "allow": bytes([0x21, 0, 0x02, 0, 0x01, 0x14]),
+    "small": bytes([0x00, 0, 0x08, 0x41]) + bytes.fromhex("a45046123456"),
+}
 
 
 def pcap_frames(b):
@@ -71,8 +81,9 @@ def main():
             seed += struct.pack("<H", len(fr)) + fr
         if seed:
             name = os.path.splitext(os.path.basename(path))[0]
-            with open(os.path.join(out, name), "wb") as f:
-                f.write(seed)
+            for tag, header in HEADERS.items():
+                with open(os.path.join(out, f"{name}-{tag}"), "wb") as f:
+                    f.write(header + seed)
 
 
 if __name__ == "__main__":

@@ -169,11 +169,127 @@ pub struct Detect {
     pub decode_depth: u8,
 }
 
-/// A destination where some kinds (all when empty) may go.
+/// A destination where some kinds (all when empty) may go, from every device or from one.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Allow {
     pub dst: AllowDst,
     pub kinds: Vec<Kind>,
+    /// The device the rule is for; `None`: every device.
+    pub device: Option<AllowDevice>,
+}
+
+/// Which device an `[[allow]]` rule is for.
+///
+/// A MAC pins the device. A name follows the device's current name as every output shows it
+/// (the DHCP lease's host name, else the `[[device]]` with its MAC), and also matches every MAC
+/// of the `[[device]]` of that name: readable, but a device can rename itself in DHCP. Either
+/// way a rule only ever lets a device's *own* leaks through, so a device that takes another's
+/// name gains nothing against anyone else.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AllowDevice {
+    Mac([u8; 6]),
+    Name(String),
+}
+
+/// The sender of a flow, as `[[allow]]` rules are matched against it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sender<'a> {
+    pub mac: Option<[u8; 6]>,
+    /// Its current name (lease file, then `[[device]]`).
+    pub name: Option<&'a str>,
+}
+
+impl AllowDevice {
+    /// Parses a rule's `device`: a MAC in any of the forms `[[device]]` takes, else a name.
+    /// Text that looks like a MAC (hex digits and separators only) but is not one is refused,
+    /// not taken for a name: `a4:50:46:12:34` is a typo, not a host called that.
+    pub fn parse(text: &str) -> Result<AllowDevice, String> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Err("the device must not be empty: a name or a MAC address".to_string());
+        }
+        if t.len() > 64 || t.chars().any(char::is_control) {
+            return Err(format!(
+                "`{}` is not a device: a name (up to 64 printable characters) or a MAC address",
+                t.escape_default()
+            ));
+        }
+        let mac_like = t.bytes().any(|b| matches!(b, b':' | b'-' | b'.'))
+            && t.bytes()
+                .all(|b| b.is_ascii_hexdigit() || matches!(b, b':' | b'-' | b'.'));
+        match parse_mac(t) {
+            Ok(mac) => Ok(AllowDevice::Mac(mac)),
+            Err(e) if mac_like => Err(e),
+            Err(_) => Ok(AllowDevice::Name(t.to_string())),
+        }
+    }
+
+    /// Whether the rule's device is `sender`; `devices` are the config's `[[device]]`s.
+    pub fn matches(&self, devices: &[Device], sender: &Sender<'_>) -> bool {
+        match self {
+            AllowDevice::Mac(m) => sender.mac == Some(*m),
+            AllowDevice::Name(n) => {
+                sender.name.is_some_and(|s| s.eq_ignore_ascii_case(n))
+                    || sender.mac.is_some_and(|m| {
+                        devices
+                            .iter()
+                            .any(|d| d.name.eq_ignore_ascii_case(n) && d.mac.contains(&m))
+                    })
+            }
+        }
+    }
+
+    /// Whether two rules name the same device (names ignoring case).
+    pub fn same(&self, other: &AllowDevice) -> bool {
+        match (self, other) {
+            (AllowDevice::Mac(a), AllowDevice::Mac(b)) => a == b,
+            (AllowDevice::Name(a), AllowDevice::Name(b)) => a.eq_ignore_ascii_case(b),
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for AllowDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AllowDevice::Mac(m) => f.write_str(crate::finding::mac_text(m).as_str()),
+            AllowDevice::Name(n) => f.write_str(n),
+        }
+    }
+}
+
+impl Allow {
+    /// Whether the rule applies to flows from `sender`.
+    pub fn applies_to(&self, devices: &[Device], sender: &Sender<'_>) -> bool {
+        self.device
+            .as_ref()
+            .map_or(true, |d| d.matches(devices, sender))
+    }
+
+    /// Whether the rule lets `kind` go.
+    pub fn covers_kind(&self, kind: Kind) -> bool {
+        self.kinds.is_empty() || self.kinds.contains(&kind)
+    }
+}
+
+impl std::fmt::Display for AllowDst {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            // One address is written as the address, as the owner wrote it.
+            AllowDst::Prefix(p) if u32::from(p.len) == if p.addr.is_ipv4() { 32 } else { 128 } => {
+                write!(f, "{}", p.addr)
+            }
+            AllowDst::Prefix(p) => write!(f, "{p}"),
+            AllowDst::Host(h) => f.write_str(h),
+        }
+    }
+}
+
+impl AllowDst {
+    /// Parses a destination as `[[allow]]` takes it.
+    pub fn parse(text: &str) -> Result<AllowDst, String> {
+        parse_dst(text)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -272,6 +388,9 @@ pub struct Config {
     pub alert: Alert,
     pub daemon: Daemon,
     pub history: History,
+    /// Legitimate but probably unintended settings (`file:line:column: key: …`), for
+    /// `check-config`, `scan` and the daemon's log to say out loud.
+    pub warnings: Vec<ConfigError>,
 }
 
 /// A config error: `file:line:column: key: message`.
@@ -286,11 +405,11 @@ pub struct ConfigError {
 
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}: {}",
-            self.file, self.line, self.column, self.key, self.message
-        )
+        write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        if !self.key.is_empty() {
+            write!(f, "{}: ", self.key)?;
+        }
+        f.write_str(&self.message)
     }
 }
 
@@ -350,8 +469,25 @@ impl Default for Config {
                 max_destinations: 64,
                 keep_days: 30,
             },
+            warnings: Vec::new(),
         }
     }
+}
+
+/// The largest config file read (the documented default is about 6 KiB).
+pub const MAX_FILE: usize = 1 << 20;
+
+/// Line and column (both from 1, columns in characters) of byte `offset` of `text`.
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = text.get(..offset).unwrap_or("");
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before.get(line_start..).map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
 }
 
 const DEFAULT_LAN_PREFIXES: [&str; 4] =
@@ -360,23 +496,58 @@ const DEFAULT_LAN_PREFIXES: [&str; 4] =
 impl Config {
     /// Reads and parses the file at `path`; the path names the file in errors. A file that
     /// cannot be read is an error at line 0, column 0, with no key.
+    ///
+    /// At most [`MAX_FILE`] bytes are read: a bigger file (a log written over it, a wrong
+    /// path) is refused, not parsed into memory a router does not have.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        use std::io::Read;
         let file = path.display().to_string();
-        match std::fs::read_to_string(path) {
-            Ok(text) => Config::parse(&text, &file),
-            Err(e) => Err(ConfigError {
+        let io_error = |e: std::io::Error| ConfigError {
+            file: file.clone(),
+            line: 0,
+            column: 0,
+            key: String::new(),
+            message: e.to_string(),
+        };
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_FILE as u64 + 1).read_to_end(&mut bytes))
+            .map_err(io_error)?;
+        if bytes.len() > MAX_FILE {
+            let (line, column) = position(&String::from_utf8_lossy(&bytes), MAX_FILE);
+            return Err(ConfigError {
                 file,
-                line: 0,
-                column: 0,
+                line,
+                column,
                 key: String::new(),
-                message: e.to_string(),
-            }),
+                message: format!(
+                    "the file is larger than {} KiB: not a leakguard config",
+                    MAX_FILE / 1024
+                ),
+            });
+        }
+        match String::from_utf8(bytes) {
+            Ok(text) => Config::parse(&text, &file),
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let (line, column) = position(&String::from_utf8_lossy(e.as_bytes()), at);
+                Err(ConfigError {
+                    file,
+                    line,
+                    column,
+                    key: String::new(),
+                    message: "the file is not UTF-8 text (TOML must be UTF-8)".to_string(),
+                })
+            }
         }
     }
 
     /// Parses config text; `file` names it in errors. Keys left out take their defaults.
+    /// Nothing is applied from a text with an error: the caller gets a whole config or none.
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
-        raw::parse(text).map_err(|e| e.locate(text, file))
+        let (mut config, warnings) = raw::parse(text).map_err(|e| e.locate(text, file))?;
+        config.warnings = warnings.into_iter().map(|w| w.locate(text, file)).collect();
+        Ok(config)
     }
 
     pub fn kind_enabled(&self, kind: Kind) -> bool {
@@ -437,10 +608,7 @@ mod raw {
             while !text.is_char_boundary(offset) {
                 offset -= 1;
             }
-            let before = text.get(..offset).unwrap_or("");
-            let line = before.matches('\n').count() + 1;
-            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-            let column = before.get(line_start..).map_or(0, |l| l.chars().count()) + 1;
+            let (line, column) = super::position(text, offset);
             let mut key = super::keys::path_at(text, offset);
             if let Some(name) = unknown_field(&message) {
                 // The span is the unknown key's own; make sure the path ends with its name even
@@ -513,7 +681,7 @@ mod raw {
     struct RawNetwork {
         lan_prefixes: Option<Spanned<Vec<Spanned<String>>>>,
         leases: Option<Spanned<String>>,
-        lan_interfaces: Option<Vec<Spanned<String>>>,
+        lan_interfaces: Option<Spanned<Vec<Spanned<String>>>>,
         country: Option<Spanned<String>>,
     }
 
@@ -549,6 +717,7 @@ mod raw {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct RawAllow {
+        device: Option<Spanned<String>>,
         dst: Option<Spanned<String>>,
         kinds: Option<Vec<Spanned<String>>>,
     }
@@ -632,12 +801,69 @@ mod raw {
         }
     }
 
-    pub(super) fn parse(text: &str) -> R<Config> {
+    /// The config and its warnings (placed like errors).
+    pub(super) fn parse(text: &str) -> R<(Config, Vec<Error>)> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| Error {
             span: e.span(),
             message: e.message().to_string(),
         })?;
-        convert(raw)
+        let first_device = raw.device.first().map(|d| d.span());
+        let mut warnings = Vec::new();
+        check_switches(&raw, &mut warnings);
+        let config = convert(raw)?;
+        // What the detector cannot honour is an error here, not a detector missing its
+        // known values later.
+        if let Err((_, message)) = crate::detect::Detector::try_new(&config) {
+            return Err(Error {
+                span: first_device,
+                message,
+            });
+        }
+        if !config.detect.structural && !config.detect.learn_macs && config.devices.is_empty() {
+            warnings.push(Error {
+                span: Some(0..0),
+                message: "no devices, structural detection and MAC learning off: nothing is \
+                          detected"
+                    .to_string(),
+            });
+        }
+        Ok((config, warnings))
+    }
+
+    /// Identifiers configured for a kind that `detect.kinds` switches off are not searched:
+    /// legitimate (a kind paused), but worth saying.
+    fn check_switches(raw: &RawConfig, warnings: &mut Vec<Error>) {
+        let Some(kinds) = raw.detect.as_ref().and_then(|d| d.kinds.as_ref()) else {
+            return;
+        };
+        for (k, on) in kinds.get_ref() {
+            if *on.get_ref() {
+                continue;
+            }
+            let used = raw.device.iter().any(|d| {
+                let d = d.get_ref();
+                let v = match k.get_ref().as_str() {
+                    "imei" | "imeisv" => &d.imei,
+                    "imsi" => &d.imsi,
+                    "iccid" => &d.iccid,
+                    "meid" => &d.meid,
+                    "phone" => &d.phone,
+                    "serial" => &d.serial,
+                    "mac" => &d.mac,
+                    _ => &None,
+                };
+                v.is_some()
+            });
+            if used && k.get_ref() != "imeisv" {
+                warnings.push(Error {
+                    span: Some(on.span()),
+                    message: format!(
+                        "the {} values of [[device]] entries are not searched while this kind is off",
+                        k.get_ref()
+                    ),
+                });
+            }
+        }
     }
 
     fn convert(raw: RawConfig) -> R<Config> {
@@ -669,6 +895,7 @@ mod raw {
             alert: alert(raw.alert.unwrap_or_default(), d.alert)?,
             daemon: daemon(raw.daemon.unwrap_or_default(), d.daemon)?,
             history: history(raw.history.unwrap_or_default(), d.history)?,
+            warnings: Vec::new(),
         })
     }
 
@@ -699,7 +926,15 @@ mod raw {
         };
         let lan_interfaces = match n.lan_interfaces {
             None => d.lan_interfaces,
+            Some(list) if list.get_ref().is_empty() => {
+                return at(
+                    list.span(),
+                    "at least one interface is needed: with none, the daemon queues no traffic \
+                     and inspects nothing",
+                )
+            }
             Some(list) => list
+                .into_inner()
                 .into_iter()
                 .map(|i| {
                     let name = i.get_ref();
@@ -850,6 +1085,10 @@ mod raw {
             );
         };
         let dst = parse_dst(dst.get_ref()).or_else(|m| at(dst.span(), m))?;
+        let device = match a.device {
+            None => None,
+            Some(d) => Some(AllowDevice::parse(d.get_ref()).or_else(|m| at(d.span(), m))?),
+        };
         let kinds = a
             .kinds
             .unwrap_or_default()
@@ -869,7 +1108,7 @@ mod raw {
                 }
             })
             .collect::<R<_>>()?;
-        Ok(Allow { dst, kinds })
+        Ok(Allow { dst, kinds, device })
     }
 
     fn firewall(f: RawFirewall, d: Firewall) -> R<Firewall> {
@@ -985,7 +1224,23 @@ mod ids {
                 "`{text}` is not an {what}: only digits, spaces and dashes are allowed"
             ));
         }
+        not_placeholder(text, &out)?;
         Ok(out)
+    }
+
+    /// One character repeated (`000000000000000`, `FFFFFF`) is what software writes when it
+    /// has no identifier; as a known value it would match in everyone's traffic and the
+    /// daemon would drop it.
+    fn not_placeholder(text: &str, canonical: &str) -> Result<(), String> {
+        let mut chars = canonical.chars().map(|c| c.to_ascii_lowercase());
+        let first = chars.next();
+        if chars.all(|c| Some(c) == first) {
+            return Err(format!(
+                "`{text}` is a placeholder (one character repeated), not a device's \
+                 identifier: it would match unrelated traffic"
+            ));
+        }
+        Ok(())
     }
 
     /// The Luhn check digit for `payload` (all ASCII digits).
@@ -1054,9 +1309,11 @@ mod ids {
     pub(super) fn check_meid(text: &str) -> Result<String, String> {
         let t: String = text.chars().filter(|c| *c != ' ' && *c != '-').collect();
         if t.len() == 14 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+            not_placeholder(text, &t)?;
             return Ok(t.to_ascii_uppercase());
         }
         if t.len() == 18 && t.bytes().all(|b| b.is_ascii_digit()) {
+            not_placeholder(text, &t)?;
             return Ok(t);
         }
         Err(format!(
@@ -1070,21 +1327,29 @@ mod ids {
             Some(rest) => ("+", rest),
             None => ("", t.as_str()),
         };
-        if !(6..=15).contains(&rest.len()) || !rest.bytes().all(|b| b.is_ascii_digit()) {
+        let min = crate::detect::MIN_LITERAL;
+        if !(min..=15).contains(&rest.len()) || !rest.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!(
-                "`{text}` is not a phone number: expected an optional `+` and 6 to 15 digits"
+                "`{text}` is not a phone number: expected an optional `+` and {min} to 15 digits"
             ));
         }
+        not_placeholder(text, rest)?;
         Ok(format!("{plus}{rest}"))
     }
 
     pub(super) fn check_serial(text: &str) -> Result<String, String> {
         let t = text.trim();
-        if !(4..=32).contains(&t.len()) || !t.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        // The detector searches no literal shorter than this: a shorter serial would be
+        // accepted here and then never found.
+        let min = crate::detect::MIN_LITERAL;
+        if !(min..=32).contains(&t.len()) || !t.bytes().all(|b| (0x20..0x7f).contains(&b)) {
             return Err(format!(
-                "`{text}` is not a serial number: expected 4 to 32 printable ASCII characters"
+                "`{text}` is not a serial number: expected {min} to 32 printable ASCII \
+                 characters (shorter ones would match unrelated traffic, so they are not \
+                 searched)"
             ));
         }
+        not_placeholder(text, t)?;
         Ok(t.to_string())
     }
 
@@ -1131,8 +1396,11 @@ mod ids {
         for (i, byte) in mac.iter_mut().enumerate() {
             *byte = nibbles[2 * i] << 4 | nibbles[2 * i + 1];
         }
-        if mac == [0; 6] || mac == [0xff; 6] {
-            return Err(format!("`{text}` is not a device's MAC address"));
+        if crate::detect::identifiers::mac_is_placeholder(mac) {
+            return Err(format!(
+                "`{text}` is not a device's MAC address (all zero, broadcast, multicast or \
+                 Android's 02:00:00:00:00:00 placeholder)"
+            ));
         }
         Ok(mac)
     }
@@ -1546,15 +1814,59 @@ mod tests {
     }
 
     #[test]
+    fn per_device_allow_rules() {
+        let c = ok(concat!(
+            "[[allow]]\ndevice = \"A4-50-46-12-34-56\"\ndst = \"zzhc.vnet.cn\"\nkinds = [\"imei\"]\n",
+            "[[allow]]\ndevice = \" Living room TV \"\ndst = \"*.example.com\"\n",
+            "[[allow]]\ndst = \"10.1.0.0/16\"\n",
+        ));
+        assert_eq!(
+            c.allow[0].device,
+            Some(AllowDevice::Mac([0xa4, 0x50, 0x46, 0x12, 0x34, 0x56]))
+        );
+        assert_eq!(
+            c.allow[1].device,
+            Some(AllowDevice::Name("Living room TV".into()))
+        );
+        assert_eq!(c.allow[2].device, None);
+        let tv = Sender {
+            mac: None,
+            name: Some("living ROOM tv"),
+        };
+        assert!(c.allow[1].applies_to(&c.devices, &tv));
+        assert!(!c.allow[0].applies_to(&c.devices, &tv));
+        assert!(c.allow[2].applies_to(&c.devices, &tv));
+        assert_eq!(
+            err("[[allow]]\ndst = \"a.example\"\ndevice = \"a4:50:46:12:34\"\n"),
+            "t.toml:3:10: allow[0].device: `a4:50:46:12:34` is not a MAC address: expected \
+             aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff, aabbccddeeff or aabb.ccdd.eeff"
+        );
+        assert_eq!(
+            err("[[allow]]\ndst = \"a.example\"\n\n[[allow]]\ndst = \"b.example\"\ndevice = \"  \"\n"),
+            "t.toml:6:10: allow[1].device: the device must not be empty: a name or a MAC address"
+        );
+        assert_eq!(
+            err("[[allow]]\ndevice = \"tv\"\n"),
+            "t.toml:1:1: allow[0]: an allow rule needs a `dst` (a prefix, an address or a host name)"
+        );
+        assert_eq!(
+            err("[[allow]]\ndst = \"a.example\"\ndevice = 7\n"),
+            "t.toml:3:10: allow[0].device: invalid type: integer `7`, expected a string (write \
+             identifiers in quotes)"
+        );
+    }
+
+    #[test]
     fn columns_count_characters() {
         assert_eq!(
             err("[[device]]\nname = \"Téléphone\"\nimsi = \"46000\"\n"),
             "t.toml:3:8: device[0].imsi: `46000` has 5 digits: an IMSI has 14 or 15"
         );
         assert_eq!(
-            err("[[device]]\nname = \"n\"\nserial = [\"ABCD\", \"é\"]\n"),
-            "t.toml:3:19: device[0].serial[1]: `é` is not a serial number: expected 4 to 32 \
-             printable ASCII characters"
+            err("[[device]]\nname = \"n\"\nserial = [\"ABCDEF\", \"é\"]\n"),
+            "t.toml:3:21: device[0].serial[1]: `é` is not a serial number: expected 6 to 32 \
+             printable ASCII characters (shorter ones would match unrelated traffic, so they \
+             are not searched)"
         );
     }
 
@@ -1708,6 +2020,125 @@ nflog_group = 7
             (2, 10, "alert.recent"),
             "{e}"
         );
+    }
+
+    /// What the detector would silently drop or could not honour is refused, with its place.
+    #[test]
+    fn identifiers_the_detector_cannot_honour() {
+        let dev = |line: &str| format!("[[device]]\nname = \"d\"\n{line}\n");
+        assert_eq!(
+            err(&dev("serial = \"AB123\"")),
+            "t.toml:3:10: device[0].serial: `AB123` is not a serial number: expected 6 to 32 \
+             printable ASCII characters (shorter ones would match unrelated traffic, so they \
+             are not searched)"
+        );
+        assert_eq!(
+            ok(&dev("serial = \"AB1234\"")).devices[0].serial,
+            ["AB1234"]
+        );
+        for (line, col) in [
+            ("imei = \"000000000000000\"", 8),
+            ("phone = [\"+1 111 111 111\"]", 10),
+            ("meid = \"FFFFFFFFFFFFFF\"", 8),
+            ("serial = \"xxxxxxxx\"", 10),
+        ] {
+            let e = Config::parse(&dev(line), "t.toml").unwrap_err();
+            assert_eq!((e.line, e.column), (3, col), "{e}");
+            assert!(e.message.contains("placeholder"), "{e}");
+        }
+        for mac in [
+            "02:00:00:00:00:00",
+            "01:00:5e:00:00:fb",
+            "ff:ff:ff:ff:ff:ff",
+        ] {
+            let e = err(&dev(&format!("mac = \"{mac}\"")));
+            assert!(e.starts_with("t.toml:3:7: device[0].mac: "), "{e}");
+        }
+        // A locally administered (randomised) MAC is a real device's.
+        assert_eq!(
+            ok(&dev("mac = \"02:11:22:33:44:55\"")).devices[0].mac.len(),
+            1
+        );
+    }
+
+    #[test]
+    fn no_lan_interfaces_is_an_error() {
+        assert_eq!(
+            err("[network]\nlan_interfaces = []\n"),
+            "t.toml:2:18: network.lan_interfaces: at least one interface is needed: with none, \
+             the daemon queues no traffic and inspects nothing"
+        );
+    }
+
+    #[test]
+    fn legitimate_but_surprising_choices_are_warned_about() {
+        let c = ok("[[device]]\nname = \"d\"\nimei = \"490154203237518\"\n\
+                    [detect]\nkinds = { imei = false, mac = false }\n");
+        let w: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(
+            w,
+            [
+                "t.toml:5:18: detect.kinds.imei: the imei values of [[device]] entries are not \
+              searched while this kind is off"
+            ]
+        );
+        let c = ok("[detect]\nstructural = false\nlearn_macs = false\n");
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        assert!(c.warnings[0].message.contains("nothing is detected"));
+        assert!(ok("").warnings.is_empty());
+    }
+
+    /// Wrong type, unknown key, duplicate key: each placed at file:line:column, and nothing of
+    /// the file is taken (parse gives a whole config or an error).
+    #[test]
+    fn wrong_type_unknown_key_duplicate() {
+        assert_eq!(
+            err("[detect]\nbudget = \"big\"\n"),
+            "t.toml:2:10: detect.budget: invalid type: string \"big\", expected an integer"
+        );
+        assert!(err("[alert]\nrecnet = 4\n").starts_with("t.toml:2:1: alert.recnet: unknown field"));
+        let e = Config::parse(
+            "mode = \"monitor\"\n[detect]\nbudget = 100\nbudget = 200\n",
+            "t.toml",
+        )
+        .unwrap_err();
+        assert_eq!((e.line, e.column), (4, 1), "{e}");
+        assert!(e.message.contains("duplicate key"), "{e}");
+        let e = Config::parse("[detect]\n[detect]\n", "t.toml").unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+    }
+
+    #[test]
+    fn huge_and_non_utf8_files_are_refused_where_they_go_wrong() {
+        let dir = std::env::temp_dir().join(format!("leakguard-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let big = dir.join("big.toml");
+        // 10 MB of comments: valid TOML, but no config is this big.
+        let line = format!("# {}\n", "x".repeat(98));
+        std::fs::write(&big, line.repeat(100_000)).unwrap();
+        let e = Config::load(&big).unwrap_err();
+        assert_eq!(e.file, big.display().to_string());
+        let width = line.len();
+        assert_eq!(
+            (e.line, e.column),
+            (MAX_FILE / width + 1, MAX_FILE % width + 1),
+            "{e}"
+        );
+        assert!(e.message.contains("larger than 1024 KiB"), "{e}");
+        let latin1 = dir.join("latin1.toml");
+        std::fs::write(
+            &latin1,
+            b"mode = \"monitor\"\n[[device]]\nname = \"M\xfcller\"\n",
+        )
+        .unwrap();
+        let e = Config::load(&latin1).unwrap_err();
+        assert_eq!((e.line, e.column), (3, 10), "{e}");
+        assert!(
+            e.to_string()
+                .ends_with(": the file is not UTF-8 text (TOML must be UTF-8)"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     proptest::proptest! {

@@ -115,6 +115,11 @@ impl Leases {
             .find_map(|l| l.mac)
     }
 
+    /// Every hardware address the file names (for telling which device a history digest is).
+    pub fn macs(&self) -> impl Iterator<Item = [u8; 6]> + '_ {
+        self.leases.iter().filter_map(|l| l.mac)
+    }
+
     pub fn len(&self) -> usize {
         self.leases.len()
     }

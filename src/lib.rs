@@ -30,17 +30,26 @@
 pub mod block;
 pub mod config;
 pub mod daemon;
+#[deny(clippy::string_slice, clippy::indexing_slicing)]
 pub mod decision;
+#[deny(clippy::string_slice, clippy::indexing_slicing)]
 pub mod detect;
+pub mod edit;
 pub mod finding;
 pub mod firewall;
+#[deny(clippy::string_slice, clippy::indexing_slicing)]
 pub mod flow;
 pub mod history;
+#[deny(clippy::string_slice, clippy::indexing_slicing)]
 pub mod leases;
+#[deny(clippy::string_slice, clippy::indexing_slicing)]
 pub mod names;
+#[deny(clippy::string_slice, clippy::indexing_slicing)]
 pub mod netlink;
 pub mod output;
+#[deny(clippy::string_slice, clippy::indexing_slicing)]
 pub mod packet;
+#[deny(clippy::string_slice, clippy::indexing_slicing)]
 pub mod pipeline;
 pub mod render;
 pub mod rpcd;

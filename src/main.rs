@@ -24,6 +24,8 @@ const USAGE: &str = "\
 usage: leakguard scan [--config FILE] [--format text|json] [--lan CIDR]... [--report] FILE...
        leakguard run [--config FILE] [--foreground]
        leakguard report [--device NAME|MAC] [--since 7d] [--json] [--config FILE | --file FILE]
+       leakguard allow --device NAME|MAC --kind KIND --dst DEST [--config FILE]
+       leakguard block --device NAME|MAC --kind KIND --dst DEST [--config FILE]
        leakguard status [--json] [--config FILE]
        leakguard unblock <ID|all> [--config FILE]
        leakguard check-config FILE
@@ -33,6 +35,10 @@ usage: leakguard scan [--config FILE] [--format text|json] [--lan CIDR]... [--re
 scan     reads pcap/pcapng captures and prints the identifiers LAN devices leaked
          (exit 0: none, 1: leaks found, 2: an error); --report: the per-device report instead
 report   what each device sent where (the running daemon's history, else its file)
+allow    lets one report row through: an [[allow]] rule for that device, kind and
+         destination (a host name, *.domain, an address or a prefix), written to the
+         config (comments kept), validated, and the daemon reloaded
+block    takes that row's allowance back (its leaks are then dropped in enforce mode)
 run      the inline daemon: NFQUEUE + conntrack + its own nftables table
 status   asks the running daemon for its counters, alerts and blocks
 unblock  asks the running daemon to lift one block, or all
@@ -62,6 +68,8 @@ fn main() -> ExitCode {
         "run" => run(rest),
         "status" => status(rest),
         "unblock" => unblock(rest),
+        "allow" => allow_or_block(rest, true),
+        "block" => allow_or_block(rest, false),
         "rpcd" => rpcd(rest),
         other => Err(format!("unknown command `{other}`\n{USAGE}")),
     };
@@ -98,7 +106,13 @@ impl<'a> Args<'a> {
 
 fn load_config(path: Option<&str>) -> Result<Config, String> {
     match path {
-        Some(p) => Config::load(Path::new(p)).map_err(|e| e.to_string()),
+        Some(p) => {
+            let config = Config::load(Path::new(p)).map_err(|e| e.to_string())?;
+            for w in &config.warnings {
+                eprintln!("leakguard: warning: {w}");
+            }
+            Ok(config)
+        }
         None => Ok(Config::default()),
     }
 }
@@ -156,6 +170,19 @@ fn scan(words: &[String]) -> Result<ExitCode, String> {
     let mut out = BufWriter::new(stdout.lock());
     let mut failed_files = 0usize;
     let mut write_error: Option<io::Error> = None;
+    // The LAN devices of every capture are learned before any frame is inspected: one rebuild
+    // of the detector instead of one per device (a device's MAC is then also found in what was
+    // sent before its own first frame). Unreadable files are reported by the scan below.
+    let mut macs = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for file in &files {
+        lan_senders(&pipeline, file, &mut |mac| {
+            if seen.insert(mac) {
+                macs.push(mac);
+            }
+        });
+    }
+    pipeline.learn_macs(macs);
     for file in &files {
         let mut emit = |f: &leakguard::finding::Finding| {
             if write_error.is_none() {
@@ -211,6 +238,22 @@ fn scan(words: &[String]) -> Result<ExitCode, String> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The MACs of the LAN devices sending in one capture (see `Pipeline::lan_sender`), up to
+/// where it is damaged.
+fn lan_senders(pipeline: &Pipeline, path: &Path, found: &mut dyn FnMut([u8; 6])) {
+    let Ok(file) = File::open(path) else {
+        return;
+    };
+    let Ok(mut reader) = CaptureReader::new(file) else {
+        return;
+    };
+    while let Ok(Some(rec)) = reader.next_record() {
+        if let Some(mac) = pipeline.lan_sender(rec.link, rec.data) {
+            found(mac);
+        }
+    }
 }
 
 /// Scans one capture; an unreadable or damaged file is an error naming where it went wrong, and
@@ -344,7 +387,7 @@ fn check_config(words: &[String]) -> Result<ExitCode, String> {
     let [file] = words else {
         return Err(format!("check-config needs exactly one FILE\n{USAGE}"));
     };
-    let config = Config::load(Path::new(file)).map_err(|e| e.to_string())?;
+    let config = load_config(Some(file))?;
     println!(
         "{file}: ok ({} device(s), mode {})",
         config.devices.len(),
@@ -402,6 +445,50 @@ fn unblock(words: &[String]) -> Result<ExitCode, String> {
     let config = load_config(config_path.or(default_config_if_present()))?;
     let text = leakguard::daemon::unblock(&config, target)?;
     println!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `leakguard allow` / `leakguard block`: the same code as LuCI's (`leakguard::edit`).
+fn allow_or_block(words: &[String], allowing: bool) -> Result<ExitCode, String> {
+    let command = if allowing { "allow" } else { "block" };
+    let mut args = Args::new(words);
+    let mut config_path = DEFAULT_CONFIG;
+    let (mut device, mut kind, mut dst) = (None, None, None);
+    while let Some(w) = args.next() {
+        match w {
+            "--config" | "-c" => config_path = args.value(w)?,
+            "--device" => device = Some(args.value(w)?),
+            "--kind" => kind = Some(args.value(w)?),
+            "--dst" => dst = Some(args.value(w)?),
+            other => return Err(format!("{command}: unknown argument `{other}`")),
+        }
+    }
+    let (Some(device), Some(kind), Some(dst)) = (device, kind, dst) else {
+        return Err(format!(
+            "{command} needs --device, --kind and --dst\n{USAGE}"
+        ));
+    };
+    let row =
+        leakguard::edit::Row::parse(device, kind, dst).map_err(|e| format!("{command}: {e}"))?;
+    let path = Path::new(config_path);
+    let applied = leakguard::edit::apply_row(path, &row, allowing).map_err(|e| e.to_string())?;
+    println!("{}", applied.message);
+    match &applied.written {
+        None => println!("{}: unchanged", path.display()),
+        Some(w) => match &w.reload {
+            Ok(mode) => println!(
+                "{}: written; the daemon reloaded it{}",
+                path.display(),
+                mode.as_deref()
+                    .map(|m| format!(" (running in {m} mode)"))
+                    .unwrap_or_default()
+            ),
+            Err(e) => println!(
+                "{}: written; the daemon did not reload it ({e}): it takes effect at its next start",
+                path.display()
+            ),
+        },
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -14,7 +14,7 @@
 use std::net::IpAddr;
 use std::rc::Rc;
 
-use crate::config::{AllowDst, Config};
+use crate::config::{AllowDevice, AllowDst, Config, Sender};
 use crate::decision::{self, Decision, FlowKind, Inspection, Policy, Target};
 use crate::detect::{Detector, Scratch};
 use crate::finding::{Finding, Hit, Kind, KindSet, Timestamp};
@@ -88,6 +88,14 @@ impl Pipeline {
     pub fn new(config: impl Into<Rc<Config>>) -> Pipeline {
         let config = config.into();
         let detector = Detector::new(&config);
+        Pipeline::with_detector(config, detector)
+    }
+
+    /// A pipeline around a detector already built for `config` (or a clone of one: the
+    /// automaton is shared). What the fuzz target does to try thousands of inputs a second
+    /// under one configuration shape.
+    pub fn with_detector(config: impl Into<Rc<Config>>, detector: Detector) -> Pipeline {
+        let config = config.into();
         let flows = FlowTable::new(config.detect.max_flows as usize, config.detect.budget);
         let names = NameCache::new(config.detect.max_names as usize);
         let leases = config
@@ -114,9 +122,7 @@ impl Pipeline {
     pub fn reload(&mut self, config: impl Into<Rc<Config>>) {
         let config = config.into();
         let mut detector = Detector::new(&config);
-        for mac in self.detector.learned() {
-            detector.learn_mac(mac);
-        }
+        detector.learn_macs(self.detector.learned());
         self.detector = detector;
         self.flows
             .reconfigure(config.detect.max_flows as usize, config.detect.budget);
@@ -270,6 +276,29 @@ impl Pipeline {
         }
     }
 
+    /// The MAC this captured frame would teach the detector (a LAN device's own frame; see
+    /// `inspect_ip`), without inspecting it: `scan` learns every LAN device of its captures
+    /// first, so that the detector's automaton is rebuilt once, not once per device.
+    pub fn lan_sender(&self, link: u32, frame: &[u8]) -> Option<[u8; 6]> {
+        if !self.config.detect.learn_macs {
+            return None;
+        }
+        let frame = packet::decode_link(link, frame).ok()?;
+        let mac = frame.src_mac?;
+        let seg = packet::decode_ip(frame.ip?).ok()??;
+        let dst_lan = self.config.is_lan(seg.dst) || stays_on_the_link(seg.dst);
+        let dns_answer = seg.proto == Proto::Udp && seg.sport == 53 && dst_lan;
+        (self.config.is_lan(seg.src) && !dns_answer).then_some(mac)
+    }
+
+    /// Learns these LAN devices' MACs at once (one rebuild of the detector's automaton).
+    pub fn learn_macs(&mut self, macs: impl IntoIterator<Item = [u8; 6]>) -> usize {
+        if !self.config.detect.learn_macs {
+            return 0;
+        }
+        self.detector.learn_macs(macs)
+    }
+
     /// A DNS answer the router's resolver sent to a LAN device (NFLOG): learn the names.
     pub fn observe_dns_answer(&mut self, ip: &[u8]) {
         if let Ok(Some(seg)) = packet::decode_ip(ip) {
@@ -325,7 +354,7 @@ impl Pipeline {
         let inspection = if is_dns_query && seg.proto == Proto::Udp {
             self.inspect_dns_query(time, src_mac, &seg, out)
         } else {
-            let own_name = self.learn_destination_name(&seg);
+            let own_name = self.learn_destination_name(src_mac, &seg);
             self.inspect_stream(time, src_mac, &seg, own_name, out)
         };
         Ok(Some((inspection, flow_key(&seg), dst_lan)))
@@ -501,7 +530,11 @@ impl Pipeline {
 
     /// HTTP Host and TLS SNI name the destination for this flow's findings (and later flows'
     /// to the same address). Returns the name when this segment gives it.
-    fn learn_destination_name<'p>(&mut self, seg: &Segment<'p>) -> Option<OwnName<'p>> {
+    fn learn_destination_name<'p>(
+        &mut self,
+        src_mac: Option<[u8; 6]>,
+        seg: &Segment<'p>,
+    ) -> Option<OwnName<'p>> {
         let p = seg.payload;
         let name = match p.first() {
             Some(0x16) => tls::server_name(p),
@@ -523,7 +556,11 @@ impl Pipeline {
         Some(OwnName {
             name,
             tag: NameTag::of(name),
-            allowed: host_allowed_kinds(&self.config, name),
+            allowed: host_allowed_kinds(
+                &self.config,
+                name,
+                &sender(&self.config, self.leases.as_ref(), src_mac, seg.src),
+            ),
         })
     }
 }
@@ -608,14 +645,20 @@ impl Attribution<'_> {
         if !config.kind_enabled(hit.kind) {
             return false;
         }
+        let from = sender(
+            config,
+            self.leases,
+            self.src_mac.or(facts.src_mac),
+            self.seg.src,
+        );
         let by_host = if facts.name.is_named() {
             facts.host_allowed.contains(hit.kind)
         } else {
             self.names
                 .get(self.seg.dst)
-                .is_some_and(|h| host_allowed_kinds(config, h).contains(hit.kind))
+                .is_some_and(|h| host_allowed_kinds(config, h, &from).contains(hit.kind))
         };
-        if by_host || allowed_by_prefix(config, hit.kind, self.seg.dst) {
+        if by_host || allowed_by_prefix(config, hit.kind, self.seg.dst, &from) {
             stats.allowed += 1;
             return false;
         }
@@ -684,21 +727,46 @@ fn query_tag(flow: &FlowKey, hit: &Hit) -> u64 {
     h.finish()
 }
 
-/// Whether an `[[allow]]` address rule lets `kind` go to `dst`.
-fn allowed_by_prefix(config: &Config, kind: Kind, dst: IpAddr) -> bool {
+/// The sender as `[[allow]]` rules see it. Its name is looked up (in the lease file) only when
+/// some rule names a device by name: the common config pays nothing for it.
+fn sender<'a>(
+    config: &'a Config,
+    leases: Option<&'a Leases>,
+    mac: Option<[u8; 6]>,
+    ip: IpAddr,
+) -> Sender<'a> {
+    let by_name = config
+        .allow
+        .iter()
+        .any(|r| matches!(r.device, Some(AllowDevice::Name(_))));
+    Sender {
+        mac,
+        name: if by_name {
+            name_of(config, leases, mac, ip)
+        } else {
+            None
+        },
+    }
+}
+
+/// Whether an `[[allow]]` address rule lets `kind` go from `from` to `dst`.
+pub fn allowed_by_prefix(config: &Config, kind: Kind, dst: IpAddr, from: &Sender<'_>) -> bool {
     config.allow.iter().any(|rule| {
         matches!(&rule.dst, AllowDst::Prefix(p) if p.contains(dst))
-            && (rule.kinds.is_empty() || rule.kinds.contains(&kind))
+            && rule.covers_kind(kind)
+            && rule.applies_to(&config.devices, from)
     })
 }
 
-/// The kinds that `[[allow]]` host rules let go to `host`.
-fn host_allowed_kinds(config: &Config, host: &str) -> KindSet {
+/// The kinds that `[[allow]]` host rules let go from `from` to `host`.
+pub fn host_allowed_kinds(config: &Config, host: &str, from: &Sender<'_>) -> KindSet {
     config
         .allow
         .iter()
         .fold(KindSet::EMPTY, |set, rule| match &rule.dst {
-            AllowDst::Host(pattern) if host_matches(pattern, host) => {
+            AllowDst::Host(pattern)
+                if host_matches(pattern, host) && rule.applies_to(&config.devices, from) =>
+            {
                 set.union(if rule.kinds.is_empty() {
                     KindSet::ALL
                 } else {
@@ -711,7 +779,7 @@ fn host_allowed_kinds(config: &Config, host: &str) -> KindSet {
 
 /// `*.example.com` matches every name below example.com (not example.com itself); any other
 /// pattern matches the name exactly. Case does not matter.
-fn host_matches(pattern: &str, host: &str) -> bool {
+pub fn host_matches(pattern: &str, host: &str) -> bool {
     // Names come from packets: compared as bytes, so a multi-byte character at any offset can
     // never land a slice inside it (a `&str` slice there panics).
     let host = host.trim_end_matches('.').as_bytes();
@@ -906,6 +974,7 @@ mod tests {
         config.allow.push(crate::config::Allow {
             dst: AllowDst::Host("mdm.example".into()),
             kinds: vec![Kind::Imei],
+            device: None,
         });
         let mut p = Pipeline::new(config);
         let t = Timestamp::default();
@@ -930,6 +999,56 @@ mod tests {
             Ok(Verdict::Pass)
         );
         assert_eq!((found, p.stats().allowed), (1, 1));
+    }
+
+    /// A per-device rule lets that device's leaks through and no other device's: by MAC, by
+    /// the `[[device]]` name that holds the MAC, and by address rules as by host rules.
+    #[test]
+    fn per_device_allow_rules_match_only_their_device() {
+        use crate::config::AllowDevice;
+        let phone_mac = [0xa4, 0x50, 0x46, 0x12, 0x34, 0x56];
+        let other_mac = [0x02, 0, 0, 0, 0, 0x99];
+        let body = b"GET /r?imei=490154203237518 HTTP/1.1\r\nHost: mdm.example\r\n\r\n";
+        for device in [
+            AllowDevice::Mac(phone_mac),
+            AllowDevice::Name("PHONE".into()),
+        ] {
+            for dst in [
+                AllowDst::Host("mdm.example".into()),
+                AllowDst::Prefix(crate::config::Prefix::parse("203.0.113.0/24").expect("p")),
+            ] {
+                let mut config = with_phone();
+                config.devices[0].mac = vec![phone_mac];
+                config.allow.push(crate::config::Allow {
+                    dst: dst.clone(),
+                    kinds: vec![Kind::Imei],
+                    device: Some(device.clone()),
+                });
+                let mut p = Pipeline::new(config);
+                let t = Timestamp::default();
+                let mut found = 0;
+                let own = tcp4_from(40_001, 1, 0x18, body);
+                assert_eq!(
+                    p.handle_ip(t, Some(phone_mac), &own, &mut |_| found += 1),
+                    Ok(Verdict::Pass),
+                    "{device:?} {dst:?}"
+                );
+                let other = tcp4_from(40_002, 1, 0x18, body);
+                assert_eq!(
+                    p.handle_ip(t, Some(other_mac), &other, &mut |_| found += 1),
+                    Ok(Verdict::Leak),
+                    "{device:?} {dst:?}"
+                );
+                // No MAC at all (a raw-IP capture): only a name rule could match, and the
+                // sender has no name here.
+                let bare = tcp4_from(40_003, 1, 0x18, body);
+                assert_eq!(
+                    p.handle_ip(t, None, &bare, &mut |_| found += 1),
+                    Ok(Verdict::Leak)
+                );
+                assert_eq!((found, p.stats().allowed), (2, 1), "{device:?} {dst:?}");
+            }
+        }
     }
 
     /// Two sites behind one address: each finding shows its own flow's Host, never the name

@@ -26,6 +26,9 @@
 //! | `set_settings` | write | edits the settings the Settings tab shows into the file, then as `set_config` |
 //! | `set_mode`     | write | `set_settings` with the mode alone (enforce ↔ monitor)        |
 //! | `unblock`      | write | lifts one block (`{"id":"3"}`) or all (`{"id":"all"}`)        |
+//! | `devices`      | read  | the per-device history, as `leakguard report --json` (Devices tab) |
+//! | `allow`        | write | one report row allowed: `leakguard allow` ([`crate::edit`])   |
+//! | `block`        | write | one report row's allowance taken back: `leakguard block`      |
 //!
 //! The config is read and written as text; what it means is decided by [`Config::parse`], and
 //! edits go through `toml_edit`, which keeps the owner's comments and every key the tab does not
@@ -33,8 +36,8 @@
 
 use std::fs;
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::FileTypeExt;
+use std::path::PathBuf;
 use std::time::UNIX_EPOCH;
 
 use serde_json::{json, Map, Value};
@@ -43,6 +46,7 @@ use toml_edit::{value, Array, ArrayOfTables, DocumentMut, Item, Table};
 use crate::config::{AllowDst, Config, ConfigError, Mode, Scope};
 use crate::daemon::control::{self, Unblock};
 use crate::daemon::status::STATUS_FILE;
+use crate::edit;
 use crate::finding::{mac_text, Kind};
 
 /// Where the config is when `LEAKGUARD_CONFIG` does not say otherwise.
@@ -65,6 +69,9 @@ pub fn signatures() -> Value {
         "set_settings": { "settings": {} },
         "set_mode": { "mode": "" },
         "unblock": { "id": "" },
+        "devices": {},
+        "allow": { "device": "", "device_id": "", "name": "", "kind": "", "dst": "" },
+        "block": { "device": "", "device_id": "", "name": "", "kind": "", "dst": "" },
     })
 }
 
@@ -162,6 +169,9 @@ impl Backend {
                 None => failure("set_mode: expected {\"mode\": \"enforce\"|\"monitor\"}"),
             },
             "unblock" => self.unblock(args.get("id")),
+            "devices" => self.devices(),
+            "allow" => self.row(args, true),
+            "block" => self.row(args, false),
             other => failure(&format!("unknown method {other}")),
         }
     }
@@ -276,47 +286,88 @@ impl Backend {
     }
 
     /// Validates `text`, writes it (temporary file, fsync, rename: the daemon and a power cut see
-    /// the old file or the new one, never half), then asks the daemon to reload.
+    /// the old file or the new one, never half), then asks the daemon to reload: [`edit::commit`].
     fn set_config(&self, text: &str) -> Value {
-        let config = match Config::parse(text, &self.file_name()) {
-            Ok(c) => c,
-            Err(e) => {
-                let mut reply = config_error(&e);
-                reply["written"] = Value::Bool(false);
-                return reply;
-            }
+        match edit::commit(&self.config_path, text) {
+            Ok(written) => written_reply(&written),
+            Err(refused) => refused_reply(&refused),
+        }
+    }
+
+    /// `allow` / `block`: one report row (`device` name or MAC, or `device_id` — the history's
+    /// digest of its MAC, resolved here —, `kind`, `dst`) through [`edit::apply_row`], the code
+    /// behind `leakguard allow` and `leakguard block`.
+    fn row(&self, args: &Map<String, Value>, allowing: bool) -> Value {
+        let method = if allowing { "allow" } else { "block" };
+        let text = |key: &str| args.get(key).and_then(Value::as_str);
+        let (Some(kind), Some(dst)) = (text("kind"), text("dst")) else {
+            return failure(&format!(
+                "{method}: expected {{\"device\"|\"device_id\": …, \"kind\": …, \"dst\": …}}"
+            ));
         };
-        if let Err(e) = write_atomic(&self.config_path, text) {
-            return json!({
-                "ok": false,
-                "written": false,
-                "error": format!("writing {}: {e}", self.file_name()),
-            });
-        }
-        let mut reply = json!({
-            "ok": true,
-            "written": true,
-            "mode": mode_name(config.mode),
-        });
-        match control::request(&self.socket(&config), "reload") {
-            Ok(raw) => match control::reply_error(&raw) {
-                None => {
-                    reply["reloaded"] = Value::Bool(true);
-                    // The daemon answers after the reload: its mode now is what it runs with.
-                    if let Ok((_, status)) = control::status(&self.socket(&config)) {
-                        reply["running_mode"] = Value::from(status.mode);
-                    }
-                }
-                Some(e) => {
-                    reply["reloaded"] = Value::Bool(false);
-                    reply["reload_error"] = Value::from(e);
-                }
+        let (config, _) = self.config();
+        let device = match (text("device_id").filter(|s| !s.is_empty()), text("device")) {
+            (Some(id), fallback) => match edit::resolve_device_id(&config, id) {
+                Ok(mac) => mac_text(&mac).as_str().to_string(),
+                Err(e) => match fallback.filter(|s| !s.trim().is_empty()) {
+                    // The MAC is not known now: the name the history shows is what is left
+                    // (unless it was masked: then it names nothing).
+                    Some(name) if !name.contains('*') => name.to_string(),
+                    _ => return failure(&format!("{method}: {e}")),
+                },
             },
-            Err(e) => {
-                reply["reloaded"] = Value::Bool(false);
-                reply["reload_error"] = Value::from(e.to_string());
+            (None, Some(d)) => d.to_string(),
+            (None, None) => return failure(&format!("{method}: expected a device or device_id")),
+        };
+        let mut row = match edit::Row::parse(&device, kind, dst) {
+            Ok(r) => r,
+            Err(e) => return failure(&format!("{method}: {e}")),
+        };
+        row.note = text("name").map(str::to_string);
+        match edit::apply_row(&self.config_path, &row, allowing) {
+            Ok(applied) => {
+                let mut reply = match &applied.written {
+                    Some(w) => written_reply(w),
+                    None => json!({ "ok": true, "written": false }),
+                };
+                reply["message"] = Value::from(applied.message);
+                reply
             }
+            Err(refused) => refused_reply(&refused),
         }
+    }
+
+    /// `devices`: the history (the running daemon's, else its file), as `leakguard report
+    /// --json` prints it.
+    fn devices(&self) -> Value {
+        let (config, _) = self.config();
+        let socket = self.socket(&config);
+        let (data, live) = match control::history(&socket) {
+            Ok(d) => (d, true),
+            Err(_) => match crate::history::store::read(&config.history.path) {
+                Ok(d) => (d.unwrap_or_default(), false),
+                Err(e) => return failure(&e),
+            },
+        };
+        let data = match crate::history::report::select(
+            &data,
+            None,
+            &crate::history::report::Filter::default(),
+        ) {
+            Ok(d) => d,
+            Err(e) => return failure(&e),
+        };
+        let mut reply = serde_json::to_value(&data).unwrap_or_default();
+        reply["ok"] = Value::Bool(true);
+        reply["running"] = Value::Bool(live);
+        reply["mode"] = Value::from(mode_name(config.mode));
+        reply["keep_days"] = Value::from(config.history.keep_days);
+        reply["now"] = Value::from(
+            std::time::SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        );
+        reply["allow"] = settings(&config)["allow"].clone();
         reply
     }
 
@@ -364,6 +415,37 @@ impl Backend {
     }
 }
 
+/// The reply to a written config: written, and whether the daemon reloaded.
+fn written_reply(w: &edit::Written) -> Value {
+    let mut reply = json!({
+        "ok": true,
+        "written": true,
+        "mode": mode_name(w.config.mode),
+    });
+    match &w.reload {
+        Ok(running_mode) => {
+            reply["reloaded"] = Value::Bool(true);
+            if let Some(m) = running_mode {
+                reply["running_mode"] = Value::from(m.as_str());
+            }
+        }
+        Err(e) => {
+            reply["reloaded"] = Value::Bool(false);
+            reply["reload_error"] = Value::from(e.as_str());
+        }
+    }
+    reply
+}
+
+fn refused_reply(r: &edit::Refused) -> Value {
+    let mut reply = match r {
+        edit::Refused::Invalid(e) => config_error(e),
+        other => failure(&other.to_string()),
+    };
+    reply["written"] = Value::Bool(false);
+    reply
+}
+
 fn mode_name(mode: Mode) -> &'static str {
     match mode {
         Mode::Enforce => "enforce",
@@ -407,6 +489,7 @@ pub fn settings(config: &Config) -> Value {
                     AllowDst::Host(h) => h.clone(),
                 },
                 "kinds": a.kinds.iter().map(|k| k.name()).collect::<Vec<_>>(),
+                "device": a.device.as_ref().map(|d| d.to_string()),
             })
         })
         .collect();
@@ -523,6 +606,12 @@ pub fn apply_settings(doc: &mut DocumentMut, s: &Map<String, Value>) -> Result<(
                 .as_object()
                 .ok_or_else(|| format!("allow[{i}]: expected an object"))?;
             let mut t = Table::new();
+            if let Some(d) = a.get("device").filter(|d| !d.is_null()) {
+                let device = string_of(d, &format!("allow[{i}].device"))?;
+                if !device.is_empty() {
+                    t["device"] = value(device);
+                }
+            }
             t["dst"] = value(string_of(
                 a.get("dst").unwrap_or(&Value::Null),
                 &format!("allow[{i}].dst"),
@@ -559,49 +648,13 @@ fn set_tables(doc: &mut DocumentMut, key: &str, mut tables: ArrayOfTables) {
     doc[key] = Item::ArrayOfTables(tables);
 }
 
-/// Writes `text` to `path` so that a reader sees the old content or the new, never a mix: a
-/// temporary file in the same directory (created 0600: the config holds the owner's identifiers
-/// in the clear; then the old file's owner and mode), fsync, rename over, fsync of the directory.
-pub fn write_atomic(path: &Path, text: &str) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let old = fs::metadata(path).ok();
-    let mode = old
-        .as_ref()
-        .map(|m| m.permissions().mode() & 0o7777)
-        .unwrap_or(0o600);
-    let result = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)?;
-        file.write_all(text.as_bytes())?;
-        // The owner the packager gave the file (a daemon running as its own user reads it).
-        if let Some(m) = &old {
-            std::os::unix::fs::fchown(&file, Some(m.uid()), Some(m.gid()))?;
-        }
-        file.set_permissions(fs::Permissions::from_mode(mode))?;
-        file.sync_all()?;
-        fs::rename(&temp, path)?;
-        fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    result
-}
+/// The one atomic write every config change takes (see [`crate::edit`]).
+pub use crate::edit::write_atomic;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     fn doc(text: &str) -> DocumentMut {
         text.parse().unwrap()
@@ -742,6 +795,68 @@ mod tests {
             reply["error"].as_str().unwrap().contains("not running"),
             "{reply}"
         );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn allow_and_block_rows_and_devices() {
+        let dir = scratch("rows");
+        let path = dir.join("leakguard.toml");
+        let base = format!(
+            "mode = \"enforce\"\n[daemon]\nrun_dir = \"{}\"\n[history]\npath = \"{}\"\n",
+            dir.join("run").display(),
+            dir.join("history.json").display()
+        );
+        fs::write(&path, &base).unwrap();
+        let b = Backend::new(path.clone());
+        let row =
+            json!({ "device": "tv", "name": "Living room", "kind": "mac", "dst": "t.example" });
+        let reply = b.call("allow", &settings_of(row.clone()));
+        assert_eq!(
+            (reply["ok"].clone(), reply["written"].clone()),
+            (json!(true), json!(true)),
+            "{reply}"
+        );
+        assert!(
+            reply["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("allowed mac from tv"),
+            "{reply}"
+        );
+        let c = Config::load(&path).unwrap();
+        assert_eq!(c.allow.len(), 1);
+        assert_eq!(settings(&c)["allow"][0]["device"], "tv");
+        let reply = b.call("block", &settings_of(row));
+        assert_eq!(reply["ok"], true, "{reply}");
+        assert!(
+            reply["message"]
+                .as_str()
+                .unwrap()
+                .contains("dropped and blocked"),
+            "{reply}"
+        );
+        assert!(Config::load(&path).unwrap().allow.is_empty());
+        // A device id that no known MAC digests to, with a masked name: refused, nothing written.
+        let reply = b.call(
+            "allow",
+            &settings_of(json!({ "device_id": "0123456789abcdef", "name": "phone-49****18", "kind": "imei", "dst": "a.example" })),
+        );
+        assert_eq!(reply["ok"], false, "{reply}");
+        assert_eq!(
+            fs::read_to_string(&path).unwrap().trim_end(),
+            base.trim_end()
+        );
+        let reply = b.call(
+            "allow",
+            &settings_of(json!({ "kind": "imei", "dst": "a.example" })),
+        );
+        assert_eq!(reply["ok"], false, "{reply}");
+        // No daemon, no file yet: an empty history.
+        let reply = b.call("devices", &Map::new());
+        assert_eq!(reply["ok"], true, "{reply}");
+        assert_eq!(reply["devices"], json!([]));
+        assert_eq!(reply["running"], false);
         let _ = fs::remove_dir_all(&dir);
     }
 

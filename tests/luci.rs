@@ -168,6 +168,7 @@ fn package_files_are_where_luci_expects_them() {
     for rel in [
         "Makefile",
         "htdocs/luci-static/resources/view/leakguard/status.js",
+        "htdocs/luci-static/resources/view/leakguard/devices.js",
         "htdocs/luci-static/resources/view/leakguard/settings.js",
         "root/usr/share/luci/menu.d/luci-app-leakguard.json",
         "root/usr/share/rpcd/acl.d/luci-app-leakguard.json",
@@ -209,7 +210,10 @@ fn package_files_are_where_luci_expects_them() {
     // lists exactly these methods, so nothing it answers is unreachable or ungranted.
     let read = acl_methods("read");
     let write = acl_methods("write");
-    assert_eq!(read, BTreeSet::from(["status".to_string()]));
+    assert_eq!(
+        read,
+        BTreeSet::from(["status".to_string(), "devices".to_string()])
+    );
     assert!(read.is_disjoint(&write));
     let listed: BTreeSet<String> = leakguard::rpcd::signatures()
         .as_object()

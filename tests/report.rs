@@ -157,3 +157,146 @@ fn report_reads_a_kept_file_and_refuses_a_damaged_one() {
     assert!(stderr.contains("--since"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// From report to policy on the command line: `allow` writes a per-device rule (comments kept)
+/// that the next scan honours for that device only; `block` takes it back; bad requests and a
+/// broader rule are refused with nothing written.
+#[test]
+fn allow_and_block_edit_the_config_and_scans_follow() {
+    let dir = tmp("allow");
+    let pcap = dir.join("two.pcap");
+    two_devices().write(&pcap);
+    let config = dir.join("leakguard.toml");
+    let base = format!(
+        "# the owner's note\nmode = \"monitor\"\n\n[daemon]\nrun_dir = \"{}\"\n",
+        dir.join("run").display()
+    );
+    std::fs::write(&config, &base).unwrap();
+    let cfg = config.to_str().unwrap();
+    let findings = || {
+        let (_, stdout, stderr) = run(&[
+            "scan",
+            "--config",
+            cfg,
+            "--format",
+            "json",
+            pcap.to_str().unwrap(),
+        ]);
+        assert!(stderr.contains("finding(s)"), "{stderr}");
+        stdout.lines().count()
+    };
+    assert_eq!(findings(), 6);
+
+    let (code, stdout, stderr) = run(&[
+        "allow",
+        "--config",
+        cfg,
+        "--device",
+        PHONE_MAC_TEXT,
+        "--kind",
+        "imei",
+        "--dst",
+        ZZHC_HOST,
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("allowed imei from a4:50:**:**:**:56 to zzhc.vnet.cn"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("did not reload"), "{stdout}");
+    assert!(
+        !stdout.contains(PHONE_MAC_TEXT),
+        "a full MAC printed: {stdout}"
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.starts_with("# the owner's note\n"), "{text}");
+    assert!(
+        text.contains(
+            "[[allow]]\ndevice = \"a4:50:46:12:34:56\"\ndst = \"zzhc.vnet.cn\"\nkinds = [\"imei\"]"
+        ),
+        "{text}"
+    );
+    // The phone's two leaks to zzhc.vnet.cn are allowed; its leak elsewhere and the TV's stay.
+    assert_eq!(findings(), 4);
+    // Allowing it again changes nothing.
+    let (code, stdout, _) = run(&[
+        "allow",
+        "--config",
+        cfg,
+        "--device",
+        PHONE_MAC_TEXT,
+        "--kind",
+        "imei",
+        "--dst",
+        ZZHC_HOST,
+    ]);
+    assert_eq!(code, Some(0));
+    assert!(
+        stdout.contains("already allowed") && stdout.contains("unchanged"),
+        "{stdout}"
+    );
+
+    let (code, stdout, stderr) = run(&[
+        "block",
+        "--config",
+        cfg,
+        "--device",
+        "A4-50-46-12-34-56",
+        "--kind",
+        "imei",
+        "--dst",
+        ZZHC_HOST,
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("no longer allowed") && stdout.contains("monitor"),
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap().trim_end(),
+        base.trim_end()
+    );
+    assert_eq!(findings(), 6);
+
+    // Refusals: a bad kind, a bad MAC, a broader rule; nothing written.
+    let (code, _, stderr) = run(&[
+        "allow", "--config", cfg, "--device", "tv", "--kind", "imie", "--dst", ZZHC_HOST,
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("unknown kind `imie`"), "{stderr}");
+    let (code, _, stderr) = run(&[
+        "allow",
+        "--config",
+        cfg,
+        "--device",
+        "a4:50:46:12",
+        "--kind",
+        "imei",
+        "--dst",
+        ZZHC_HOST,
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("not a MAC address"), "{stderr}");
+    let broad = format!("{base}\n[[allow]]\ndst = \"*.vnet.cn\"\n");
+    std::fs::write(&config, &broad).unwrap();
+    let (code, _, stderr) = run(&[
+        "block", "--config", cfg, "--device", "tv", "--kind", "imei", "--dst", ZZHC_HOST,
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("[[allow]] at line 7 (every device"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), broad);
+    // A config that does not parse is not edited; the error says where.
+    std::fs::write(&config, "mode = \"sometimes\"\n").unwrap();
+    let (code, _, stderr) = run(&[
+        "allow", "--config", cfg, "--device", "tv", "--kind", "imei", "--dst", ZZHC_HOST,
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("leakguard.toml:1:8: mode: unknown mode"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -9,6 +9,8 @@
 //! | `unblock <id>`     | `{"ok":true,"removed":1}`                        |
 //! | `unblock all`      | `{"ok":true,"removed":N}`                        |
 //! | `reload`           | `{"ok":true}` (the daemon reloads as on SIGHUP)   |
+//! | `history`          | the per-device history JSON                      |
+//! | `device <id>`      | `{"ok":true,"mac":"…"}`: the MAC (among those it has seen) whose history digest is `id` (16 hex digits); for `leakguard allow` from LuCI, which names a device by its digest |
 //! | anything else      | `{"ok":false,"error":"…"}`                       |
 //!
 //! Only root may talk to the daemon: unblocking lets a leak through, and the file mode alone is
@@ -16,9 +18,12 @@
 //! The server asks the kernel who the peer is (`SO_PEERCRED`) and refuses everyone else.
 //!
 //! The daemon is single-threaded and also moves packets, so the server never blocks for long:
-//! the listening socket is non-blocking (the daemon polls [`ControlServer::fd`]), and reading
-//! the request and writing the reply time out after [`IO_TIMEOUT`], so a client that connects
-//! and stalls costs the packet loop at most that.
+//! the listening socket is non-blocking (the daemon polls [`ControlServer::fd`]), and each
+//! wake-up of the loop has one deadline, [`WAKE_BUDGET`] ahead, for all the clients it serves
+//! together: reading requests and writing replies time out at that deadline, and clients still
+//! waiting after it are left queued for the next wake-up, after the packets. A client that
+//! connects and stalls (or a hundred of them) costs the packet loop at most [`WAKE_BUDGET`] per
+//! wake-up, never a timeout per client.
 
 #![forbid(unsafe_code)]
 
@@ -28,7 +33,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::sys::socket::{getsockopt, sockopt};
 use serde::Serialize;
@@ -39,8 +44,24 @@ use super::status::Status;
 /// The socket's file name in the run directory.
 pub const SOCKET_NAME: &str = "control.sock";
 
-/// How long the daemon waits for a request line or for a reply to be taken.
-pub const IO_TIMEOUT: Duration = Duration::from_secs(1);
+/// The time one wake-up of the daemon loop gives the control socket, all its clients together:
+/// reading request lines and writing replies. A real client (`leakguard status`, the rpcd
+/// plugin) writes its line right after connecting and reads the reply at once, in well under a
+/// millisecond; the budget is what a stalled one can cost the packets (at 50k packets/s, a
+/// queue of 1024 fills in 20 ms, so the kernel's `bypass` or queue limit takes over for what
+/// comes in meanwhile, which is why it is short).
+pub const WAKE_BUDGET: Duration = Duration::from_millis(200);
+
+/// How long one client may take to send its line, within the wake-up's budget. The daemon
+/// blocks in that read, which gives the CPU to the client (on a one-core router too), and a real
+/// client writes its line right after `connect` returns: so a client still silent after this
+/// is one that stalls, and a row of them cannot use a wake-up's budget up one by one and keep
+/// real clients waiting behind them past their own 3 s timeout.
+const READ_WAIT: Duration = Duration::from_millis(50);
+
+/// A reply is written even when the wake-up's deadline has just passed (the request was read in
+/// time): it goes into the socket buffer at once unless the client stopped reading.
+const REPLY_MIN: Duration = Duration::from_millis(10);
 
 /// How long the client waits for the daemon.
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -76,6 +97,8 @@ pub enum Request {
     History,
     Unblock(Unblock),
     Reload,
+    /// The MAC whose history digest is this.
+    Device(u64),
 }
 
 impl Request {
@@ -88,6 +111,14 @@ impl Request {
             Some("status") => Request::Status,
             Some("history") => Request::History,
             Some("reload") => Request::Reload,
+            Some("device") => match words.next() {
+                Some(id) if id.len() == 16 => match u64::from_str_radix(id, 16) {
+                    Ok(n) => Request::Device(n),
+                    Err(_) => return Err(format!("device: not a device id: {}", printable(id))),
+                },
+                Some(id) => return Err(format!("device: not a device id: {}", printable(id))),
+                None => return Err("device: expected a device id (16 hex digits)".to_string()),
+            },
             Some("unblock") => match words.next() {
                 None => return Err("unblock: expected a block id or `all`".to_string()),
                 Some("all") => Request::Unblock(Unblock::All),
@@ -115,6 +146,7 @@ impl Request {
             Request::Status => "status".to_string(),
             Request::History => "history".to_string(),
             Request::Reload => "reload".to_string(),
+            Request::Device(id) => format!("device {id:016x}"),
             Request::Unblock(Unblock::All) => "unblock all".to_string(),
             Request::Unblock(Unblock::Id(id)) => format!("unblock {id}"),
         }
@@ -134,11 +166,23 @@ fn printable(word: &str) -> String {
 #[derive(Debug)]
 pub struct Responder {
     stream: UnixStream,
+    /// The wake-up's deadline (see [`WAKE_BUDGET`]).
+    deadline: Instant,
+}
+
+/// What is left of `deadline`, at least `floor` (socket timeouts of zero mean "none").
+fn left(deadline: Instant, floor: Duration) -> Duration {
+    deadline
+        .saturating_duration_since(Instant::now())
+        .max(floor)
 }
 
 impl Responder {
-    /// Sends `json` (one value, no newline needed) and closes. Times out after [`IO_TIMEOUT`].
+    /// Sends `json` (one value, no newline needed) and closes. Times out at the wake-up's
+    /// deadline (at least [`REPLY_MIN`] from now).
     pub fn reply(mut self, json: &str) -> io::Result<()> {
+        self.stream
+            .set_write_timeout(Some(left(self.deadline, REPLY_MIN)))?;
         self.stream.write_all(json.as_bytes())?;
         self.stream.write_all(b"\n")?;
         self.stream.flush()?;
@@ -261,11 +305,21 @@ impl ControlServer {
         self.listener.as_fd()
     }
 
+    /// The deadline for one wake-up of the daemon loop: pass it to every
+    /// [`poll_request`](Self::poll_request) of that wake-up.
+    pub fn wake_deadline() -> Instant {
+        Instant::now() + WAKE_BUDGET
+    }
+
     /// Accepts waiting clients and returns the first valid request with its responder, or `None`
-    /// when nobody (else) is waiting. Refused peers, malformed and unknown requests are answered
-    /// with an error reply here and never reach the caller.
-    pub fn poll_request(&mut self) -> Option<(Request, Responder)> {
+    /// when nobody (else) is waiting or `deadline` has passed (those still waiting stay queued
+    /// for the next wake-up). Refused peers, malformed and unknown requests are answered with an
+    /// error reply here and never reach the caller.
+    pub fn poll_request(&mut self, deadline: Instant) -> Option<(Request, Responder)> {
         for _ in 0..MAX_PER_POLL {
+            if Instant::now() >= deadline {
+                return None;
+            }
             let stream = match self.listener.accept() {
                 Ok((stream, _)) => stream,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
@@ -276,7 +330,7 @@ impl ControlServer {
                     return None;
                 }
             };
-            match self.read_request(stream) {
+            match self.read_request(stream, deadline) {
                 Ok(Some(found)) => return Some(found),
                 Ok(None) => {}
                 Err(e) => log::debug!("control socket: {e}"),
@@ -286,12 +340,17 @@ impl ControlServer {
     }
 
     /// Checks the peer and reads its request. `Ok(None)`: the client was answered with an error.
-    fn read_request(&self, stream: UnixStream) -> io::Result<Option<(Request, Responder)>> {
+    fn read_request(
+        &self,
+        stream: UnixStream,
+        deadline: Instant,
+    ) -> io::Result<Option<(Request, Responder)>> {
         stream.set_nonblocking(false)?;
-        stream.set_read_timeout(Some(IO_TIMEOUT))?;
-        stream.set_write_timeout(Some(IO_TIMEOUT))?;
+        let wait = left(deadline, Duration::from_millis(1)).min(READ_WAIT);
+        stream.set_read_timeout(Some(wait))?;
         let responder = Responder {
             stream: stream.try_clone()?,
+            deadline,
         };
         let uid = getsockopt(&stream, sockopt::PeerCredentials)
             .map_err(io::Error::from)?
@@ -495,6 +554,25 @@ pub fn history(path: &Path) -> io::Result<crate::history::HistoryData> {
     })
 }
 
+/// `device <id>` on the socket at `path`: the MAC the daemon has seen whose digest is `id`.
+pub fn device_mac(path: &Path, id: u64) -> io::Result<[u8; 6]> {
+    let reply = request(path, &Request::Device(id).line())?;
+    let value = check_reply(&reply)?;
+    value
+        .get("mac")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|m| match crate::config::AllowDevice::parse(m) {
+            Ok(crate::config::AllowDevice::Mac(mac)) => Some(mac),
+            _ => None,
+        })
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "bad device reply from leakguard",
+            )
+        })
+}
+
 /// `unblock <id|all>` on the socket at `path`: how many blocks were removed.
 pub fn unblock(path: &Path, which: Unblock) -> io::Result<u64> {
     let reply = request(path, &Request::Unblock(which).line())?;
@@ -553,7 +631,7 @@ mod tests {
         while Instant::now() < deadline {
             let mut fds = [PollFd::new(server.fd(), PollFlags::POLLIN)];
             let _ = poll(&mut fds, 100u16);
-            if let Some(found) = server.poll_request() {
+            if let Some(found) = server.poll_request(ControlServer::wake_deadline()) {
                 return found;
             }
         }
@@ -563,7 +641,9 @@ mod tests {
     /// Serves until the client thread ends, asserting no request reaches the daemon.
     fn serve_none<T>(server: &mut ControlServer, client: thread::JoinHandle<T>) -> T {
         while !client.is_finished() {
-            assert!(server.poll_request().is_none());
+            assert!(server
+                .poll_request(ControlServer::wake_deadline())
+                .is_none());
             thread::sleep(Duration::from_millis(5));
         }
         client.join().unwrap()
@@ -693,7 +773,7 @@ mod tests {
         let reply = serve_none(&mut server, client).unwrap();
         assert_eq!(reply_error(&reply).as_deref(), Some("request too long"));
 
-        // A client that connects and says nothing costs the daemon at most IO_TIMEOUT.
+        // A client that connects and says nothing is answered and closed.
         let p = path.clone();
         let silent = thread::spawn(move || {
             let mut s = UnixStream::connect(&p).unwrap();
@@ -701,13 +781,67 @@ mod tests {
             s.read_to_string(&mut reply).unwrap();
             reply
         });
-        let start = Instant::now();
         let reply = serve_none(&mut server, silent);
-        assert!(start.elapsed() < IO_TIMEOUT * 3);
         assert_eq!(
             reply_error(&reply).as_deref(),
             Some("timed out waiting for a request")
         );
+    }
+
+    /// Twenty clients that connect and stall cost each wake-up of the loop at most its one
+    /// budget (not a timeout per client), and a real client queued behind them is still served
+    /// within its own timeout.
+    #[test]
+    fn one_deadline_per_wake_up() {
+        let dir = TempDir::new("stall");
+        let path = dir.0.join(SOCKET_NAME);
+        let mut server = server_at(&path);
+        let stalled: Vec<UnixStream> = (0..20)
+            .map(|_| UnixStream::connect(&path).unwrap())
+            .collect();
+        let p = path.clone();
+        let client = thread::spawn(move || request(&p, "status"));
+        let started = Instant::now();
+        let mut longest = Duration::ZERO;
+        let mut wake_ups = 0;
+        let responder = 'wait: loop {
+            assert!(
+                started.elapsed() < CLIENT_TIMEOUT,
+                "the real client was not served"
+            );
+            let mut fds = [PollFd::new(server.fd(), PollFlags::POLLIN)];
+            let _ = poll(&mut fds, 100u16);
+            // One wake-up, as the daemon's `handle_control`: requests until none is left.
+            let deadline = ControlServer::wake_deadline();
+            let start = Instant::now();
+            let got = server.poll_request(deadline);
+            longest = longest.max(start.elapsed());
+            wake_ups += 1;
+            if let Some((request, responder)) = got {
+                assert_eq!(request, Request::Status);
+                break 'wait responder;
+            }
+        };
+        responder.ok().unwrap();
+        assert_eq!(client.join().unwrap().unwrap(), r#"{"ok":true}"#);
+        // The budget is 200 ms; a per-client timeout of 1 s would have taken 8 s per wake-up.
+        assert!(
+            longest < Duration::from_secs(2),
+            "a wake-up took {longest:?}"
+        );
+        assert!(
+            wake_ups >= 2,
+            "the stalled clients were all served in one wake-up"
+        );
+        for mut s in stalled {
+            let mut reply = String::new();
+            s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+            let _ = s.read_to_string(&mut reply);
+            assert_eq!(
+                reply_error(reply.trim()).as_deref(),
+                Some("timed out waiting for a request")
+            );
+        }
     }
 
     #[test]

@@ -37,7 +37,7 @@ use crate::finding::{Finding, Timestamp};
 use crate::firewall::{self, Firewall};
 use crate::flow::FlowKey;
 use crate::history::{store, History, Key};
-use crate::netlink::{ConntrackEvents, Log, LogConfig, Queue, QueueConfig};
+use crate::netlink::{ConntrackEvents, Log, LogConfig, Queue, QueueConfig, TableEvents};
 use crate::packet::Proto;
 use crate::pipeline::Pipeline;
 use crate::render::Render;
@@ -51,8 +51,73 @@ use status::{BlockStatus, Counters, Status};
 const TICK: Duration = Duration::from_secs(1);
 /// How often the table's presence is checked and the status file written.
 const CHECK_EVERY: Duration = Duration::from_secs(2);
+/// How often the table is checked by forking `nft list table` when nftables events tell us
+/// of its deletion anyway (a safety net for what events do not cover, such as an xt rule
+/// deleted by hand); without events, every [`CHECK_EVERY`].
+const VERIFY_EVERY: Duration = Duration::from_secs(30);
 /// How often the lease file's mtime is looked at.
 const LEASES_EVERY: Duration = Duration::from_secs(10);
+/// Blocks installed at once, at most: a LAN host sending leaks to ever new destinations
+/// cannot grow the kernel's sets past this. When full, the leaking flow is still dropped (by
+/// its packet's verdict and flow mark); only the wider block is not added.
+const MAX_BLOCKS: usize = 4096;
+/// New blocks per second, at most (a burst of [`BLOCK_BURST`]): each costs an `nft` call, and
+/// a host flooding leak-looking traffic must not keep the loop from other devices' packets.
+/// Over the rate, as when full, the flow itself is still dropped.
+const BLOCKS_PER_SEC: f64 = 10.0;
+const BLOCK_BURST: f64 = 20.0;
+/// A table-full condition is logged at most once per this long, with how often it recurred.
+const FULL_LOG_EVERY: Duration = Duration::from_secs(60);
+
+/// Logs a recurring condition once, then at most once per [`FULL_LOG_EVERY`] with a count of
+/// the times in between: a flood must not become a log line per packet.
+#[derive(Default)]
+struct LogOnce {
+    last: Option<Instant>,
+    since: u64,
+}
+
+impl LogOnce {
+    /// Counts one occurrence; returns how many there were since the last line when one is due.
+    fn due(&mut self, now: Instant) -> Option<u64> {
+        self.since += 1;
+        match self.last {
+            Some(t) if now.duration_since(t) < FULL_LOG_EVERY => None,
+            _ => {
+                self.last = Some(now);
+                Some(std::mem::take(&mut self.since))
+            }
+        }
+    }
+}
+
+/// A token bucket for block additions.
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn new() -> Bucket {
+        Bucket {
+            tokens: BLOCK_BURST,
+            at: Instant::now(),
+        }
+    }
+
+    fn take(&mut self, now: Instant) -> bool {
+        let refill = now.duration_since(self.at).as_secs_f64() * BLOCKS_PER_SEC;
+        self.tokens = (self.tokens + refill).min(BLOCK_BURST);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 /// Headers in front of the inspected payload in each queued packet (IPv6 + TCP with options).
 const HEADER_ROOM: u32 = 128;
 
@@ -62,6 +127,9 @@ pub fn run(config_path: &Path, foreground: bool) -> Result<(), String> {
     let config = Config::load(config_path).map_err(|e| e.to_string())?;
     let log = syslog::init(foreground, &config.alert.syslog, LevelFilter::Info)
         .map_err(|e| format!("installing the logger: {e}"))?;
+    for w in &config.warnings {
+        warn!("{w}");
+    }
     let mut daemon = Daemon::start(config_path.to_path_buf(), config, log)?;
     let result = daemon.run_loop();
     daemon.shutdown();
@@ -71,7 +139,13 @@ pub fn run(config_path: &Path, foreground: bool) -> Result<(), String> {
 /// `leakguard status`: the running daemon's snapshot, as JSON or as text.
 pub fn status(config: &Config, json: bool) -> Result<String, String> {
     let path = control::socket_path(&config.daemon.run_dir);
-    let (raw, snapshot) = control::status(&path).map_err(|e| e.to_string())?;
+    let (raw, snapshot) = control::status(&path).map_err(|e| {
+        let last = status::read(&config.daemon.run_dir);
+        format!(
+            "{}\n  control socket: {e}",
+            status::not_running_text(last.as_ref(), unix_now())
+        )
+    })?;
     Ok(if json {
         format!("{}\n", raw.trim_end())
     } else {
@@ -104,13 +178,25 @@ struct Daemon {
     queue: Queue,
     conntrack: Option<ConntrackEvents>,
     nflog: Option<Log>,
+    /// nftables table events: how the deletion of our table is noticed.
+    tables: Option<TableEvents>,
     control: ControlServer,
     signals: SignalFd,
     alerts: Alerts,
     /// The one masked view of a finding (alerts, status, block names).
     render: Render,
     counters: Counters,
+    /// Unix seconds at start, for display; uptime comes from `started_at`, a monotonic clock
+    /// (routers without an RTC start before NTP sets the wall clock).
     started: u64,
+    started_at: Instant,
+    /// How the previous daemon ended, found in the status file at start.
+    previous: Option<status::Previous>,
+    block_bucket: Bucket,
+    blocks_full: LogOnce,
+    blocks_throttled: LogOnce,
+    flows_full: LogOnce,
+    evicted_seen: u64,
     queue_buf: Vec<u8>,
     event_buf: Vec<u8>,
     /// Findings of the current batch with their packet's decision: rare, so owning them is
@@ -152,8 +238,33 @@ impl Daemon {
                 None
             }
         };
+        // Subscribed before the table exists, so that no deletion after it can be missed.
+        let tables = match TableEvents::open(&config.firewall.table, 1 << 18) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                warn!(
+                    "nftables events unavailable, the table is checked every {} s: {e}",
+                    CHECK_EVERY.as_secs()
+                );
+                None
+            }
+        };
         std::fs::create_dir_all(&config.daemon.run_dir)
             .map_err(|e| format!("{}: {e}", config.daemon.run_dir.display()))?;
+        let previous = status::previous(&config.daemon.run_dir, unix_now());
+        match &previous {
+            Some(p) if !p.clean => warn!(
+                "the previous leakguard (pid {}) died without stopping; protection was off from \
+                 about {} UTC (its last status) until now; taking over what it left",
+                p.pid,
+                status::datetime(p.down_since)
+            ),
+            Some(p) => info!(
+                "the previous leakguard stopped at {} UTC",
+                status::datetime(p.down_since)
+            ),
+            None => {}
+        }
         let control = ControlServer::bind(&control::socket_path(&config.daemon.run_dir))
             .map_err(|e| format!("control socket: {e}"))?;
         // The table last: once it exists, packets are queued, and everything is ready for them.
@@ -180,10 +291,18 @@ impl Daemon {
             queue,
             conntrack,
             nflog,
+            tables,
             control,
             signals,
             counters: Counters::default(),
             started: unix_now(),
+            started_at: Instant::now(),
+            previous,
+            block_bucket: Bucket::new(),
+            blocks_full: LogOnce::default(),
+            blocks_throttled: LogOnce::default(),
+            flows_full: LogOnce::default(),
+            evicted_seen: 0,
             queue_buf,
             event_buf: vec![0u8; 1 << 16],
             findings: Vec::new(),
@@ -193,12 +312,17 @@ impl Daemon {
     }
 
     fn run_loop(&mut self) -> Result<(), String> {
+        // The first status at once: a daemon killed in its first seconds leaves one too.
+        if let Err(e) = status::write_atomic(&self.config.daemon.run_dir, &self.snapshot()) {
+            warn!("writing the status file: {e}");
+        }
         let mut last_check = Instant::now();
+        let mut last_verify = Instant::now();
         let mut last_leases = Instant::now();
         loop {
-            let (queue_ready, ct_ready, log_ready, control_ready, signal_ready) = {
+            let (queue_ready, ct_ready, log_ready, control_ready, signal_ready, tables_ready) = {
                 // Fixed capacity: the loop allocates nothing per wake-up.
-                let mut fds: heapless::Vec<PollFd<'_>, 5> = heapless::Vec::new();
+                let mut fds: heapless::Vec<PollFd<'_>, 6> = heapless::Vec::new();
                 let _ = fds.push(PollFd::new(self.queue.socket().as_fd(), PollFlags::POLLIN));
                 let _ = fds.push(PollFd::new(self.control.fd(), PollFlags::POLLIN));
                 let _ = fds.push(PollFd::new(self.signals.as_fd(), PollFlags::POLLIN));
@@ -207,6 +331,9 @@ impl Daemon {
                 }
                 if let Some(l) = &self.nflog {
                     let _ = fds.push(PollFd::new(l.socket().as_fd(), PollFlags::POLLIN));
+                }
+                if let Some(t) = &self.tables {
+                    let _ = fds.push(PollFd::new(t.socket().as_fd(), PollFlags::POLLIN));
                 }
                 let timeout =
                     PollTimeout::try_from(TICK.as_millis() as i32).unwrap_or(PollTimeout::MAX);
@@ -222,12 +349,14 @@ impl Daemon {
                 };
                 let ct_index = 3;
                 let log_index = 3 + usize::from(self.conntrack.is_some());
+                let tables_index = log_index + usize::from(self.nflog.is_some());
                 (
                     ready(0),
                     self.conntrack.is_some() && ready(ct_index),
                     self.nflog.is_some() && ready(log_index),
                     ready(1),
                     ready(2),
+                    self.tables.is_some() && ready(tables_index),
                 )
             };
             if signal_ready && self.handle_signals() {
@@ -245,10 +374,23 @@ impl Daemon {
             if control_ready {
                 self.handle_control();
             }
+            self.report_failed_blocks();
+            if tables_ready && self.table_may_be_gone() {
+                last_verify = Instant::now();
+                self.check_table();
+            }
+            let verify_every = match self.tables {
+                Some(_) => VERIFY_EVERY,
+                None => CHECK_EVERY,
+            };
+            if last_verify.elapsed() >= verify_every {
+                last_verify = Instant::now();
+                self.check_table();
+            }
             if last_check.elapsed() >= CHECK_EVERY {
                 last_check = Instant::now();
-                self.check_table();
                 self.expire_blocks();
+                self.report_evictions();
                 if let Err(e) = status::write_atomic(&self.config.daemon.run_dir, &self.snapshot())
                 {
                     warn!("writing the status file: {e}");
@@ -330,7 +472,8 @@ impl Daemon {
     fn act_on(&mut self, f: &Finding, decision: &Decision) {
         let mut action = decision.action.unwrap_or(Action::Reported);
         let mut block = None;
-        if let Some(order) = &decision.block {
+        let order = decision.block.as_ref().filter(|o| self.block_allowed(o));
+        if let Some(order) = order {
             let device = self.render.device_name(f);
             match self
                 .firewall
@@ -349,6 +492,8 @@ impl Daemon {
             if block.is_none() {
                 action = Action::Dropped;
             }
+        } else if decision.block.is_some() {
+            action = Action::Dropped;
         }
         let event = AlertEvent::new(&self.render, f, action, block);
         self.alerts.raise(&event);
@@ -397,7 +542,9 @@ impl Daemon {
     }
 
     fn handle_control(&mut self) {
-        while let Some((request, responder)) = self.control.poll_request() {
+        // One deadline for this wake-up, whatever the number of clients (see control.rs).
+        let deadline = ControlServer::wake_deadline();
+        while let Some((request, responder)) = self.control.poll_request(deadline) {
             let sent = match request {
                 Request::Status => responder.reply_json(&self.snapshot()),
                 Request::History => match &self.history {
@@ -408,6 +555,15 @@ impl Daemon {
                     self.reload();
                     responder.ok()
                 }
+                Request::Device(id) => match self.device_mac(id) {
+                    Some(mac) => responder.reply_json(&serde_json::json!({
+                        "ok": true,
+                        "mac": crate::finding::mac_text(&mac).as_str(),
+                    })),
+                    None => responder.error(
+                        "no device with that id among the MACs this daemon has seen since it started",
+                    ),
+                },
                 Request::Unblock(which) => match self.unblock(which) {
                     Ok(n) => responder.removed(n),
                     Err(e) => responder.error(&e),
@@ -458,6 +614,19 @@ impl Daemon {
             config.firewall.queue = self.config.firewall.queue;
             config.detect.budget = self.config.detect.budget;
         }
+        // The table first: if nft refuses the new one, nothing of the new config is applied.
+        if let Some(fw) = &mut self.firewall {
+            if let Err(e) = fw.reconfigure(&config) {
+                error!("reload refused, keeping the running config and table: {e}");
+                return;
+            }
+        }
+        if let Some(t) = &mut self.tables {
+            t.watch(&config.firewall.table);
+        }
+        for w in &config.warnings {
+            warn!("{w}");
+        }
         self.reload_history(&config.history);
         // From here on one value, shared read-only: every stage sees the same configuration.
         let config = Rc::new(config);
@@ -465,13 +634,76 @@ impl Daemon {
         self.alerts.reconfigure(&config.alert);
         self.render = Render::new(&config);
         self.pipeline.reload(Rc::clone(&config));
-        if let Some(fw) = &mut self.firewall {
-            if let Err(e) = fw.reconfigure(&config) {
-                error!("reloading the table: {e}");
-            }
-        }
         self.config = config;
         info!("configuration reloaded from {}", self.config_path.display());
+    }
+
+    /// Whether a block may be added now: not when the block set is full or blocks come faster
+    /// than [`BLOCKS_PER_SEC`] (the flow is dropped anyway; see [`MAX_BLOCKS`]). A block
+    /// already in force is re-ordered freely (that costs no `nft` call).
+    fn block_allowed(&mut self, order: &crate::decision::BlockOrder) -> bool {
+        let now = Instant::now();
+        let Some(fw) = &self.firewall else {
+            return true;
+        };
+        if fw.blocks().get(&order.id, now).is_some() {
+            return true;
+        }
+        let live = fw.blocks().live(now).count();
+        if live >= MAX_BLOCKS {
+            if let Some(n) = self.blocks_full.due(now) {
+                warn!(
+                    "block set full ({MAX_BLOCKS} blocks): leaking flows are still dropped, no \
+                     new device/destination blocks until some expire ({n} not added since the \
+                     last report)"
+                );
+            }
+            return false;
+        }
+        if !self.block_bucket.take(now) {
+            if let Some(n) = self.blocks_throttled.due(now) {
+                warn!(
+                    "blocks ordered faster than {BLOCKS_PER_SEC}/s: leaking flows are still \
+                     dropped, the extra blocks are not added ({n} since the last report)"
+                );
+            }
+            return false;
+        }
+        true
+    }
+
+    /// The flow table's full policy (least recently used evicted), logged once a minute at
+    /// most while it recurs.
+    fn report_evictions(&mut self) {
+        let evicted = self.pipeline.flows().evicted();
+        if evicted > self.evicted_seen {
+            let now = Instant::now();
+            let new = evicted - self.evicted_seen;
+            self.evicted_seen = evicted;
+            // `due` counts one; the others of this batch are counted here.
+            self.flows_full.since += new - 1;
+            if let Some(n) = self.flows_full.due(now) {
+                warn!(
+                    "flow table full ({} flows): the least recently used are evicted, flows \
+                     that only sent a SYN first ({n} evicted since the last report)",
+                    self.config.detect.max_flows
+                );
+            }
+        }
+    }
+
+    /// Reads the nftables events; whether one said our table was deleted (or some were lost).
+    fn table_may_be_gone(&mut self) -> bool {
+        let Some(t) = &mut self.tables else {
+            return false;
+        };
+        match t.recv(&mut self.event_buf) {
+            Ok(gone) => gone,
+            Err(e) => {
+                warn!("nftables events: {e}");
+                true
+            }
+        }
     }
 
     /// `fw4 flush` or `nft flush ruleset` delete every table: put ours back.
@@ -501,9 +733,23 @@ impl Daemon {
         }
     }
 
+    /// Blocks the nft worker could not add (src/firewall/worker.rs): said once each. The flows
+    /// that leaked stay dropped by their conntrack mark; only the device's next flows to that
+    /// destination are no longer stopped before inspection.
+    fn report_failed_blocks(&mut self) {
+        if let Some(fw) = &mut self.firewall {
+            for (id, e) in fw.failed_blocks() {
+                error!("adding block {id} failed, it is not in force: {e}");
+            }
+        }
+    }
+
     fn snapshot(&self) -> Status {
         let now = unix_now();
         let mut s = Status::new(self.config.mode, self.started, now);
+        s.uptime_secs = self.started_at.elapsed().as_secs();
+        s.pid = std::process::id();
+        s.previous = self.previous.clone();
         let backend = self
             .firewall
             .as_ref()
@@ -539,6 +785,18 @@ impl Daemon {
                 .collect();
         }
         s
+    }
+
+    /// The MAC whose history digest is `id`: among the MACs the detector learned from frames
+    /// and the config's devices (the digest cannot be reversed; only a known MAC is found).
+    fn device_mac(&self, id: u64) -> Option<[u8; 6]> {
+        let h = self.history.as_ref()?;
+        let config = self.pipeline.config();
+        self.pipeline
+            .detector()
+            .learned()
+            .chain(config.devices.iter().flat_map(|d| d.mac.iter().copied()))
+            .find(|m| h.key().digest("device", &crate::finding::mac_text(m)) == id)
     }
 
     /// Writes the history when something changed (and drops what aged out first).
@@ -584,6 +842,14 @@ impl Daemon {
                 Ok(()) => info!("table inet {table} removed"),
                 Err(e) => error!("removing table inet {table}: {e}"),
             }
+        }
+        // The last status says the daemon stopped, and when: `status` and LuCI tell a clean
+        // stop from a death (whose last status still says running).
+        let mut last = self.snapshot();
+        last.running = false;
+        last.blocks.clear();
+        if let Err(e) = status::write_atomic(&self.config.daemon.run_dir, &last) {
+            warn!("writing the status file: {e}");
         }
     }
 }
@@ -648,5 +914,35 @@ fn now_timestamp() -> Timestamp {
     Timestamp {
         sec: d.as_secs() as i64,
         nsec: d.subsec_nanos(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A condition recurring per packet is one line, then one a minute with the count.
+    #[test]
+    fn full_tables_are_logged_once_then_once_a_minute() {
+        let mut once = LogOnce::default();
+        let t = Instant::now();
+        assert_eq!(once.due(t), Some(1));
+        for i in 1..1000 {
+            assert_eq!(once.due(t + Duration::from_millis(i)), None);
+        }
+        assert_eq!(once.due(t + FULL_LOG_EVERY), Some(1000));
+        assert_eq!(once.due(t + FULL_LOG_EVERY + Duration::from_secs(1)), None);
+    }
+
+    #[test]
+    fn block_additions_are_rate_limited() {
+        let mut b = Bucket::new();
+        let t = b.at;
+        let burst = (0..100).filter(|_| b.take(t)).count();
+        assert_eq!(burst, BLOCK_BURST as usize);
+        // One second later: BLOCKS_PER_SEC more, not a new burst.
+        let later = t + Duration::from_secs(1);
+        let more = (0..100).filter(|_| b.take(later)).count();
+        assert_eq!(more, BLOCKS_PER_SEC as usize);
     }
 }

@@ -95,10 +95,78 @@ pub struct Status {
     pub recent_alerts: Vec<RecentAlert>,
     pub blocks: Vec<BlockStatus>,
     pub learned_macs: u64,
+    /// Whether the daemon was running when this was written: `false` is the last status of a
+    /// daemon that stopped cleanly. A daemon that died leaves `true` and an `updated` that no
+    /// longer moves.
+    #[serde(default = "yes")]
+    pub running: bool,
+    /// The daemon's process id.
+    #[serde(default)]
+    pub pid: u32,
+    /// Unix seconds when this snapshot was taken (written every 2 s while running).
+    #[serde(default)]
+    pub updated: u64,
+    /// How the daemon before this one ended, as found at start.
+    #[serde(default)]
+    pub previous: Option<Previous>,
     /// fw4's flow offloading and what the daemon does about it
     /// ([`crate::firewall::OffloadState::describe`]).
     #[serde(default)]
     pub offload: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The end of the previous daemon: when protection went off and whether it stopped or died.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Previous {
+    pub pid: u32,
+    /// `true`: it stopped (SIGTERM); `false`: it died (killed, crashed, out of memory).
+    pub clean: bool,
+    /// Unix seconds: its last status (a death is known to have happened after it).
+    pub down_since: u64,
+    /// Seconds from then until this daemon started.
+    pub down_secs: u64,
+}
+
+/// Reads the status file a daemon left in `dir` (at start, before this one writes its own):
+/// how that daemon ended, if one ran.
+pub fn previous(dir: &Path, now: u64) -> Option<Previous> {
+    let last = read(dir)?;
+    Some(Previous {
+        pid: last.pid,
+        clean: !last.running,
+        down_since: last.updated,
+        down_secs: now.saturating_sub(last.updated),
+    })
+}
+
+/// The status file in `dir`, if there is a readable one.
+pub fn read(dir: &Path) -> Option<Status> {
+    let text = fs::read_to_string(dir.join(STATUS_FILE)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// What `leakguard status` says when no daemon answers, from the status file the last one left:
+/// whether it stopped or died, and since when protection is off.
+pub fn not_running_text(last: Option<&Status>, now: u64) -> String {
+    match last {
+        None => "leakguard is not running (no status file: it has not run since boot)".to_string(),
+        Some(s) if !s.running => format!(
+            "leakguard is not running: it stopped at {} UTC ({} ago)",
+            datetime(s.updated),
+            duration_text(now.saturating_sub(s.updated))
+        ),
+        Some(s) => format!(
+            "leakguard is not running: it died (pid {}); its last status was at {} UTC ({} ago), \
+             so protection has been off since about then",
+            s.pid,
+            datetime(s.updated),
+            duration_text(now.saturating_sub(s.updated))
+        ),
+    }
 }
 
 impl Status {
@@ -115,6 +183,10 @@ impl Status {
             recent_alerts: Vec::new(),
             blocks: Vec::new(),
             learned_macs: 0,
+            running: true,
+            pid: 0,
+            updated: now,
+            previous: None,
             offload: String::new(),
         }
     }
@@ -163,7 +235,8 @@ pub fn duration_text(secs: u64) -> String {
     }
 }
 
-fn datetime(unix: u64) -> String {
+/// `2026-12-01 00:45:00` (UTC).
+pub fn datetime(unix: u64) -> String {
     let mut s = String::with_capacity(19);
     write_datetime(&mut s, i64::try_from(unix).unwrap_or(i64::MAX));
     s
@@ -196,6 +269,19 @@ pub fn render_text(status: &Status) -> String {
         duration_text(status.uptime_secs),
         datetime(status.started)
     );
+    if let Some(p) = &status.previous {
+        let _ = writeln!(
+            out,
+            "before this start: the previous daemon {} {} UTC; protection was off for about {}",
+            if p.clean {
+                "stopped at"
+            } else {
+                "died, last seen at"
+            },
+            datetime(p.down_since),
+            duration_text(p.down_secs)
+        );
+    }
     let _ = writeln!(
         out,
         "queue {}  ruleset {}  learned MACs {}",
@@ -363,6 +449,47 @@ mod tests {
         k
     }
 
+    /// A clean stop and a death leave different last words; `status` and the next start read
+    /// them back (and a status file from before these keys existed still parses).
+    #[test]
+    fn stopped_or_died_and_since_when() {
+        let dir = std::env::temp_dir().join(format!("leakguard-status-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        assert_eq!(previous(&dir, 1000), None);
+        assert!(not_running_text(None, 1000).contains("has not run"));
+        let mut s = sample();
+        s.pid = 4242;
+        s.updated = 1_764_550_000;
+        write_atomic(&dir, &s).unwrap();
+        let died = previous(&dir, s.updated + 90).unwrap();
+        assert_eq!(
+            died,
+            Previous {
+                pid: 4242,
+                clean: false,
+                down_since: s.updated,
+                down_secs: 90
+            }
+        );
+        let text = not_running_text(read(&dir).as_ref(), s.updated + 90);
+        assert_eq!(
+            text,
+            "leakguard is not running: it died (pid 4242); its last status was at \
+             2025-12-01 00:46:40 UTC (1m 30s ago), so protection has been off since about then"
+        );
+        s.running = false;
+        write_atomic(&dir, &s).unwrap();
+        assert!(previous(&dir, s.updated + 5).unwrap().clean);
+        assert!(not_running_text(read(&dir).as_ref(), s.updated + 5).contains("it stopped at"));
+        let mut v = serde_json::to_value(&s).unwrap();
+        for k in ["running", "pid", "updated", "previous"] {
+            v.as_object_mut().unwrap().remove(k);
+        }
+        let old: Status = serde_json::from_value(v).unwrap();
+        assert!(old.running && old.previous.is_none());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn json_keys_are_the_interface() {
         let status = sample();
@@ -375,10 +502,14 @@ mod tests {
                 "learned_macs",
                 "mode",
                 "offload",
+                "pid",
+                "previous",
                 "queue_backend",
                 "recent_alerts",
                 "ruleset_backend",
+                "running",
                 "started",
+                "updated",
                 "uptime_secs",
                 "version"
             ]

@@ -116,7 +116,13 @@ pub fn bcd_forms(digits: &[u8]) -> heapless::Vec<Form, 4> {
                     }
                 });
             let form = Form {
-                bytes: body.chunks_exact(2).map(|p| pack(p[0], p[1])).collect(),
+                bytes: body
+                    .chunks_exact(2)
+                    .filter_map(|p| match *p {
+                        [h, l] => Some(pack(h, l)),
+                        _ => None,
+                    })
+                    .collect(),
                 before,
                 after,
                 bcd: !swapped,

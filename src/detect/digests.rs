@@ -22,6 +22,7 @@ fn key(raw: &[u8]) -> Option<Key> {
     Some((k, raw.len() as u8))
 }
 
+#[derive(Clone)]
 pub struct Digests {
     map: HashMap<Key, (u32, Layer)>,
     /// One bit per first two bytes of a digest: glued runs are decoded at an offset only

@@ -41,7 +41,7 @@ pub fn reporting_body_ok(digits: &[u8]) -> bool {
         b"01", b"10", b"30", b"33", b"35", b"44", b"45", b"49", b"50", b"51", b"52", b"53", b"54",
         b"86", b"91", b"98", b"99",
     ];
-    digits.len() >= 2 && BODIES.iter().any(|b| b[..] == digits[..2])
+    BODIES.iter().any(|b| digits.starts_with(*b))
 }
 
 /// A 15-digit IMEI: Luhn valid, a real reporting body, not a placeholder.
@@ -52,7 +52,7 @@ pub fn is_imei(v: &[u8]) -> bool {
 /// A 16-digit IMEISV: a plausible IMEI body (14 digits, reporting body) and a 2-digit SVN. No
 /// check digit exists, so it is only accepted next to an `imeisv` key.
 pub fn is_imeisv(v: &[u8]) -> bool {
-    v.len() == 16 && all_digits(v) && !all_same(&v[..14]) && reporting_body_ok(v)
+    v.len() == 16 && all_digits(v) && !all_same(v.get(..14).unwrap_or(v)) && reporting_body_ok(v)
 }
 
 /// A decimal MEID as China Telecom's client sends it (the IMEI without its check digit): 14
@@ -66,7 +66,7 @@ pub fn is_meid_decimal(v: &[u8]) -> bool {
 pub fn is_meid_hex(v: &[u8]) -> bool {
     v.len() == 14
         && v.iter().all(u8::is_ascii_hexdigit)
-        && matches!(v[0], b'a'..=b'f' | b'A'..=b'F')
+        && matches!(v.first(), Some(b'a'..=b'f' | b'A'..=b'F'))
         && !all_same(v)
 }
 
@@ -97,8 +97,9 @@ pub fn is_imsi(v: &[u8]) -> bool {
     if !(14..=15).contains(&v.len()) || !all_digits(v) || all_same(v) {
         return false;
     }
-    let mcc = v[..3]
+    let mcc = v
         .iter()
+        .take(3)
         .fold(0u16, |a, d| a * 10 + u16::from(d - b'0'));
     mcc_ok(mcc)
 }
@@ -127,7 +128,7 @@ pub fn mac_is_distinctive(mac: [u8; 6]) -> bool {
     let distinct = mac
         .iter()
         .enumerate()
-        .filter(|(i, b)| !mac[..*i].contains(b))
+        .filter(|(i, b)| !mac.iter().take(*i).any(|m| m == *b))
         .count();
     let blank = mac.iter().filter(|b| matches!(b, 0x00 | 0xff)).count();
     distinct >= 4 && blank <= 2
@@ -188,6 +189,7 @@ pub fn mac_text_with(mac: [u8; 6], sep: Option<u8>, upper: bool) -> IdText {
     } else {
         b"0123456789abcdef"
     };
+    let digit = |n: u8| char::from(digits.get(usize::from(n & 15)).copied().unwrap_or(b'0'));
     let mut out = IdText::new();
     for (i, b) in mac.iter().enumerate() {
         if i > 0 {
@@ -195,8 +197,8 @@ pub fn mac_text_with(mac: [u8; 6], sep: Option<u8>, upper: bool) -> IdText {
                 let _ = out.push(char::from(s));
             }
         }
-        let _ = out.push(char::from(digits[usize::from(b >> 4)]));
-        let _ = out.push(char::from(digits[usize::from(b & 15)]));
+        let _ = out.push(digit(b >> 4));
+        let _ = out.push(digit(*b));
     }
     out
 }
@@ -207,7 +209,7 @@ pub fn mac_text_with(mac: [u8; 6], sep: Option<u8>, upper: bool) -> IdText {
 pub fn parse_phone(s: &[u8]) -> Option<(IdText, usize)> {
     let (mut plus, mut i) = if s.first() == Some(&b'+') {
         (true, 1)
-    } else if s.len() >= 3 && s[0] == b'%' && s[1] == b'2' && (s[2] | 0x20) == b'b' {
+    } else if matches!(s, [b'%', b'2', b'b' | b'B', ..]) {
         (true, 3)
     } else {
         (false, 0)
@@ -245,15 +247,15 @@ pub fn parse_phone(s: &[u8]) -> Option<(IdText, usize)> {
         return None;
     }
     let mut d: &[u8] = &digits;
-    if !plus && d.starts_with(b"00") {
+    if let (false, Some(rest)) = (plus, d.strip_prefix(b"00")) {
         plus = true;
-        d = &d[2..];
+        d = rest;
     }
-    if !(8..=15).contains(&d.len()) || all_same(d) || d[0] == b'0' && plus {
+    if !(8..=15).contains(&d.len()) || all_same(d) || d.first() == Some(&b'0') && plus {
         return None;
     }
     // Unix timestamps in seconds or milliseconds, which apps put everywhere.
-    let ts = matches!(d[0..2], [b'1', b'5'..=b'9']) && (d.len() == 10 || d.len() == 13);
+    let ts = matches!(d, [b'1', b'5'..=b'9', ..]) && (d.len() == 10 || d.len() == 13);
     if ts && !plus {
         return None;
     }
@@ -277,7 +279,7 @@ fn looks_like_address_date_or_decimal(groups: &[(u8, u8)]) -> bool {
         [(4, b'-' | b'.'), (1..=2, b'-' | b'.'), (1..=2, _), ..]
     );
     // One dot with a single group on either side is a decimal number.
-    let decimal = dots == 1 && groups.len() == 2 && groups[0].1 == b'.';
+    let decimal = matches!(groups, [(_, b'.'), _]);
     quad || date || decimal
 }
 

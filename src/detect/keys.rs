@@ -74,8 +74,12 @@ pub fn left_ok(buf: &[u8], s: usize, distinctive: bool) -> bool {
     if s == 0 || distinctive {
         return true;
     }
-    let (p, c) = (buf[s - 1], buf[s]);
-    !p.is_ascii_alphanumeric() || (p.is_ascii_lowercase() && c.is_ascii_uppercase())
+    match buf.get(s - 1..=s) {
+        Some(&[p, c]) => {
+            !p.is_ascii_alphanumeric() || (p.is_ascii_lowercase() && c.is_ascii_uppercase())
+        }
+        _ => true,
+    }
 }
 
 /// Where the value announced by a key ending at `e` starts, if the bytes after the key are an
@@ -94,7 +98,8 @@ pub fn value_start(buf: &[u8], e: usize) -> Option<(usize, bool)> {
     let mut assigned = false;
     let mut escaped = false;
     while i < limit {
-        match buf[i] {
+        let Some(&b) = buf.get(i) else { break };
+        match b {
             b'"' | b'\'' | b'\\' | b' ' | b'\t' => i += 1,
             b':' | b'=' | b'>' => {
                 assigned = true;
@@ -126,7 +131,8 @@ pub fn value_start(buf: &[u8], e: usize) -> Option<(usize, bool)> {
 
 /// The end of the alphanumeric token starting at `s` (the value of a numeric key).
 pub fn token_end(buf: &[u8], s: usize) -> usize {
-    buf[s..]
+    buf.get(s..)
+        .unwrap_or_default()
         .iter()
         .position(|b| !b.is_ascii_alphanumeric())
         .map_or(buf.len(), |n| s + n)

@@ -422,10 +422,13 @@ fn prefix_matches(pattern: &[u8], digits: &[u8]) -> bool {
             return false;
         };
         if c == b'[' {
-            let Some(close) = pattern[p..].iter().position(|&b| b == b']') else {
+            let Some(close) = pattern
+                .get(p..)
+                .and_then(|rest| rest.iter().position(|&b| b == b']'))
+            else {
                 return false;
             };
-            let class = &pattern[p + 1..p + close];
+            let class = pattern.get(p + 1..p + close).unwrap_or_default();
             let ok = match class {
                 [lo, b'-', hi] => (*lo..=*hi).contains(&x),
                 _ => class.contains(&x),
@@ -537,8 +540,12 @@ impl Number {
         };
         let mut out = vec![tail.to_string()];
         for sep in [' ', '-', '.'] {
-            out.push(format!("{}{sep}{}", &tail[..2], &tail[2..]));
-            out.push(format!("{}{sep}{}", &tail[..1], &tail[1..]));
+            for cut in [2, 1] {
+                // ASCII digits (the NSN is validated), so every offset is a char boundary.
+                if let (Some(a), Some(b)) = (tail.get(..cut), tail.get(cut..)) {
+                    out.push(format!("{a}{sep}{b}"));
+                }
+            }
         }
         out
     }
@@ -580,7 +587,7 @@ pub fn tail_before(buf: &[u8], end: usize) -> Option<[u8; 4]> {
         if !b.is_ascii_digit() {
             return None;
         }
-        out[k] = b;
+        *out.get_mut(k)? = b;
         i -= 1;
     }
     Some(out)
@@ -590,10 +597,15 @@ pub fn tail_before(buf: &[u8], end: usize) -> Option<[u8; 4]> {
 /// byte before it (0: none).
 type Groups = heapless::Vec<(u8, u8), 16>;
 
+/// The byte just before offset `i` (none at the start or past the end).
+fn byte_before(buf: &[u8], i: usize) -> Option<u8> {
+    buf.get(i.checked_sub(1)?).copied()
+}
+
 /// Skips at most [`MAX_SEPS`] separator bytes backwards from `i`.
 fn seps_back(buf: &[u8], i: usize) -> usize {
     let mut j = i;
-    while j > 0 && is_sep(buf[j - 1]) && i - j < MAX_SEPS {
+    while j > 0 && byte_before(buf, j).is_some_and(is_sep) && i - j < MAX_SEPS {
         j -= 1;
     }
     j
@@ -608,7 +620,7 @@ fn digits_back(buf: &[u8], end: usize, want: &[u8], groups: &mut Groups) -> Opti
     while k > 0 {
         let b = *buf.get(i.checked_sub(1)?)?;
         if b.is_ascii_digit() {
-            if b != want[k - 1] {
+            if Some(&b) != want.get(k - 1) {
                 return None;
             }
             k -= 1;
@@ -616,10 +628,10 @@ fn digits_back(buf: &[u8], end: usize, want: &[u8], groups: &mut Groups) -> Opti
             group += 1;
         } else {
             let j = seps_back(buf, i);
-            if j == i || j == 0 || !buf[j - 1].is_ascii_digit() {
+            if j == i || !byte_before(buf, j).is_some_and(|b| b.is_ascii_digit()) {
                 return None;
             }
-            groups.push((group, buf[j])).ok()?;
+            groups.push((group, *buf.get(j)?)).ok()?;
             group = 0;
             i = j;
         }
@@ -658,28 +670,28 @@ pub fn verify(buf: &[u8], end: usize, number: &Number) -> Option<(Written, usize
     // prefix the number allows (`+44 (0) 20…`, `00 358 40…`, `1-415…`), then no more digits.
     let mut p = seps_back(buf, nsn_start);
     if p < nsn_start {
-        if let Some(g) = groups.last_mut() {
-            g.1 = buf[p];
+        if let (Some(g), Some(&sep)) = (groups.last_mut(), buf.get(p)) {
+            g.1 = sep;
         }
     }
     let mut prefix: heapless::Vec<u8, 8> = heapless::Vec::new();
     for _ in 0..2 {
-        if p == 0 || !buf[p - 1].is_ascii_digit() {
+        if !byte_before(buf, p).is_some_and(|b| b.is_ascii_digit()) {
             break;
         }
-        let q = buf[..p]
+        let before = buf.get(..p)?;
+        let q = before
             .iter()
             .rposition(|b| !b.is_ascii_digit())
             .map_or(0, |k| k + 1);
         let mut joined: heapless::Vec<u8, 8> = heapless::Vec::new();
-        joined.extend_from_slice(&buf[q..p]).ok()?;
+        joined.extend_from_slice(before.get(q..)?).ok()?;
         joined.extend_from_slice(&prefix).ok()?;
         prefix = joined;
         let r = seps_back(buf, q);
-        let more = r < q && r > 0 && buf[r - 1].is_ascii_digit();
-        groups
-            .push((u8::try_from(p - q).ok()?, if more { buf[r] } else { 0 }))
-            .ok()?;
+        let more = r < q && byte_before(buf, r).is_some_and(|b| b.is_ascii_digit());
+        let sep = if more { *buf.get(r)? } else { 0 };
+        groups.push((u8::try_from(p - q).ok()?, sep)).ok()?;
         p = if more { r } else { q };
     }
     let cc = number.cc.as_bytes();
@@ -687,7 +699,7 @@ pub fn verify(buf: &[u8], end: usize, number: &Number) -> Option<(Written, usize
     let (written, start) = if prefix.is_empty() {
         (Written::National, nsn_start)
     } else {
-        let plus = p > 0 && buf[p - 1] == b'+';
+        let plus = byte_before(buf, p) == Some(b'+');
         let is = |parts: &[&[u8]]| {
             let mut at = 0;
             for part in parts {
@@ -713,10 +725,12 @@ pub fn verify(buf: &[u8], end: usize, number: &Number) -> Option<(Written, usize
     };
     // Left boundary: no letter or digit (a `+` form is bounded by its `+`); and `+<nsn>` is an
     // E.164 number of some other country.
-    if start > 0 && buf[start] != b'+' && buf[start - 1].is_ascii_alphanumeric() {
+    if buf.get(start) != Some(&b'+')
+        && byte_before(buf, start).is_some_and(|b| b.is_ascii_alphanumeric())
+    {
         return None;
     }
-    if written == Written::National && buf[p..nsn_start].contains(&b'+') {
+    if written == Written::National && buf.get(p..nsn_start).is_some_and(|s| s.contains(&b'+')) {
         return None;
     }
     if looks_like_decimal_or_date(&groups) {
@@ -739,13 +753,12 @@ fn looks_like_decimal_or_date(groups: &[(u8, u8)]) -> bool {
     let decimal = groups.len() == 2 && seps.next() == Some(b'.') && seps.next().is_none();
     let dated = |s: u8| matches!(s, b'-' | b'.' | b'/');
     // Left to right: 4 digits, then two groups of 1–2, each after a date separator.
-    let n = groups.len();
-    let date = n >= 3
-        && groups[n - 1].0 == 4
-        && (1..=2).contains(&groups[n - 2].0)
-        && dated(groups[n - 2].1)
-        && (1..=2).contains(&groups[n - 3].0)
-        && dated(groups[n - 3].1);
+    let date = match groups {
+        [.., (d, ds), (m, ms), (4, _)] => {
+            (1..=2).contains(m) && dated(*ms) && (1..=2).contains(d) && dated(*ds)
+        }
+        _ => false,
+    };
     decimal || date
 }
 
@@ -802,7 +815,7 @@ pub fn keyed_national(country: Country, s: &[u8]) -> Option<(IdText, usize)> {
         Some(rest) if !trunk.is_empty() && country.is_mobile(rest) => rest,
         _ => &digits,
     };
-    if !country.is_mobile(nsn) || nsn.iter().skip(1).all(|d| *d == nsn[0]) {
+    if !country.is_mobile(nsn) || nsn.windows(2).all(|w| w.first() == w.last()) {
         return None;
     }
     let mut out = IdText::new();

@@ -4,7 +4,7 @@
 use miniz_oxide::inflate::core::DecompressorOxide;
 
 use super::decode::{
-    b64_decode, hex_decode, hex_val, inflate, is_gzip, looks_like_text, url_decode, B64,
+    b64_decode, b64_val, hex_decode, hex_val, inflate, is_gzip, looks_like_text, url_decode,
 };
 use super::identifiers::{self as id, mac_is_placeholder, mac_text, parse_mac, parse_phone};
 use super::keys::{self, KeyClass};
@@ -55,6 +55,10 @@ impl Origin {
     }
 }
 
+/// The shortest run the run pass looks at: the shortest that decodes to a value worth
+/// scanning (16 hex digits are 8 bytes, 16 base64 characters 12) and shorter than any digest.
+const MIN_RUN: usize = 16;
+
 // Byte classes of the run pass.
 const DIG: u8 = 1;
 const HEXL: u8 = 2;
@@ -62,6 +66,8 @@ const ALPHA: u8 = 4;
 const STD: u8 = 8;
 const URLSAFE: u8 = 16;
 
+// Evaluated at compile time: an index out of range would be a build error, not a panic.
+#[allow(clippy::indexing_slicing)]
 const CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
@@ -79,6 +85,48 @@ const CLASS: [u8; 256] = {
     }
     t
 };
+
+/// The run-pass class of a byte (0: not a run byte).
+#[inline]
+fn class(b: u8) -> u8 {
+    // A u8 always indexes a 256-entry table; `get` keeps that visible to the lint.
+    CLASS.get(usize::from(b)).copied().unwrap_or(0)
+}
+
+/// `buf[a..b]`, or empty where that is out of range. The offsets all come from scanning `buf`
+/// itself, so the empty case is a bug caught quietly (nothing reported), not a panic a LAN
+/// device can trigger.
+#[inline]
+fn span(buf: &[u8], a: usize, b: usize) -> &[u8] {
+    buf.get(a..b).unwrap_or_default()
+}
+
+/// `buf[a..]`, or empty (see [`span`]).
+#[inline]
+fn tail(buf: &[u8], a: usize) -> &[u8] {
+    buf.get(a..).unwrap_or_default()
+}
+
+/// The first `n` bytes of a decoder's output buffer (`n` never exceeds it; see [`span`]).
+#[inline]
+fn head(buf: &[u8], n: usize) -> &[u8] {
+    buf.get(..n).unwrap_or_default()
+}
+
+/// The maximal stretches `(start, end)` of hex digits in `run`, in order: the glued-value
+/// searches (learned MACs, digests) look only inside them.
+fn hex_stretches(run: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        let start = i + tail(run, i).iter().position(|&b| is_hex(b))?;
+        let end = tail(run, start)
+            .iter()
+            .position(|&b| !is_hex(b))
+            .map_or(run.len(), |k| start + k);
+        i = end + 1;
+        Some((start, end))
+    })
+}
 
 /// The first `needle` in `hay`, a machine word at a time (`%` search runs over every
 /// window, and the standard library's fast `memchr` is not public).
@@ -98,7 +146,7 @@ fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
         }
         base += W;
     }
-    hay[base..]
+    tail(hay, base)
         .iter()
         .position(|&b| b == needle)
         .map(|k| base + k)
@@ -115,7 +163,7 @@ fn hex_pair(s: &[u8], at: usize) -> Option<u8> {
 /// The first two bytes that base64 text at the start of `s` decodes to (three characters).
 fn b64_prefix(s: &[u8]) -> Option<[u8; 2]> {
     let v = |i: usize| {
-        let x = B64[usize::from(*s.get(i)?)];
+        let x = b64_val(*s.get(i)?);
         (x != 0xff).then_some(u32::from(x))
     };
     let bits = v(0)? << 12 | v(1)? << 6 | v(2)?;
@@ -124,10 +172,12 @@ fn b64_prefix(s: &[u8]) -> Option<[u8; 2]> {
 
 /// No MAC continues past `s..e` (no alphanumeric, no further separated hex pair).
 fn mac_bounds_ok(buf: &[u8], s: usize, e: usize) -> bool {
-    let before = s == 0 || {
-        let p = buf[s - 1];
-        !(p.is_ascii_alphanumeric()
-            || (matches!(p, b':' | b'-' | b'.') && s >= 2 && is_hex(buf[s - 2])))
+    let before = match s.checked_sub(1).map(|i| (buf.get(i), i.checked_sub(1))) {
+        None | Some((None, _)) => true,
+        Some((Some(&p), pp)) => {
+            let hex_before = pp.and_then(|i| buf.get(i)).is_some_and(|&b| is_hex(b));
+            !(p.is_ascii_alphanumeric() || (matches!(p, b':' | b'-' | b'.') && hex_before))
+        }
     };
     let after = match buf.get(e) {
         None => true,
@@ -146,7 +196,7 @@ fn shape_ok(buf: &[u8], s: usize, e: usize, shape: Shape) -> bool {
         Shape::Numeric => {
             let digit_at = |i: usize| buf.get(i).is_some_and(u8::is_ascii_digit);
             // A '+' form is bounded by its '+'.
-            (s == 0 || buf[s] == b'+' || !digit_at(s - 1)) && !digit_at(e)
+            (s == 0 || buf.get(s) == Some(&b'+') || !digit_at(s - 1)) && !digit_at(e)
         }
         Shape::Text => {
             let an = |i: usize| buf.get(i).is_some_and(u8::is_ascii_alphanumeric);
@@ -161,7 +211,7 @@ impl Detector {
     }
 
     fn layer_on(&self, l: Layer) -> bool {
-        self.layers[l as usize]
+        super::switch(&self.layers, l as usize)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -175,7 +225,7 @@ impl Detector {
         device: Option<u16>,
         origin: Origin,
     ) {
-        if !self.kinds[kind as usize] {
+        if !super::switch(&self.kinds, kind as usize) {
             return;
         }
         let dup = cx
@@ -224,37 +274,31 @@ impl Detector {
         }
     }
 
-    /// Decoded bytes that are not text: the known values' literal and binary forms and the
-    /// learned MACs' raw bytes, nothing structural (no key context in binary data).
+    /// Decoded bytes that are not text: the known values' and learned MACs' literal and binary
+    /// forms, nothing structural (no key context in binary data).
     fn scan_bytes(&self, buf: &[u8], enc: Encoding, cx: &mut Cx) {
         let prefix = &self.literal_prefix;
         let maybe = buf.windows(2).any(|w| {
-            let i = usize::from(u16::from_be_bytes([w[0], w[1]]));
-            prefix[i / 64] & (1 << (i % 64)) != 0
+            let Some(&pair) = w.first_chunk::<2>() else {
+                return false;
+            };
+            let i = usize::from(u16::from_be_bytes(pair));
+            prefix.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
         });
         if maybe {
             self.automaton_pass(buf, enc, Origin::Binary, false, cx);
-        } else if !self.learned.is_empty() && self.kinds[Kind::Mac as usize] {
-            if let Some(inner) = enc
-                .with_inner(Layer::Binary)
-                .filter(|_| self.layer_on(Layer::Binary))
-            {
-                let _ = inner;
-                self.learned_raw(buf, enc, Origin::Binary, cx);
-            }
         }
     }
 
-    /// The automaton pass: known values in every literal form, and (with `keys`) the keys
-    /// whose values are checked for their structure; then learned MACs as raw bytes when the
-    /// buffer holds binary data.
+    /// The automaton pass: known values and learned MACs in every literal and binary form,
+    /// and (with `keys`) the keys whose values are checked for their structure.
     fn automaton_pass(&self, buf: &[u8], enc: Encoding, origin: Origin, keys: bool, cx: &mut Cx) {
         if let Some(ac) = &self.ac {
             // The end of the last digit run verified for phone numbers (several anchors may
             // fall in one run, and anchors of different numbers may overlap there).
             let mut phone_done = usize::MAX;
             for m in ac.find_iter(buf) {
-                match self.patterns.get(m.pattern().as_usize()) {
+                match self.lits.patterns.get(m.pattern().as_usize()) {
                     Some(&Pattern::Literal { ident, shape })
                         if shape_ok(buf, m.start(), m.end(), shape) =>
                     {
@@ -275,7 +319,13 @@ impl Detector {
                             self.phone_at(buf, end, enc, origin, cx);
                         }
                     }
-                    Some(&Pattern::Binary { ident, form }) => {
+                    // Six printable bytes in text are text: a learned MAC's raw bytes count in
+                    // binary data only (checked on a match, not per buffer).
+                    Some(&Pattern::Binary {
+                        ident,
+                        form,
+                        binary_only,
+                    }) if !binary_only || origin == Origin::Binary || binary::is_binary(buf) => {
                         self.binary_match(buf, m.start(), m.end(), ident, form, enc, origin, cx);
                     }
                     Some(&Pattern::Key(class, distinctive))
@@ -292,13 +342,6 @@ impl Detector {
                     _ => {}
                 }
             }
-        }
-        if !self.learned.is_empty()
-            && self.kinds[Kind::Mac as usize]
-            && self.layer_on(Layer::Binary)
-            && binary::is_binary(buf)
-        {
-            self.learned_raw(buf, enc, origin, cx);
         }
     }
 
@@ -326,38 +369,6 @@ impl Detector {
         }
     }
 
-    /// Learned MACs as their six raw bytes: every offset whose first two bytes start a
-    /// learned MAC (one bit test) is looked up.
-    fn learned_raw(&self, buf: &[u8], enc: Encoding, origin: Origin, cx: &mut Cx) {
-        let Some(inner) = enc.with_inner(Layer::Binary) else {
-            return;
-        };
-        for w in buf.windows(6) {
-            if !self.learned_prefix_set([w[0], w[1]]) {
-                continue;
-            }
-            let mut mac = [0u8; 6];
-            mac.copy_from_slice(w);
-            if let Some(ident) = self.learned_distinctive(mac) {
-                self.emit_ident(cx, ident, inner, origin);
-            }
-        }
-    }
-
-    /// The identity of a learned MAC that is distinctive (may be found unbounded).
-    fn learned_distinctive(&self, mac: [u8; 6]) -> Option<u32> {
-        self.learned
-            .get(&mac)
-            .copied()
-            .filter(|_| id::mac_is_distinctive(mac))
-    }
-
-    /// Whether `mac` may be a distinctive learned MAC (the prefix bit is set).
-    fn learned_prefix_set(&self, mac: [u8; 2]) -> bool {
-        let p = usize::from(u16::from_be_bytes(mac));
-        self.learned_prefix[p / 64] & (1 << (p % 64)) != 0
-    }
-
     /// Inflates `data` into the next level and scans it as `gzip` inside `enc`.
     pub(super) fn inflate_and_scan(
         &self,
@@ -377,7 +388,7 @@ impl Detector {
         };
         let n = inflate(cx.inflater, data, cur);
         if n > 0 {
-            self.scan_buf(&cur[..n], inner, origin.child(), rest, cx);
+            self.scan_buf(head(cur, n), inner, origin.child(), rest, cx);
         }
     }
 
@@ -414,7 +425,7 @@ impl Detector {
     ) {
         match class {
             KeyClass::Mac => {
-                let Some((mac, len)) = parse_mac(&buf[v..]) else {
+                let Some((mac, len)) = parse_mac(tail(buf, v)) else {
                     return;
                 };
                 if mac_is_placeholder(mac)
@@ -440,8 +451,8 @@ impl Detector {
                 // forms, reported in E.164; otherwise the generic grammar decides.
                 let national = self
                     .country
-                    .and_then(|c| phone::keyed_national(c, &buf[v..]));
-                let (value, len, widened) = match (national, parse_phone(&buf[v..])) {
+                    .and_then(|c| phone::keyed_national(c, tail(buf, v)));
+                let (value, len, widened) = match (national, parse_phone(tail(buf, v))) {
                     (Some((value, len)), _) => (value, len, true),
                     (None, Some((value, len))) => (value, len, false),
                     (None, None) => return,
@@ -451,18 +462,18 @@ impl Detector {
                 // an id far more often than a phone number; numbers with `+`/`00` still count.
                 // Widened by the country, only numbers of 9 digits or more: a 7-digit JSON
                 // number is a counter whatever the country.
-                let digits = &buf[v..v + len];
+                let digits = span(buf, v, v + len);
                 let long = digits.iter().filter(|d| d.is_ascii_digit()).count() >= 9;
                 let json_number = !(widened && long) && (widened || !value.starts_with('+')) && {
-                    let before = buf[..v].iter().rposition(|b| *b != b' ');
-                    before.is_some_and(|i| buf[i] == b':' && i > 0 && buf[i - 1] == b'"')
+                    let before = head(buf, v).iter().rposition(|b| *b != b' ');
+                    before.is_some_and(|i| i > 0 && buf.get(i - 1..=i) == Some(b"\":"))
                 };
                 // Unix timestamps in seconds or milliseconds under a phone key (an Egyptian
                 // `15…` mobile has a timestamp's shape too: the generic rule stands).
                 let timestamp = widened
                     && matches!(digits.len(), 10 | 13)
                     && digits.iter().all(u8::is_ascii_digit)
-                    && matches!(digits[..2], [b'1', b'5'..=b'9']);
+                    && matches!(digits, [b'1', b'5'..=b'9', ..]);
                 if cut_short
                     || json_number
                     || timestamp
@@ -477,7 +488,7 @@ impl Detector {
                 self.emit(cx, Kind::Phone, Source::Pattern, enc, &value, None, origin);
             }
             _ => {
-                let mut t = &buf[v..keys::token_end(buf, v)];
+                let mut t = span(buf, v, keys::token_end(buf, v));
                 // SIM cards pad an odd-length ICCID with an F nibble, which apps often keep.
                 if class == KeyClass::Iccid && matches!(t.len(), 20 | 21) {
                     if let Some((b'F' | b'f', digits)) = t.split_last() {
@@ -522,115 +533,52 @@ impl Detector {
         let delim = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'\'' | b'<' | b'>');
         let n = buf.len();
         let mut pos = 0;
-        while let Some(k) = find_byte(&buf[pos..], b'%').map(|k| pos + k) {
+        while let Some(k) = find_byte(tail(buf, pos), b'%').map(|k| pos + k) {
             let escape = buf.get(k + 1).is_some_and(|&h| is_hex(h))
                 && buf.get(k + 2).is_some_and(|&h| is_hex(h));
             if !escape {
                 pos = k + 1;
                 continue;
             }
-            let s = buf[pos..k]
+            let s = span(buf, pos, k)
                 .iter()
                 .rposition(delim)
                 .map_or(pos, |p| pos + p + 1);
-            let e = buf[k..].iter().position(delim).map_or(n, |p| k + p);
-            let m = url_decode(&buf[s..e], cur);
-            self.scan_buf(&cur[..m], inner, Origin::Url, rest, cx);
+            let e = tail(buf, k).iter().position(delim).map_or(n, |p| k + p);
+            let m = url_decode(span(buf, s, e), cur);
+            self.scan_buf(head(cur, m), inner, Origin::Url, rest, cx);
             pos = e;
         }
     }
 
-    /// The run pass: finds the runs of hex/base64 characters long enough to matter (and
-    /// MAC-shaped tokens when MACs were learned) and hands them to [`Self::run_end`].
+    /// The run pass: finds the runs of hex/base64 characters long enough to matter and hands
+    /// them to [`Self::run_end`].
     ///
-    /// This loop is the per-byte cost of the detector beyond the automaton, so it skips:
-    /// a run of 12 or more bytes starting at or after `s` must cover `s + 11`, so only that
-    /// byte is probed; when it is not a run byte, 12 bytes are skipped at once.
+    /// This loop is the per-byte cost of the detector beyond the automaton, so it skips: a run
+    /// of [`MIN_RUN`] or more bytes starting at or after `s` must cover `s + MIN_RUN - 1`, so
+    /// only that byte is probed; when it is not a run byte, `MIN_RUN` bytes are skipped at once.
+    /// (MAC-shaped text needs no run: known and learned MACs are automaton patterns.)
     fn runs(&self, buf: &[u8], enc: Encoding, origin: Origin, levels: &mut [Vec<u8>], cx: &mut Cx) {
         let n = buf.len();
-        let learned = !self.learned.is_empty() && self.kinds[Kind::Mac as usize];
-        let run = |b: u8| CLASS[usize::from(b)] != 0;
+        let run = |b: u8| class(b) != 0;
         // Invariant: s == 0 or buf[s - 1] is not a run byte.
         let mut s = 0;
-        while s + 11 < n {
-            let probe = s + 11;
-            let b = buf[probe];
+        while let Some(&b) = buf.get(s + MIN_RUN - 1) {
+            let probe = s + MIN_RUN - 1;
             if !run(b) {
-                if learned && (b == b':' || b == b'.') {
-                    self.mac_around(buf, probe, enc, origin, cx);
-                }
                 s = probe + 1;
                 continue;
             }
-            let a = buf[s..probe]
+            let a = span(buf, s, probe)
                 .iter()
                 .rposition(|&c| !run(c))
                 .map_or(s, |k| s + k + 1);
-            let e = buf[probe..]
+            let e = tail(buf, probe)
                 .iter()
                 .position(|&c| !run(c))
                 .map_or(n, |k| probe + k);
-            // Next to a `:` or `.`: perhaps one group of a separated MAC (glued to other
-            // text, its first or last group is longer than its two or four digits).
-            if learned {
-                if a > 0 {
-                    self.mac_around(buf, a - 1, enc, origin, cx);
-                }
-                if e < n {
-                    self.mac_around(buf, e, enc, origin, cx);
-                }
-            }
-            let end = if e - a >= 12 {
-                self.run_end(buf, a, e, enc, origin, levels, cx)
-            } else {
-                e
-            };
+            let end = self.run_end(buf, a, e, enc, origin, levels, cx);
             s = end + 1;
-        }
-    }
-
-    /// Distinctive learned MACs glued anywhere inside a run (`Nokia-a45046123456`,
-    /// `SEPA45046123456`, a UUID's node field, `Nokia_A4-50-46-12-34-56`): every offset of a
-    /// stretch of 12 or more hex digits, and every `xx-xx-…` start, whose first two bytes
-    /// start a learned MAC (one bit test) is looked up.
-    fn learned_in_run(&self, run: &[u8], enc: Encoding, origin: Origin, cx: &mut Cx) {
-        let n = run.len();
-        let mut i = 0;
-        while i < n {
-            if !is_hex(run[i]) {
-                i += 1;
-                continue;
-            }
-            let j = run[i..]
-                .iter()
-                .position(|&b| !is_hex(b))
-                .map_or(n, |k| i + k);
-            if j - i >= 12 {
-                for off in i..=j - 12 {
-                    self.learned_at(&run[off..off + 12], enc, origin, cx);
-                }
-            }
-            // `xx-xx-xx-xx-xx-xx` starting in this stretch's last two digits.
-            if j - i >= 2 && run.get(j) == Some(&b'-') && j + 15 <= n {
-                self.learned_at(&run[j - 2..j + 15], enc, origin, cx);
-            }
-            i = j + 1;
-        }
-    }
-
-    /// A distinctive learned MAC written in `text` (12 hex digits or dash-separated).
-    fn learned_at(&self, text: &[u8], enc: Encoding, origin: Origin, cx: &mut Cx) {
-        let second = if text.get(2) == Some(&b'-') { 3 } else { 2 };
-        let (Some(a), Some(b)) = (hex_pair(text, 0), hex_pair(text, second)) else {
-            return;
-        };
-        if !self.learned_prefix_set([a, b]) {
-            return;
-        }
-        if let Some((mac, _)) = parse_mac(text) {
-            if let Some(ident) = self.learned_distinctive(mac) {
-                self.emit_ident(cx, ident, enc, origin);
-            }
         }
     }
 
@@ -657,16 +605,7 @@ impl Detector {
             return true;
         }
         // Glued: hex stretches of a digest's length or more.
-        let mut i = 0;
-        while i < len {
-            if !is_hex(run[i]) {
-                i += 1;
-                continue;
-            }
-            let j = run[i..]
-                .iter()
-                .position(|&b| !is_hex(b))
-                .map_or(len, |k| i + k);
+        for (i, j) in hex_stretches(run) {
             if j - i >= 32 && !(i == 0 && j == len && matches!(len, 32 | 40 | 64)) {
                 for off in i..=j - 32 {
                     let (Some(a), Some(b)) = (hex_pair(run, off), hex_pair(run, off + 2)) else {
@@ -683,33 +622,36 @@ impl Detector {
                         continue;
                     }
                     for dl in [32, 40, 64] {
-                        if off + dl <= j && self.digest_hex(&run[off..off + dl], enc, origin, cx) {
+                        if off + dl <= j
+                            && self.digest_hex(span(run, off, off + dl), enc, origin, cx)
+                        {
                             break;
                         }
                     }
                 }
             }
-            i = j + 1;
         }
         // Glued base64 digests (22, 27 or 43 characters) at any offset.
         if or & !(DIG | HEXL) != 0 && len > 22 {
             for off in 0..=len - 22 {
-                let Some(first) = b64_prefix(&run[off..]) else {
+                let Some(first) = b64_prefix(tail(run, off)) else {
                     continue;
                 };
                 if !self.digests.maybe(first) {
                     continue;
                 }
                 let mut head = [0u8; 6];
-                if b64_decode(&run[off..(off + 8).min(len)], &mut head) < 4
-                    || !self.digests.head([head[0], head[1], head[2], head[3]])
+                if b64_decode(span(run, off, (off + 8).min(len)), &mut head) < 4
+                    || !head
+                        .first_chunk::<4>()
+                        .is_some_and(|h| self.digests.head(*h))
                 {
                     continue;
                 }
                 for dl in [22, 27, 43] {
                     if off + dl <= len
                         && !(off == 0 && dl == len)
-                        && self.digest_b64(&run[off..off + dl], enc, origin, cx)
+                        && self.digest_b64(span(run, off, off + dl), enc, origin, cx)
                     {
                         break;
                     }
@@ -723,7 +665,9 @@ impl Detector {
     fn digest_hex(&self, text: &[u8], enc: Encoding, origin: Origin, cx: &mut Cx) -> bool {
         let mut raw = [0u8; 32];
         match hex_decode(text, &mut raw) {
-            Some(n) if n * 2 == text.len() => self.digest_found(&raw[..n], None, enc, origin, cx),
+            Some(n) if n * 2 == text.len() => {
+                self.digest_found(head(&raw, n), None, enc, origin, cx)
+            }
             _ => false,
         }
     }
@@ -738,7 +682,7 @@ impl Detector {
         };
         let mut raw = [0u8; 33];
         let n = b64_decode(text, &mut raw);
-        n == want && self.digest_found(&raw[..n], Some(Layer::Base64), enc, origin, cx)
+        n == want && self.digest_found(head(&raw, n), Some(Layer::Base64), enc, origin, cx)
     }
 
     fn digest_found(
@@ -764,41 +708,6 @@ impl Detector {
         true
     }
 
-    /// A learned MAC written with `:` or `.` separators, one of which is at `sep`: tries the
-    /// few places such a MAC could start (a separator sits between hex digits, every 3rd byte
-    /// in `aa:bb:…`, every 5th in `aabb.ccdd.eeff`).
-    fn mac_around(&self, buf: &[u8], sep: usize, enc: Encoding, origin: Origin, cx: &mut Cx) {
-        let hex_at = |i: usize| buf.get(i).is_some_and(|&b| is_hex(b));
-        if sep == 0 || !hex_at(sep - 1) || !hex_at(sep + 1) {
-            return;
-        }
-        let (step, groups) = match buf[sep] {
-            b':' => (3, 5),
-            b'.' => (5, 2),
-            _ => return,
-        };
-        for g in 1..=groups {
-            let Some(start) = sep.checked_sub(step * g - 1) else {
-                return;
-            };
-            if let Some((mac, len)) = parse_mac(&buf[start..]) {
-                if start + len <= sep {
-                    continue;
-                }
-                // Bounded, any learned MAC; glued (`MAC:a4:50:…`), a distinctive one.
-                let ident = if mac_bounds_ok(buf, start, start + len) {
-                    self.learned.get(&mac).copied()
-                } else {
-                    self.learned_distinctive(mac)
-                };
-                if let Some(ident) = ident {
-                    self.emit_ident(cx, ident, enc, origin);
-                    return;
-                }
-            }
-        }
-    }
-
     /// A run `start..end` ended: extend it over line breaks when it is wrapped base64, then
     /// look at it. Returns where the run pass goes on.
     #[allow(clippy::too_many_arguments)]
@@ -819,38 +728,29 @@ impl Detector {
             // Base64 wrapped at 64/76 columns (MIME, PEM, Android's Base64.DEFAULT)
             // continues on the next line; the first line of a window may be partial.
             let seg = end - seg_start;
-            if end >= n || !(seg == 76 || seg == 64 || (seg_start == 0 && (16..76).contains(&seg)))
-            {
+            if !(seg == 76 || seg == 64 || (seg_start == 0 && (16..76).contains(&seg))) {
                 break;
             }
-            let nl = match (buf[end], buf.get(end + 1)) {
-                (b'\n', _) => 1,
-                (b'\r', Some(b'\n')) => 2,
+            let nl = match tail(buf, end) {
+                [b'\n', ..] => 1,
+                [b'\r', b'\n', ..] => 2,
                 _ => 0,
             };
-            if nl == 0
-                || !buf
-                    .get(end + nl)
-                    .is_some_and(|&c| CLASS[usize::from(c)] != 0)
-            {
+            if nl == 0 || !buf.get(end + nl).is_some_and(|&c| class(c) != 0) {
                 break;
             }
             seg_start = end + nl;
             end = seg_start
-                + buf[seg_start..]
+                + tail(buf, seg_start)
                     .iter()
-                    .position(|&c| CLASS[usize::from(c)] == 0)
+                    .position(|&c| class(c) == 0)
                     .unwrap_or(n - seg_start);
             wrapped = true;
         }
-        let len = end - start;
-        let mac_len = len >= 12 && !self.learned.is_empty();
-        if len < 16 && !mac_len {
+        if end - start < MIN_RUN {
             return end;
         }
-        let or = buf[start..end]
-            .iter()
-            .fold(0u8, |a, &c| a | CLASS[usize::from(c)]);
+        let or = span(buf, start, end).iter().fold(0u8, |a, &c| a | class(c));
         self.on_run(buf, start, end, or, wrapped, enc, origin, levels, cx);
         end
     }
@@ -870,27 +770,8 @@ impl Detector {
     ) {
         let len = end - start;
         let all_hex = or & !(DIG | HEXL) == 0;
-        let run = &buf[start..end];
-        if !self.learned.is_empty() && self.kinds[Kind::Mac as usize] {
-            // A learned MAC that is the whole run (boundaries checked: it may be one that is
-            // not distinctive), then distinctive ones glued anywhere inside it.
-            let shaped = match len {
-                12 => all_hex,
-                17 => or & !(DIG | HEXL | URLSAFE) == 0,
-                _ => false,
-            };
-            if shaped {
-                if let Some((mac, mlen)) = parse_mac(run) {
-                    if mac_bounds_ok(buf, start, start + mlen) {
-                        if let Some(&ident) = self.learned.get(&mac) {
-                            self.emit_ident(cx, ident, enc, origin);
-                        }
-                    }
-                }
-            }
-            self.learned_in_run(run, enc, origin, cx);
-        }
-        if len < 16 {
+        let run = span(buf, start, end);
+        if len < MIN_RUN {
             return;
         }
         let mixed = or & STD != 0 && or & URLSAFE != 0;
@@ -915,25 +796,26 @@ impl Detector {
                 (enc.with_inner(Layer::Hex), levels.split_first_mut())
             {
                 for &skip in skips {
-                    let r = &run[skip..];
-                    let r = &r[..r.len() & !1];
+                    let r = tail(run, skip);
+                    let r = head(r, r.len() & !1);
                     if r.len() < 16 {
                         continue;
                     }
                     if let Some(k) = hex_decode(r, cur) {
-                        if is_gzip(&cur[..k]) {
-                            self.inflate_and_scan(&cur[..k], inner, origin, rest, cx);
+                        let out = head(cur, k);
+                        if is_gzip(out) {
+                            self.inflate_and_scan(out, inner, origin, rest, cx);
                             return;
                         }
-                        if looks_like_text(&cur[..k]) {
-                            self.scan_buf(&cur[..k], inner, origin.child(), rest, cx);
+                        if looks_like_text(out) {
+                            self.scan_buf(out, inner, origin.child(), rest, cx);
                             return;
                         }
                         // Decimal digits read as hex are their own BCD: the plain text (with
                         // its boundaries) already judged those digits, so BCD forms do not
                         // count in their bytes (TBCD ones do: an `AT+CRSM` EF_ICCID read).
                         cx.decimal_hex = or == DIG;
-                        self.scan_bytes(&cur[..k], inner, cx);
+                        self.scan_bytes(out, inner, cx);
                         cx.decimal_hex = false;
                     }
                 }
@@ -955,19 +837,20 @@ impl Detector {
             1
         };
         for skip in 0..shifts {
-            let k = b64_decode(&run[skip.min(run.len())..], cur);
+            let k = b64_decode(tail(run, skip), cur);
             if k < 12 {
                 break;
             }
-            if is_gzip(&cur[..k]) {
-                self.inflate_and_scan(&cur[..k], inner, origin, rest, cx);
+            let out = head(cur, k);
+            if is_gzip(out) {
+                self.inflate_and_scan(out, inner, origin, rest, cx);
                 return;
             }
-            if looks_like_text(&cur[..k]) {
-                self.scan_buf(&cur[..k], inner, origin.child(), rest, cx);
+            if looks_like_text(out) {
+                self.scan_buf(out, inner, origin.child(), rest, cx);
                 return;
             }
-            self.scan_bytes(&cur[..k], inner, cx);
+            self.scan_bytes(out, inner, cx);
         }
     }
 }

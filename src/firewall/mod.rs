@@ -81,9 +81,11 @@
 //! device → router → server path (forwarded traffic through the xt queue with bypass).
 
 mod block;
+pub mod command;
 mod nft;
 pub mod offload;
 pub mod rules;
+mod worker;
 mod xt;
 
 use std::fmt;
@@ -213,6 +215,15 @@ pub struct Firewall {
     blocks: Registry,
     /// fw4's flow offloading, taken over (see [`offload`]).
     offload: offload::Offload,
+    /// Adds the blocks leaks order, off the packet loop (see [`worker`]).
+    worker: worker::Worker,
+    /// Blocks whose addition failed, found while settling, for [`Firewall::failed_blocks`].
+    failed: Vec<(BlockId, FirewallError)>,
+}
+
+/// The worker's runner: one `nft -j -f -` transaction.
+fn run_nft_job(json: &str, what: &str) -> Result<(), FirewallError> {
+    nft::apply_text(json, what)
 }
 
 impl Firewall {
@@ -221,17 +232,27 @@ impl Firewall {
     pub fn install(config: &Config) -> Result<Firewall, FirewallError> {
         let settings = Settings::from_config(config);
         let backend = choose_backend(&settings)?;
+        let worker = worker::Worker::start(Box::new(run_nft_job), command::LIMIT * 2)
+            .map_err(|e| FirewallError::Invalid(format!("starting the nft worker thread: {e}")))?;
         let mut fw = Firewall {
             settings,
             backend,
             blocks: Registry::new(),
             offload: offload::Offload::default(),
+            worker,
+            failed: Vec::new(),
         };
         if let Ok(live) = fw.list_blocks() {
             fw.remember(&live);
         }
         fw.apply_table()?;
-        fw.install_xt()?;
+        if let Err(e) = fw.install_xt() {
+            // A start that fails half way removes what it installed: a table whose queue rule
+            // is missing would mark flows for a queue nobody reads.
+            let _ = nft::apply(&delete_table(&fw.settings.table), "deleting the table");
+            let _ = xt::remove();
+            return Err(e);
+        }
         Ok(fw)
     }
 
@@ -255,6 +276,7 @@ impl Firewall {
     /// Recreates everything: table, chains, sets, xt rules, and the blocks added through this
     /// value that have not expired, with their remaining time.
     pub fn restore(&mut self) -> Result<(), FirewallError> {
+        self.settle();
         // The table may still be there (only the xt rules went): keep what it holds.
         if let Ok(live) = self.list_blocks() {
             self.remember(&live);
@@ -266,6 +288,7 @@ impl Firewall {
     /// Replaces the rules for a new configuration (SIGHUP) and keeps the blocks; a renamed
     /// table replaces the old one.
     pub fn reconfigure(&mut self, config: &Config) -> Result<(), FirewallError> {
+        self.settle();
         if let Ok(live) = self.list_blocks() {
             // What the kernel holds now is what is in force (expired and removed ones gone);
             // the registry keeps the numbers and names of those still there.
@@ -288,20 +311,25 @@ impl Firewall {
         } else {
             choose_backend(&settings)?
         };
-        if settings.table != self.settings.table {
-            nft::apply(
-                &delete_table(&self.settings.table),
-                "deleting the old table",
-            )?;
-        }
-        self.settings = settings;
+        // One transaction: the old table goes only if the new one is accepted, and a refused
+        // reload leaves the running table and settings as they were.
+        let old = delete_table(&self.settings.table).objects.into_owned();
+        let replaced = (settings.table != self.settings.table).then_some(old);
+        let previous = (
+            std::mem::replace(&mut self.settings, settings),
+            self.backend,
+        );
         self.backend = backend;
-        self.apply_table()?;
+        if let Err(e) = self.apply_table_after(replaced.unwrap_or_default()) {
+            (self.settings, self.backend) = previous;
+            return Err(e);
+        }
         self.install_xt()
     }
 
     /// Deletes the table and every xt rule of ours.
     pub fn remove(mut self) -> Result<(), FirewallError> {
+        self.settle();
         let offload = self.release_offload();
         let table = nft::apply(&delete_table(&self.settings.table), "deleting the table");
         let rules = xt::remove();
@@ -323,7 +351,8 @@ impl Firewall {
     }
 
     /// Blocks `scope`'s part of (src, dst, proto, sport, dport) for `timeout_secs` (0: until
-    /// removed). Adding an existing block restarts its timeout.
+    /// removed), and waits until it is in the kernel. Adding an existing block restarts its
+    /// timeout.
     #[allow(clippy::too_many_arguments)]
     pub fn add_block(
         &mut self,
@@ -338,12 +367,19 @@ impl Firewall {
         let id = BlockId::new(scope, src, dst, proto, sport, dport)
             .map_err(|e| FirewallError::Invalid(e.to_string()))?;
         self.put_block(id, None, timeout_secs)?;
-        Ok(id)
+        // Synchronous, unlike the daemon's [`Firewall::order_block`]: in force on return.
+        self.settle();
+        match self.failed.iter().position(|(f, _)| *f == id) {
+            Some(i) => Err(self.failed.remove(i).1),
+            None => Ok(id),
+        }
     }
 
     /// Installs the block a decision ordered, once: while the same block is in force, another
     /// order (several findings of one packet or flow) leaves it as it is. Returns the block's
-    /// registry entry number and the seconds it has left (0: no timeout).
+    /// registry entry number and the seconds it has left (0: no timeout). Does not wait for
+    /// nft: the addition runs on the worker, and a failure is reported by
+    /// [`Firewall::failed_blocks`].
     pub fn order_block(
         &mut self,
         order: &BlockOrder,
@@ -373,15 +409,48 @@ impl Firewall {
             self.element_cmd(NfCmd::Delete, &id, None),
             self.element_cmd(NfCmd::Add, &id, timeout),
         ];
-        nft::apply(
+        let what = format!("adding block {id}");
+        let json = nft::to_json(
             &Nftables {
                 objects: objects.into(),
             },
-            &format!("adding block {id}"),
+            &what,
         )?;
+        // Handed to the worker: the loop does not wait for nft. The registry has the block
+        // from now on; a failure takes it out again ([`Firewall::failed_blocks`]).
+        self.worker.submit(id, json, what)?;
         let now = Instant::now();
         self.blocks.expire(now);
         Ok(self.blocks.put(id, device, timeout_secs, now))
+    }
+
+    /// Blocks whose addition the worker reported failed since the last call; they are out of
+    /// the registry (the leaking flows themselves stay dropped by their conntrack mark).
+    /// Cheap: the daemon calls it on every wake-up.
+    pub fn failed_blocks(&mut self) -> Vec<(BlockId, FirewallError)> {
+        let done = self.worker.finished();
+        self.note_done(done);
+        std::mem::take(&mut self.failed)
+    }
+
+    /// Block additions handed to the worker and not yet carried out.
+    pub fn pending_blocks(&self) -> usize {
+        self.worker.pending()
+    }
+
+    /// Waits for the worker's jobs (before anything that changes the sets itself).
+    fn settle(&mut self) {
+        let done = self.worker.settle();
+        self.note_done(done);
+    }
+
+    fn note_done(&mut self, done: Vec<worker::Done>) {
+        for d in done {
+            if let Err(e) = d.result {
+                self.blocks.remove(&d.id);
+                self.failed.push((d.id, e));
+            }
+        }
     }
 
     /// The blocks in force (what `status` lists and `unblock` lifts).
@@ -396,6 +465,7 @@ impl Firewall {
 
     /// Removes one block; removing a block that is gone (expired) is not an error.
     pub fn remove_block(&mut self, id: &BlockId) -> Result<(), FirewallError> {
+        self.settle();
         let objects = vec![
             self.element_cmd(NfCmd::Add, id, None),
             self.element_cmd(NfCmd::Delete, id, None),
@@ -413,6 +483,7 @@ impl Firewall {
     /// Removes every block (flushes the sets). Flows already marked BLOCK in conntrack stay
     /// blocked until their conntrack entry ends.
     pub fn remove_all_blocks(&mut self) -> Result<(), FirewallError> {
+        self.settle();
         let table = &self.settings.table;
         let objects: Vec<NfObject<'static>> = rules::BLOCK_SETS
             .iter()
@@ -478,9 +549,15 @@ impl Firewall {
 
     /// Replaces the table in one transaction, with the remembered blocks that are still alive.
     fn apply_table(&mut self) -> Result<(), FirewallError> {
+        self.apply_table_after(Vec::new())
+    }
+
+    /// [`Self::apply_table`] in one transaction after `first` (deleting a renamed table).
+    fn apply_table_after(&mut self, first: Vec<NfObject<'static>>) -> Result<(), FirewallError> {
         let now = Instant::now();
         self.blocks.expire(now + Duration::from_secs(1));
-        let mut objects = delete_table(&self.settings.table).objects.into_owned();
+        let mut objects = first;
+        objects.extend(delete_table(&self.settings.table).objects.into_owned());
         objects.extend(rules::table_objects(&self.settings, self.backend));
         for e in self.blocks.live(now) {
             let left = e.left(now).map(|d| {

@@ -2,25 +2,33 @@
 //! so the daemon could not say *why* a ruleset was refused; this runner sends the crate's JSON
 //! the same way (`nft -j -f -`) but keeps stderr for the error.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use nftables::schema::Nftables;
 
+use super::command::{self, LIMIT};
 use super::FirewallError;
 
 /// The nft executable, found in PATH like the crate does.
 const NFT: &str = "nft";
 
 /// Applies `doc` as one transaction: all of it or nothing.
-///
-/// Through a `serde_json::Value` (not straight to a string): the flowtable code edits the
-/// document as a `Value` too, and one serialiser of the crate's schema instead of two keeps
-/// 40 KB out of the MIPS binary.
 pub fn apply(doc: &Nftables, action: &str) -> Result<(), FirewallError> {
-    let json = serde_json::to_value(doc)
-        .map_err(|e| FirewallError::Invalid(format!("{action}: serialising JSON: {e}")))?;
-    apply_json(&json, action)
+    apply_text(&to_json(doc, action)?, action)
+}
+
+/// `doc` as the JSON text nft reads.
+///
+/// Through a `serde_json::Value` (not straight to a string): the flowtable code turns the
+/// document into a `Value` too, and one serialiser of the crate's schema instead of two keeps
+/// 40 KB out of the MIPS binary.
+pub fn to_json(doc: &Nftables, action: &str) -> Result<String, FirewallError> {
+    serde_json::to_value(doc)
+        .map(|v| v.to_string())
+        .map_err(|e| FirewallError::Invalid(format!("{action}: serialising JSON: {e}")))
+}
+
+/// Applies a JSON document already serialised, as one transaction.
+pub fn apply_text(json: &str, action: &str) -> Result<(), FirewallError> {
+    run(&["-j", "-f", "-"], Some(json), action).map(|_| ())
 }
 
 /// Applies a document written as plain JSON (what the crate's schema cannot express, such as
@@ -42,14 +50,7 @@ pub fn list_json(args: &[&str], action: &str) -> Result<serde_json::Value, Firew
 
 /// Whether `nft <args>` succeeds (output discarded).
 pub fn succeeds(args: &[&str]) -> bool {
-    Command::new(NFT)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
+    command::run(NFT, args, None, LIMIT).is_ok_and(|o| o.status.success())
 }
 
 fn run(args: &[&str], input: Option<&str>, action: &str) -> Result<String, FirewallError> {
@@ -57,22 +58,7 @@ fn run(args: &[&str], input: Option<&str>, action: &str) -> Result<String, Firew
         action: action.to_string(),
         stderr: format!("running {NFT}: {e}"),
     };
-    let mut child = Command::new(NFT)
-        .args(args)
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(spawn_err)?;
-    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
-        // nft reads all its input before it writes anything, so writing first cannot deadlock.
-        stdin.write_all(text.as_bytes()).map_err(spawn_err)?;
-    }
-    let out = child.wait_with_output().map_err(spawn_err)?;
+    let out = command::run(NFT, args, input.map(str::as_bytes), LIMIT).map_err(spawn_err)?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {

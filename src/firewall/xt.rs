@@ -4,8 +4,7 @@
 //! Every rule carries `-m comment --comment leakguard`, so removal finds ours by listing the
 //! chain (`-S`) and deleting the lines with that comment, whatever queue number they used.
 
-use std::process::{Command, Stdio};
-
+use super::command::{self, LIMIT};
 use super::{FirewallError, MARK_QUEUE};
 
 /// The comment that marks our rules.
@@ -13,6 +12,18 @@ pub const COMMENT: &str = "leakguard";
 
 const CHAINS: [&str; 2] = ["FORWARD", "INPUT"];
 const PROGRAMS: [&str; 2] = ["iptables", "ip6tables"];
+
+/// How long iptables may wait for the xtables lock (fw4 reloads hold it), in seconds: bounded,
+/// and below [`LIMIT`], after which the call is killed anyway.
+const LOCK_WAIT: &str = "2";
+
+/// The leading arguments of every call: a bounded lock wait, the filter table.
+fn base() -> Vec<String> {
+    ["-w", LOCK_WAIT, "-t", "filter"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
 
 /// The match and target of our rule (everything after `-I CHAIN`).
 pub fn spec(queue: u16) -> Vec<String> {
@@ -42,7 +53,8 @@ pub fn spec(queue: u16) -> Vec<String> {
 pub fn insert(queue: u16) -> Result<(), FirewallError> {
     for program in PROGRAMS {
         for chain in CHAINS {
-            let mut args = vec!["-w".to_string(), "-t".into(), "filter".into(), "-I".into()];
+            let mut args = base();
+            args.push("-I".into());
             args.push(chain.into());
             args.extend(spec(queue));
             match run(program, &args) {
@@ -61,17 +73,11 @@ pub fn insert(queue: u16) -> Result<(), FirewallError> {
 
 /// Whether the IPv4 FORWARD rule is in place (`iptables -C`).
 pub fn present(queue: u16) -> bool {
-    let mut args = vec!["-w".to_string(), "-t".into(), "filter".into(), "-C".into()];
+    let mut args = base();
+    args.push("-C".into());
     args.push("FORWARD".into());
     args.extend(spec(queue));
-    Command::new("iptables")
-        .args(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
+    run("iptables", &args).is_ok()
 }
 
 /// Deletes every rule of ours from FORWARD and INPUT. A missing chain or program means there is
@@ -79,7 +85,9 @@ pub fn present(queue: u16) -> bool {
 pub fn remove() -> Result<(), FirewallError> {
     for program in PROGRAMS {
         for chain in CHAINS {
-            let listing = match run(program, &["-w", "-t", "filter", "-S", chain]) {
+            let mut list = base();
+            list.extend(["-S".to_string(), chain.to_string()]);
+            let listing = match run(program, &list) {
                 Ok(text) => text,
                 Err(_) => continue,
             };
@@ -106,7 +114,8 @@ pub fn ours(listing: &str) -> Vec<Vec<String>> {
             if !mine || words.first().map(String::as_str) != Some("-A") {
                 return None;
             }
-            let mut args = vec!["-w".to_string(), "-t".into(), "filter".into(), "-D".into()];
+            let mut args = base();
+            args.push("-D".into());
             args.extend(words.into_iter().skip(1));
             Some(args)
         })
@@ -122,18 +131,14 @@ fn run<S: AsRef<str>>(program: &str, args: &[S]) -> Result<String, FirewallError
         }
         text
     };
-    let out = Command::new(program)
-        .args(args.iter().map(|a| a.as_ref()))
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| FirewallError::Xt {
-            command: command(),
-            stderr: if e.kind() == std::io::ErrorKind::NotFound {
-                format!("not found: {e}")
-            } else {
-                e.to_string()
-            },
-        })?;
+    let out = command::run(program, args, None, LIMIT).map_err(|e| FirewallError::Xt {
+        command: command(),
+        stderr: if e.kind() == std::io::ErrorKind::NotFound {
+            format!("not found: {e}")
+        } else {
+            e.to_string()
+        },
+    })?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
@@ -157,7 +162,7 @@ mod tests {
             -A FORWARD -m comment --comment leakguard-other -j ACCEPT\n";
         let found = ours(listing);
         assert_eq!(found.len(), 2);
-        assert_eq!(found[0][..5], ["-w", "-t", "filter", "-D", "FORWARD"]);
+        assert_eq!(found[0][..6], ["-w", "2", "-t", "filter", "-D", "FORWARD"]);
         assert!(found[0].contains(&"3".to_string()));
         assert!(found[1].contains(&"leakguard".to_string()));
     }

@@ -9,6 +9,7 @@
 //! changes which logger handles plain `log` rules system-wide, which group logging does not need.
 #![forbid(unsafe_code)]
 
+use super::message::bytes_at;
 use super::message::{
     Messages, MsgBuilder, NlMsg, ParseError, NFNL_SUBSYS_ULOG, NLMSG_ERROR, NLM_F_ACK,
     NLM_F_REQUEST,
@@ -108,11 +109,11 @@ impl<'a> LogPacket<'a> {
                 NFULA_PACKET_HDR => {
                     // struct nfulnl_msg_packet_hdr: be16 hw_protocol, u8 hook, u8 pad.
                     let v = a.value();
-                    let h = v.get(..3).ok_or(ParseError::BadAttribute {
+                    let [h0, h1, hook] = bytes_at(v, 0).ok_or(ParseError::BadAttribute {
                         kind: NFULA_PACKET_HDR,
                     })?;
-                    p.hw_protocol = u16::from_be_bytes([h[0], h[1]]);
-                    p.hook = h[2];
+                    p.hw_protocol = u16::from_be_bytes([h0, h1]);
+                    p.hook = hook;
                 }
                 NFULA_PAYLOAD => p.payload = a.value(),
                 NFULA_PREFIX => {
@@ -126,8 +127,7 @@ impl<'a> LogPacket<'a> {
                 NFULA_HWADDR => {
                     let v = a.value();
                     let bad = ParseError::BadAttribute { kind: NFULA_HWADDR };
-                    let len = v.get(..2).ok_or(bad)?;
-                    let len = u16::from_be_bytes([len[0], len[1]]) as usize;
+                    let len = bytes_at(v, 0).map(u16::from_be_bytes).ok_or(bad)? as usize;
                     p.hwaddr = Some(v.get(4..4 + len.min(8)).ok_or(bad)?);
                 }
                 _ => {}

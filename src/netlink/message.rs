@@ -102,19 +102,21 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+/// The `N` bytes at `at`, if the buffer holds them.
+pub(crate) fn bytes_at<const N: usize>(b: &[u8], at: usize) -> Option<[u8; N]> {
+    b.get(at..)?.first_chunk::<N>().copied()
+}
+
 fn be16(b: &[u8], at: usize) -> Option<u16> {
-    let s = b.get(at..at + 2)?;
-    Some(u16::from_be_bytes([s[0], s[1]]))
+    bytes_at(b, at).map(u16::from_be_bytes)
 }
 
 fn ne16(b: &[u8], at: usize) -> Option<u16> {
-    let s = b.get(at..at + 2)?;
-    Some(u16::from_ne_bytes([s[0], s[1]]))
+    bytes_at(b, at).map(u16::from_ne_bytes)
 }
 
 fn ne32(b: &[u8], at: usize) -> Option<u32> {
-    let s = b.get(at..at + 4)?;
-    Some(u32::from_ne_bytes([s[0], s[1], s[2], s[3]]))
+    bytes_at(b, at).map(u32::from_ne_bytes)
 }
 
 /// One netlink message, length-checked: `nlmsg_len` is at least the header and fits the buffer.
@@ -195,8 +197,8 @@ impl<'a> NlMsg<'a> {
     /// For an `NLMSG_ERROR` message: the error code (0 = acknowledgement, else `-errno`).
     pub fn error_code(&self) -> Result<i32, ParseError> {
         let p = self.payload();
-        let s = p.get(..4).ok_or(ParseError::Truncated)?;
-        Ok(i32::from_ne_bytes([s[0], s[1], s[2], s[3]]))
+        let s = bytes_at(p, 0).ok_or(ParseError::Truncated)?;
+        Ok(i32::from_ne_bytes(s))
     }
 
     /// For an `NLMSG_ERROR` message: the header of the request it answers.

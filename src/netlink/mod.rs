@@ -20,6 +20,7 @@ pub mod log;
 pub mod message;
 pub mod queue;
 pub mod socket;
+pub mod tables;
 
 use core::fmt;
 
@@ -30,6 +31,7 @@ pub use log::{Log, LogConfig, LogPacket, LogStats};
 pub use message::ParseError;
 pub use queue::{Decision, Queue, QueueConfig, QueueStats, QueuedPacket, Verdict};
 pub use socket::{NetlinkSocket, Recv};
+pub use tables::{TableEvents, TableStats};
 
 /// Errors of the netlink layer, each naming the operation that failed.
 #[derive(Debug)]

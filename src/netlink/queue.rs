@@ -16,6 +16,7 @@ use super::message::{
 };
 use nix::errno::Errno;
 
+use super::message::bytes_at;
 use super::socket::{NetlinkSocket, Recv};
 use super::NetlinkError;
 
@@ -229,8 +230,7 @@ impl<'a> QueuedPacket<'a> {
                     // struct nfqnl_msg_packet_hw: be16 hw_addrlen, u16 pad, u8 hw_addr[8].
                     let v = a.value();
                     let bad = ParseError::BadAttribute { kind: NFQA_HWADDR };
-                    let len = v.get(..2).ok_or(bad)?;
-                    let len = u16::from_be_bytes([len[0], len[1]]) as usize;
+                    let len = bytes_at(v, 0).map(u16::from_be_bytes).ok_or(bad)? as usize;
                     p.hwaddr = Some(v.get(4..4 + len.min(8)).ok_or(bad)?);
                 }
                 _ => {}
@@ -264,18 +264,14 @@ impl<'a> QueuedPacket<'a> {
 /// Reads the packet id from a datagram cut short, so the packet can still get a verdict.
 fn salvage_id(datagram: &[u8]) -> Option<u32> {
     let attrs = datagram.get(NLMSG_HDRLEN + 4..)?;
-    let ty = datagram.get(4..6)?;
-    if u16::from_ne_bytes([ty[0], ty[1]]) != nfnl_type(NFNL_SUBSYS_QUEUE, NFQNL_MSG_PACKET) {
+    let ty = bytes_at(datagram, 4).map(u16::from_ne_bytes)?;
+    if ty != nfnl_type(NFNL_SUBSYS_QUEUE, NFQNL_MSG_PACKET) {
         return None;
     }
     super::message::Attrs::new(attrs)
         .map_while(Result::ok)
         .find(|a| a.kind() == NFQA_PACKET_HDR)
-        .and_then(|a| {
-            a.value()
-                .get(..4)
-                .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
-        })
+        .and_then(|a| bytes_at(a.value(), 0).map(u32::from_be_bytes))
 }
 
 /// Counters of one queue (plain integers: the queue is used by one thread).

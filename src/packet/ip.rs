@@ -113,26 +113,32 @@ fn ipv6(ip: &[u8]) -> Result<Option<Segment<'_>>, Error> {
                 return transport(src, dst, proto, ip.get(at..end).unwrap_or(&[]));
             }
             next::HOP_BY_HOP | next::ROUTING | next::DEST_OPTS | next::MOBILITY => {
-                let h = ext(2)?;
-                let len = (usize::from(h[1]) + 1) * 8;
+                let &[nh, hlen, ..] = ext(2)? else {
+                    return Err(Error::Truncated("ipv6 extension header"));
+                };
+                let len = (usize::from(hlen) + 1) * 8;
                 ext(len)?;
-                proto = h[0];
+                proto = nh;
                 at += len;
             }
             next::AH => {
-                let h = ext(2)?;
-                let len = (usize::from(h[1]) + 2) * 4;
+                let &[nh, hlen, ..] = ext(2)? else {
+                    return Err(Error::Truncated("ipv6 extension header"));
+                };
+                let len = (usize::from(hlen) + 2) * 4;
                 ext(len)?;
-                proto = h[0];
+                proto = nh;
                 at += len;
             }
             next::FRAGMENT => {
-                let h = ext(8)?;
-                let offset = u16::from_be_bytes([h[2], h[3]]) & 0xfff8;
+                let &[nh, _, o0, o1, ..] = ext(8)? else {
+                    return Err(Error::Truncated("ipv6 extension header"));
+                };
+                let offset = u16::from_be_bytes([o0, o1]) & 0xfff8;
                 if offset != 0 {
                     return Ok(None);
                 }
-                proto = h[0];
+                proto = nh;
                 at += 8;
             }
             // ESP hides what follows; no-next and everything else carry no TCP or UDP.

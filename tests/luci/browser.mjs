@@ -111,7 +111,7 @@ async function main() {
 		if ((await page.textContent('#leakguard-mode')).indexOf('Enforce') < 0) fail('mode is not enforce');
 		await page.waitForSelector('ul.tabs li.active a');
 		const tabs = await page.$$eval('ul.tabs li a', as => as.map(a => a.textContent));
-		if (tabs.join(',') != 'Status,Settings') fail(`tabs: ${tabs}`);
+		if (tabs.join(',') != 'Status,Devices,Settings') fail(`tabs: ${tabs}`);
 		const topmenu = await page.$$eval('#topmenu > li > a', as => as.map(a => a.textContent));
 		if (!topmenu.includes('Services')) fail(`top menu: ${topmenu}`);
 		const offload = await page.textContent('#leakguard-offload');
@@ -176,6 +176,53 @@ async function main() {
 		step('unblocked: nftables and the daemon have no block');
 		await shot(page, 'luci-status-unblocked.png');
 
+		// 3b. Devices: the leaking device's row with its totals and its chart; expanded, the
+		// destination with the masked IMEI; Allow lets the same leak through (a per-device rule,
+		// written and reloaded), Block takes it back (the leak is blocked again).
+		const leakOnce = () => sh([ 'ip', 'netns', 'exec', env.LG_LAN_NS, 'curl', '-sS', '-m', '5', '-o', '/dev/null', '-w', '%{http_code}',
+			'-H', 'Content-Type: application/json', '--data-binary', env.LG_LEAK_BODY, env.LG_LEAK_URL ]).out.trim();
+		await page.click('ul.tabs a:text("Devices")');
+		const devRow = await page.waitForSelector('#leakguard-devices tr.leakguard-device-row', { timeout: 20000 });
+		const devText = (await devRow.textContent()).replace(/\s+/g, ' ');
+		const deviceId = await devRow.getAttribute('data-device');
+		const bars = await page.$$eval(`#leakguard-chart-${deviceId} rect.leakguard-bar`, rs => rs.map(r => Number(r.getAttribute('data-leaks'))));
+		if (bars.length != 30 || bars[bars.length - 1] != 1 || bars.reduce((a, b) => a + b, 0) != 1)
+			fail(`chart bars (30 days, today's leak last): ${bars}`);
+		await page.click(`tr[data-device="${deviceId}"] button.leakguard-expand`);
+		const target = page.locator(`#leakguard-dests-${deviceId} .leakguard-target[data-dst="${env.LG_WAN_IP}"][data-kind="imei"]`);
+		await target.waitFor({ state: 'visible', timeout: 10000 });
+		const destText = (await page.textContent(`#leakguard-dests-${deviceId}`)).replace(/\s+/g, ' ');
+		if (!destText.includes(env.LG_IMEI_MASKED) || !/blocked/.test(destText)) fail(`destinations: ${destText}`);
+		if ((await page.content()).includes(env.LG_IMEI)) fail('the clear IMEI is on the Devices page');
+		step(`devices: ${devText.trim()} | ${destText.trim()}`);
+		await shot(page, 'luci-devices.png');
+
+		await target.locator('button.leakguard-allow-btn').click();
+		const done = await (await page.waitForSelector('#leakguard-devices-done', { timeout: 15000 })
+			.catch(async e => fail(`${e.message}: ${await page.textContent('#leakguard-devices-result')}`))).textContent();
+		if (!/allowed imei from .*\*\*:\*\*:\*\*.* to 198\.51\.100\.2/.test(done)) fail(`allow: ${done}`);
+		const ruleText = fs.readFileSync(CONFIG, 'utf8');
+		if (!/\[\[allow\]\]\s*device = "([0-9a-f]{2}:){5}[0-9a-f]{2}"\s*dst = "198\.51\.100\.2"\s*kinds = \["imei"\]/.test(ruleText))
+			fail(`no per-device rule written:\n${ruleText}`);
+		if (!ruleText.startsWith('# written by tests/netns.rs')) fail('allow lost the config\'s comment');
+		const passed = leakOnce();
+		if (passed != '200') fail(`the allowed leak did not pass: ${passed}`);
+		step(`allowed from the Devices tab: ${done.trim()}; the same POST now passes`);
+
+		await page.locator(`#leakguard-dests-${deviceId} .leakguard-target[data-dst="${env.LG_WAN_IP}"] button.leakguard-block-btn`).click();
+		await until('the block reply', async () => /no longer allowed/.test(await page.textContent('#leakguard-devices-result')));
+		if (/\[\[allow\]\]/.test(fs.readFileSync(CONFIG, 'utf8'))) fail('block left the rule');
+		const afterBlock = leakOnce();
+		if (afterBlock == "200") fail("the leak passed after Block");
+		// The allowed POST was no finding; the blocked one is: the row counts 2.
+		const count = await until('the count of 2', async () => {
+			const c = await page.$eval(`#leakguard-dests-${deviceId} tr.leakguard-dest td[data-title="Count"]`, td => td.textContent);
+			return c == '2' ? page.textContent(`#leakguard-dests-${deviceId}`) : null;
+		});
+		step(`blocked again from the Devices tab (POST answered ${afterBlock}); row ${count.replace(/\s+/g, ' ').trim()}`);
+		await shot(page, 'luci-devices-blocked.png');
+		sh([ 'leakguard', 'unblock', 'all', '--config', CONFIG ]);
+
 		// 4. Settings: switch to monitor mode, save; the daemon reloads into it.
 		await page.click('ul.tabs a:text("Settings")');
 		await page.waitForSelector('#leakguard-settings select[name="mode"]', { timeout: 20000 });
@@ -238,6 +285,12 @@ async function main() {
 		const refused = log.filter(e => !e.rpc.allowed).map(e => e.rpc.method);
 		const allowed = log.filter(e => e.rpc.allowed && e.rpc.object == 'luci.leakguard').map(e => e.rpc.method);
 		if (!refused.includes('unblock') || !allowed.includes('status')) fail(`viewer ACL: allowed ${allowed}, refused ${refused}`);
+		await viewer.page.goto(`${base}/cgi-bin/luci/admin/services/leakguard/devices`);
+		await viewer.page.waitForSelector('#leakguard-devices tr.leakguard-device-row', { timeout: 20000 });
+		if (await viewer.page.$('.leakguard-allow-btn, .leakguard-block-btn')) fail('read-only login sees Allow / Block');
+		const viewerAllow = await viewer.page.evaluate(() => L.require('view.leakguard.common').then(c =>
+			c.callAllow('0', 'x', '', 'imei', 'a.example').then(r => 'resolved ' + JSON.stringify(r), e => String(e.message))));
+		if (!/Access denied/.test(viewerAllow)) fail(`viewer allow: ${viewerAllow}`);
 		await viewer.page.goto(`${base}/cgi-bin/luci/admin/services/leakguard/settings`);
 		await viewer.page.waitForSelector('#leakguard-denied', { timeout: 20000 });
 		if (!serverLog().some(e => e.rpc && e.rpc.user == 'viewer' && e.rpc.method == 'get_config' && !e.rpc.allowed))

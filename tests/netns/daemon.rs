@@ -40,6 +40,10 @@ pub struct TestConfig {
     pub history_path: Option<PathBuf>,
     /// `[history] save_interval`, seconds.
     pub history_save: u32,
+    /// Run as `nobody` with only CAP_NET_ADMIN (ambient, through `setpriv`).
+    pub unprivileged: bool,
+    /// A directory put first in the daemon's PATH (stand-ins for `nft` and friends).
+    pub path_first: Option<PathBuf>,
 }
 
 impl TestConfig {
@@ -54,6 +58,8 @@ impl TestConfig {
             extra: String::new(),
             history_path: None,
             history_save: 1800,
+            unprivileged: false,
+            path_first: None,
         }
     }
 
@@ -183,31 +189,9 @@ impl Daemon {
             })
         };
 
-        let stderr = fs::File::create(&stderr_path).expect("stderr file");
-        let stdout = stderr.try_clone().expect("stderr file");
-        let config_arg = config_path.display().to_string();
-        let bin = bin();
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &topo.router,
-                &bin,
-                "run",
-                "--config",
-                &config_arg,
-                "--foreground",
-            ])
-            .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(stderr)
-            .spawn()
-            .expect("start leakguard");
-        // `ip netns exec` execs the command: this pid is the daemon's.
-        let pid = child.id() as i32;
         let mut daemon = Daemon {
-            child: Some(child),
-            pid,
+            child: None,
+            pid: 0,
             config_path,
             stderr_path,
             run_dir,
@@ -219,6 +203,62 @@ impl Daemon {
             collector: Some(collector),
             exit: None,
         };
+        if daemon.cfg.unprivileged {
+            // What the daemon writes must be writable by nobody: its run directory and the
+            // syslog socket (as /dev/log is on a router).
+            fs::create_dir_all(&daemon.run_dir).expect("run directory");
+            let nobody = Some(nix::unistd::Uid::from_raw(65534));
+            nix::unistd::chown(&daemon.run_dir, nobody, None).expect("chown run directory");
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&daemon.syslog_path, fs::Permissions::from_mode(0o666))
+                .expect("chmod syslog socket");
+        }
+        daemon.spawn(topo);
+        daemon
+    }
+
+    /// Starts the daemon process (again: after it died, with the same config, run directory
+    /// and syslog socket) and waits until it is ready.
+    pub fn spawn(&mut self, topo: &Topology) {
+        let stderr = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.stderr_path)
+            .expect("stderr file");
+        let stdout = stderr.try_clone().expect("stderr file");
+        let config_arg = self.config_path.display().to_string();
+        let bin = bin();
+        let mut args: Vec<&str> = vec!["netns", "exec", &topo.router];
+        if self.cfg.unprivileged {
+            args.extend([
+                "setpriv",
+                "--reuid=nobody",
+                "--regid=nogroup",
+                "--clear-groups",
+                "--inh-caps=-all,+net_admin",
+                "--ambient-caps=-all,+net_admin",
+                "--bounding-set=-all,+net_admin",
+                "--no-new-privs",
+            ]);
+        }
+        args.extend([bin.as_str(), "run", "--config", &config_arg, "--foreground"]);
+        let mut command = Command::new("ip");
+        if let Some(dir) = &self.cfg.path_first {
+            let path = std::env::var("PATH").unwrap_or_default();
+            command.env("PATH", format!("{}:{path}", dir.display()));
+        }
+        let child = command
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .expect("start leakguard");
+        // `ip netns exec` and `setpriv` exec the command: this pid is the daemon's.
+        self.pid = child.id() as i32;
+        self.child = Some(child);
+        self.exit = None;
+        let (pid, daemon) = (self.pid, self);
         let start = Instant::now();
         let ready = poll(Duration::from_secs(10), || {
             if !daemon.alive() {
@@ -240,7 +280,11 @@ impl Daemon {
                 daemon.context()
             ),
         }
-        daemon
+    }
+
+    /// `leakguard status` (text) with the daemon's config: its output and exit status.
+    pub fn status_text(&self) -> CmdOut {
+        self.cli(&["status"])
     }
 
     /// Rewrites the config file (same syslog socket and run directory) for a SIGHUP reload.

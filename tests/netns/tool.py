@@ -23,6 +23,9 @@ Clients (run in the LAN namespace); print one result word and exit 0 when the ex
                                       IPPROTO_RAW socket (IP_HDRINCL), half as raw Ethernet frames
                                       on IFACE to DSTMAC (bad lengths the kernel would otherwise
                                       fix up). Prints sent=<n> errors=<n>.
+  flood  DST RATE SECONDS IFACE DSTMAC [FLOWS]  UDP frames at RATE packets/s on IFACE, from
+                                      FLOWS source ports in turn, ever new flows (see flood()).
+                                      Prints ok:sent=<n> errors=<n> seconds=<s> rate=<r>.
 """
 
 import hashlib
@@ -385,6 +388,59 @@ def garbage(dst, count, seed, iface, dst_mac):
     return 0
 
 
+def flood(dst, rate, seconds, iface, dst_mac, flows=4096):
+    """UDP datagrams of 64 payload bytes at `rate` packets/s for `seconds`, from `flows`
+    source ports in turn. Every 64 rounds (the daemon's 4096-byte budget of each flow) the
+    destination port moves on, so the flows are always new and every packet is queued.
+    Prints what was sent and the rate reached."""
+    rate, seconds, flows = float(rate), float(seconds), int(flows)
+    src4 = socket.inet_aton("192.168.77.2")
+    dst4 = socket.inet_aton(dst)
+    mac = bytes(int(x, 16) for x in dst_mac.split(":"))
+    link = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    link.bind((iface, 0))
+    own = link.getsockname()[4]
+    payload = b"flood-" + b"x" * 58
+
+    def frame(sport, dport):
+        udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0x4000, 64, 17, 0,
+                         src4, dst4)
+        ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+        return mac + own + b"\x08\x00" + ip + udp
+
+    sent = errors = 0
+    start = time.monotonic()
+    deadline = start + seconds
+    batch = max(1, int(rate / 1000))
+    dport = 20000
+    frames = [frame(10000 + i, dport) for i in range(flows)]
+    rounds = 0
+    while True:
+        now = time.monotonic()
+        if now >= deadline:
+            break
+        # Paced in batches of ~1 ms worth of packets.
+        due = int((now - start) * rate)
+        if sent + errors >= due:
+            time.sleep(0.0005)
+            continue
+        for _ in range(batch):
+            try:
+                link.send(frames[(sent + errors) % flows])
+                sent += 1
+            except OSError:
+                errors += 1
+            if (sent + errors) % flows == 0:
+                rounds += 1
+                if rounds % 64 == 0:
+                    dport = 20000 + (rounds // 64) % 40000
+                    frames = [frame(10000 + i, dport) for i in range(flows)]
+    took = time.monotonic() - start
+    print("ok:sent=%d errors=%d seconds=%.1f rate=%.0f" % (sent, errors, took, sent / took))
+    return 0
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -406,6 +462,8 @@ def main(argv):
         return client_dns(args[0], args[1])
     elif cmd == "garbage":
         return garbage(args[0], args[1], args[2], args[3], args[4])
+    elif cmd == "flood":
+        return flood(*args)
     else:
         print("unknown command %s" % cmd, file=sys.stderr)
         return 2

@@ -56,6 +56,28 @@ var callSetMode = rpc.declare({
 	expect: { '': {} }
 });
 
+var callDevices = rpc.declare({
+	object: 'luci.leakguard',
+	method: 'devices',
+	expect: { '': {} }
+});
+
+/* One report row: the device by its history id (and its name, when the id is not resolvable),
+ * the kind, the destination. The same code as `leakguard allow` / `leakguard block`. */
+var callAllow = rpc.declare({
+	object: 'luci.leakguard',
+	method: 'allow',
+	params: [ 'device_id', 'device', 'name', 'kind', 'dst' ],
+	expect: { '': {} }
+});
+
+var callBlock = rpc.declare({
+	object: 'luci.leakguard',
+	method: 'block',
+	params: [ 'device_id', 'device', 'name', 'kind', 'dst' ],
+	expect: { '': {} }
+});
+
 function pad(n) {
 	return (n < 10 ? '0' : '') + n;
 }
@@ -68,6 +90,9 @@ return baseclass.extend({
 	callSetConfig: callSetConfig,
 	callSetSettings: callSetSettings,
 	callSetMode: callSetMode,
+	callDevices: callDevices,
+	callAllow: callAllow,
+	callBlock: callBlock,
 
 	/* Unix seconds as the router's local date and time. */
 	formatTime: function(secs) {

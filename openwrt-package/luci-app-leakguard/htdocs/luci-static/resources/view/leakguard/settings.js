@@ -95,6 +95,7 @@ return view.extend({
 		a = a || {};
 
 		return E('tr', { 'class': 'tr leakguard-allow' }, [
+			cell(_('Device'), text('device', a.device || '', _('every device'), 18)),
 			cell(_('Destination'), text('dst', a.dst, _('CIDR, host or *.domain'), 28)),
 			cell(_('Kinds'), text('kinds', (a.kinds || []).join(' '), _('all kinds'), 28)),
 			cell('', removeButton())
@@ -121,7 +122,11 @@ return view.extend({
 		});
 
 		root.querySelectorAll('tr.leakguard-allow').forEach(function(tr) {
-			settings.allow.push({ dst: value(tr, 'dst').trim(), kinds: list(value(tr, 'kinds')) });
+			settings.allow.push({
+				device: value(tr, 'device').trim(),
+				dst: value(tr, 'dst').trim(),
+				kinds: list(value(tr, 'kinds'))
+			});
 		});
 
 		return settings;
@@ -203,7 +208,7 @@ return view.extend({
 		var devices = tableOf(this.deviceTitles.concat([ '' ]));
 		(s.devices || []).forEach(L.bind(function(d) { devices.appendChild(this.deviceRow(d)); }, this));
 
-		var allow = tableOf([ _('Destination'), _('Kinds'), '' ]);
+		var allow = tableOf([ _('Device'), _('Destination'), _('Kinds'), '' ]);
 		(s.allow || []).forEach(L.bind(function(a) { allow.appendChild(this.allowRow(a)); }, this));
 
 		this.nodes = {
