@@ -4,8 +4,13 @@
 //! `cargo bench --bench throughput` prints MB/s for both and their ratio (goal: ≥ 0.5). The input
 //! is fixed (a seeded generator): HTTP requests with headers, form and JSON bodies, cookies and
 //! tokens in base64 and hex, timestamps and order numbers — what a router sees at the start of
-//! flows — with a few real identifiers sprinkled in. The detector has one configured device
-//! (every literal, binary and digest form of its values) and 32 learned MACs.
+//! flows — with a few real identifiers sprinkled in. Two detectors run side by side: one
+//! configured device (every literal, binary and digest form of its values), and the same with 32
+//! learned MACs; each against a bare automaton over its own patterns. Then it times learning
+//! 1024 MACs (each rebuilds the automaton).
+//!
+//! `LEAKGUARD_BENCH_MB=2` shrinks the input and `LEAKGUARD_BENCH_ONLY=no|32` runs one detector
+//! (for `valgrind --tool=callgrind`); the figures in BENCHMARKS.md use the defaults.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -30,59 +35,92 @@ fn main() {
         ..Device::default()
     });
     config.network.country = Some("CN".into());
-    let mut detector = Detector::new(&config);
-    // LAN devices learned from their frames: their MACs are looked for glued to other text and
-    // as raw bytes (prefix-bitmap lookups, not automaton patterns).
+    // Two detectors side by side: the configured device alone, and the same with 32 LAN
+    // devices learned from their frames (their MACs are then found glued to other text, as raw
+    // bytes and hashed).
+    let plain = Detector::new(&config);
+    let mut learned = Detector::new(&config);
     for i in 0..32u8 {
-        detector.learn_mac([0x3c, 0x28, 0x6d, i.wrapping_mul(37), 0x5a ^ i, 0xc1]);
+        learned.learn_mac([0x3c, 0x28, 0x6d, i.wrapping_mul(37), 0x5a ^ i, 0xc1]);
     }
-    let patterns = detector.literal_patterns();
-    // Built exactly as the detector builds its own automaton.
-    let bare = AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::LeftmostLongest)
-        .build(&patterns)
-        .expect("patterns build");
-    let input = make_input(64 << 20);
+    // `LEAKGUARD_BENCH_MB` shrinks the input (for a profiler run); the figures use the default.
+    let size_mb = std::env::var("LEAKGUARD_BENCH_MB")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(64);
+    let input = make_input(size_mb << 20);
     let mb = input.len() as f64 / 1e6;
-    println!(
-        "input: {:.1} MB in windows of {WINDOW} bytes; {} literal patterns",
-        mb,
-        patterns.len()
-    );
-
-    let mut best_bare = f64::MAX;
-    let mut best_detector = f64::MAX;
-    let mut hits = 0usize;
-    let mut matches = 0usize;
-    let mut scratch = Scratch::new();
-    for _round in 0..3 {
-        let t = Instant::now();
-        for w in input.chunks(WINDOW) {
-            matches += bare.find_iter(black_box(w)).count();
+    println!("input: {mb:.1} MB in windows of {WINDOW} bytes");
+    let mut ratios = Vec::new();
+    let only = std::env::var("LEAKGUARD_BENCH_ONLY").ok();
+    for (name, detector) in [("no learned MACs", &plain), ("32 learned MACs", &learned)] {
+        if only.as_deref().is_some_and(|o| !name.starts_with(o)) {
+            continue;
         }
-        best_bare = best_bare.min(t.elapsed().as_secs_f64());
+        let patterns = detector.literal_patterns();
+        // Built exactly as the detector builds its own automaton.
+        let bare = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&patterns)
+            .expect("patterns build");
+        let mut best_bare = f64::MAX;
+        let mut best_detector = f64::MAX;
+        let mut hits = 0usize;
+        let mut matches = 0usize;
+        let mut scratch = Scratch::new();
+        for _round in 0..3 {
+            let t = Instant::now();
+            for w in input.chunks(WINDOW) {
+                matches += bare.find_iter(black_box(w)).count();
+            }
+            best_bare = best_bare.min(t.elapsed().as_secs_f64());
 
-        let t = Instant::now();
-        for w in input.chunks(WINDOW) {
-            detector.scan(black_box(w), &mut scratch, &mut |_hit| hits += 1);
+            let t = Instant::now();
+            for w in input.chunks(WINDOW) {
+                detector.scan(black_box(w), &mut scratch, &mut |_hit| hits += 1);
+            }
+            best_detector = best_detector.min(t.elapsed().as_secs_f64());
         }
-        best_detector = best_detector.min(t.elapsed().as_secs_f64());
+        let bare_mbs = mb / best_bare;
+        let det_mbs = mb / best_detector;
+        println!("{name}: {} literal patterns", patterns.len());
+        println!(
+            "  bare aho-corasick: {bare_mbs:8.1} MB/s ({} matches per pass)",
+            matches / 3
+        );
+        println!(
+            "  leakguard detector: {det_mbs:8.1} MB/s ({} hits per pass)",
+            hits / 3
+        );
+        println!(
+            "  ratio detector/bare: {:.2} (goal >= 0.50)",
+            det_mbs / bare_mbs
+        );
+        ratios.push((name, det_mbs / bare_mbs));
     }
-    let bare_mbs = mb / best_bare;
-    let det_mbs = mb / best_detector;
-    println!(
-        "bare aho-corasick: {bare_mbs:8.1} MB/s ({} matches per pass)",
-        matches / 3
-    );
-    println!(
-        "leakguard detector: {det_mbs:8.1} MB/s ({} hits per pass)",
-        hits / 3
-    );
-    println!(
-        "ratio detector/bare: {:.2} (goal >= 0.50)",
-        det_mbs / bare_mbs
-    );
+    let line: Vec<String> = ratios.iter().map(|(n, r)| format!("{n} {r:.2}")).collect();
+    println!("ratios side by side: {}", line.join(", "));
+
+    // What learning costs: each learned MAC rebuilds the automaton. Up to the default bound
+    // (`detect.max_learned_macs`, 1024), timed in steps.
+    let mut det = Detector::new(&config);
+    let t = Instant::now();
+    let (mut last, mut from) = (t, 0u32);
+    for i in 1..=1024u32 {
+        let [_, _, a, b] = i.to_be_bytes();
+        det.learn_mac([0x3c, 0x28, 0x6d, a ^ 0x11, b, 0xc1 ^ a]);
+        if matches!(i, 32 | 256 | 1024) {
+            let now = Instant::now();
+            println!(
+                "learning: {i} MACs in {:.1} ms in all; MACs {}..={i}: {:.2} ms each",
+                (now - t).as_secs_f64() * 1e3,
+                from + 1,
+                (now - last).as_secs_f64() * 1e3 / f64::from(i - from),
+            );
+            (last, from) = (now, i);
+        }
+    }
 }
 
 /// A deterministic mix of benign request bytes (xorshift; no rand crate needed).

@@ -170,6 +170,19 @@ fn scan(words: &[String]) -> Result<ExitCode, String> {
     let mut out = BufWriter::new(stdout.lock());
     let mut failed_files = 0usize;
     let mut write_error: Option<io::Error> = None;
+    // The LAN devices of every capture are learned before any frame is inspected: one rebuild
+    // of the detector instead of one per device (a device's MAC is then also found in what was
+    // sent before its own first frame). Unreadable files are reported by the scan below.
+    let mut macs = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for file in &files {
+        lan_senders(&pipeline, file, &mut |mac| {
+            if seen.insert(mac) {
+                macs.push(mac);
+            }
+        });
+    }
+    pipeline.learn_macs(macs);
     for file in &files {
         let mut emit = |f: &leakguard::finding::Finding| {
             if write_error.is_none() {
@@ -225,6 +238,22 @@ fn scan(words: &[String]) -> Result<ExitCode, String> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The MACs of the LAN devices sending in one capture (see `Pipeline::lan_sender`), up to
+/// where it is damaged.
+fn lan_senders(pipeline: &Pipeline, path: &Path, found: &mut dyn FnMut([u8; 6])) {
+    let Ok(file) = File::open(path) else {
+        return;
+    };
+    let Ok(mut reader) = CaptureReader::new(file) else {
+        return;
+    };
+    while let Ok(Some(rec)) = reader.next_record() {
+        if let Some(mac) = pipeline.lan_sender(rec.link, rec.data) {
+            found(mac);
+        }
+    }
 }
 
 /// Scans one capture; an unreadable or damaged file is an error naming where it went wrong, and

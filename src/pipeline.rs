@@ -122,9 +122,7 @@ impl Pipeline {
     pub fn reload(&mut self, config: impl Into<Rc<Config>>) {
         let config = config.into();
         let mut detector = Detector::new(&config);
-        for mac in self.detector.learned() {
-            detector.learn_mac(mac);
-        }
+        detector.learn_macs(self.detector.learned());
         self.detector = detector;
         self.flows
             .reconfigure(config.detect.max_flows as usize, config.detect.budget);
@@ -276,6 +274,29 @@ impl Pipeline {
             decision,
             findings: &self.found,
         }
+    }
+
+    /// The MAC this captured frame would teach the detector (a LAN device's own frame; see
+    /// `inspect_ip`), without inspecting it: `scan` learns every LAN device of its captures
+    /// first, so that the detector's automaton is rebuilt once, not once per device.
+    pub fn lan_sender(&self, link: u32, frame: &[u8]) -> Option<[u8; 6]> {
+        if !self.config.detect.learn_macs {
+            return None;
+        }
+        let frame = packet::decode_link(link, frame).ok()?;
+        let mac = frame.src_mac?;
+        let seg = packet::decode_ip(frame.ip?).ok()??;
+        let dst_lan = self.config.is_lan(seg.dst) || stays_on_the_link(seg.dst);
+        let dns_answer = seg.proto == Proto::Udp && seg.sport == 53 && dst_lan;
+        (self.config.is_lan(seg.src) && !dns_answer).then_some(mac)
+    }
+
+    /// Learns these LAN devices' MACs at once (one rebuild of the detector's automaton).
+    pub fn learn_macs(&mut self, macs: impl IntoIterator<Item = [u8; 6]>) -> usize {
+        if !self.config.detect.learn_macs {
+            return 0;
+        }
+        self.detector.learn_macs(macs)
     }
 
     /// A DNS answer the router's resolver sent to a LAN device (NFLOG): learn the names.

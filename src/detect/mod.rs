@@ -14,8 +14,10 @@
 //!    (or gzip), scanned again one layer deeper; runs of exactly a digest's length are looked
 //!    up among the precomputed digests of the known values and learned MACs.
 //!
-//! Learned MACs are not in the automaton (learning one must not rebuild it): MAC-shaped
-//! tokens found by pass 2 are looked up in a bounded set instead.
+//! Learned MACs are in the same automaton, in every form a known MAC has (`:`, `-`, `.` and
+//! bare hex, and their six raw bytes): learning one rebuilds it (see [`Detector::learn_mac`]),
+//! which is rare and costs less than looking for MAC-shaped tokens in every window would (a
+//! second pass that parsed every hex stretch at every offset cost 40 % of the throughput).
 //!
 //! Known and learned values of 48 bits or more are found with no boundary (glued to model
 //! names, file names, a UUID's node field), and in binary forms (BCD/TBCD digits, a MAC's six
@@ -105,6 +107,9 @@ enum Pattern {
     Binary {
         ident: u32,
         form: u32,
+        /// Counted only in a buffer holding binary data (a learned MAC's raw bytes: six
+        /// printable bytes in text are text).
+        binary_only: bool,
     },
     /// A known value encoded as a whole (a short phone number in base64 or hex, which the
     /// run pass does not decode: too short a run).
@@ -134,8 +139,8 @@ pub struct Detector {
     max_learned: usize,
     depth: usize,
     ac: Option<AhoCorasick>,
-    literals: Vec<Vec<u8>>,
-    patterns: Vec<Pattern>,
+    /// The automaton's patterns (kept to rebuild it when a MAC is learned).
+    lits: Literals,
     /// The binary forms of known values (BCD/TBCD digits, raw MAC bytes).
     forms: Vec<binary::Form>,
     /// One bit per first two bytes of a known value's literal or binary form (every ASCII
@@ -148,10 +153,6 @@ pub struct Detector {
     known: HashMap<Box<[u8]>, u32>,
     known_macs: HashMap<[u8; 6], u32>,
     learned: HashMap<[u8; 6], u32>,
-    /// One bit per first two bytes of a distinctive learned MAC: raw bytes (and glued hex
-    /// text) are looked up in `learned` only where this bit is set, so a MAC that is not
-    /// distinctive is never found that way.
-    learned_prefix: Box<[u64; 1024]>,
     digests: Digests,
     /// The known phone numbers, split, with their identity.
     phones: Vec<(phone::Number, u32)>,
@@ -221,15 +222,13 @@ impl Detector {
             max_learned: d.max_learned_macs as usize,
             depth: usize::from(d.decode_depth).min(Encoding::MAX),
             ac: None,
-            literals: Vec::new(),
-            patterns: Vec::new(),
+            lits: Literals::default(),
             forms: Vec::new(),
             literal_prefix: Box::new([0; 1024]),
             idents: Vec::new(),
             known: HashMap::new(),
             known_macs: HashMap::new(),
             learned: HashMap::new(),
-            learned_prefix: Box::new([0; 1024]),
             digests: Digests::default(),
             phones: Vec::new(),
             tails: HashMap::new(),
@@ -249,6 +248,17 @@ impl Detector {
                 lits.add(name.as_bytes(), Pattern::Key(class, distinctive));
             }
         }
+        det.lits = lits;
+        match det.build_automaton() {
+            None => Ok(det),
+            Some(e) => Err((Box::new(det), e)),
+        }
+    }
+
+    /// Builds the automaton and the literal prefix bitmap from the patterns collected; returns
+    /// why the automaton could not be built (the previous one, if any, is kept).
+    fn build_automaton(&mut self) -> Option<String> {
+        let lits = &self.lits;
         let mut error = None;
         if !lits.text.is_empty() {
             match AhoCorasick::builder()
@@ -256,7 +266,7 @@ impl Detector {
                 .match_kind(MatchKind::LeftmostLongest)
                 .build(&lits.text)
             {
-                Ok(ac) => det.ac = Some(ac),
+                Ok(ac) => self.ac = Some(ac),
                 Err(e) => {
                     error = Some(format!(
                         "the {} known values and key names cannot be compiled into one \
@@ -266,6 +276,8 @@ impl Detector {
                 }
             }
         }
+        let prefix = &mut self.literal_prefix;
+        prefix.fill(0);
         for (text, p) in lits.text.iter().zip(&lits.patterns) {
             if let (Pattern::Literal { .. } | Pattern::Binary { .. }, [a, b, ..]) = (p, &text[..]) {
                 let exact = matches!(p, Pattern::Binary { .. });
@@ -275,19 +287,14 @@ impl Detector {
                             continue;
                         }
                         let i = usize::from(u16::from_be_bytes([x, y]));
-                        if let Some(w) = det.literal_prefix.get_mut(i / 64) {
+                        if let Some(w) = prefix.get_mut(i / 64) {
                             *w |= 1 << (i % 64);
                         }
                     }
                 }
             }
         }
-        det.literals = lits.text;
-        det.patterns = lits.patterns;
-        match error {
-            None => Ok(det),
-            Some(e) => Err((Box::new(det), e)),
-        }
+        error
     }
 
     fn hash_layers(&self) -> heapless::Vec<Layer, 3> {
@@ -364,30 +371,7 @@ impl Detector {
             for &mac in dev.mac.iter() {
                 let id = self.ident(Kind::Mac, Source::Known, &mac_text(mac), device);
                 self.known_macs.entry(mac).or_insert(id);
-                // Twelve hex digits: 48 bits, found anywhere (see `Shape`), when they look like
-                // a real device's.
-                let distinctive = mac_is_distinctive(mac);
-                let p = Pattern::Literal {
-                    ident: id,
-                    shape: if distinctive { Shape::Any } else { Shape::Mac },
-                };
-                for sep in [Some(b':'), Some(b'-'), None] {
-                    lits.add(mac_text_with(mac, sep, false).as_bytes(), p);
-                }
-                let plain = mac_text_with(mac, None, false);
-                let b = plain.as_bytes();
-                let mut cisco = Vec::with_capacity(14);
-                for (i, group) in b.chunks(4).enumerate() {
-                    if i > 0 {
-                        cisco.push(b'.');
-                    }
-                    cisco.extend_from_slice(group);
-                }
-                lits.add(&cisco, p);
-                if switch(&self.layers, Layer::Binary as usize) && distinctive {
-                    self.add_form(lits, binary::mac_form(mac), id);
-                }
-                self.add_mac_digests(mac, id);
+                self.add_mac_forms(lits, mac, id, false);
             }
         }
     }
@@ -405,13 +389,53 @@ impl Detector {
         }
     }
 
+    /// A MAC's forms: its text in the four ways it is written, its six raw bytes (when it is
+    /// distinctive and the `binary` layer is on; `binary_only`: counted only in binary data)
+    /// and its digests.
+    fn add_mac_forms(&mut self, lits: &mut Literals, mac: [u8; 6], id: u32, binary_only: bool) {
+        // Twelve hex digits: 48 bits, found anywhere (see `Shape`), when they look like a real
+        // device's.
+        let distinctive = mac_is_distinctive(mac);
+        let p = Pattern::Literal {
+            ident: id,
+            shape: if distinctive { Shape::Any } else { Shape::Mac },
+        };
+        for sep in [Some(b':'), Some(b'-'), None] {
+            lits.add(mac_text_with(mac, sep, false).as_bytes(), p);
+        }
+        let plain = mac_text_with(mac, None, false);
+        let mut cisco = Vec::with_capacity(14);
+        for (i, group) in plain.as_bytes().chunks(4).enumerate() {
+            if i > 0 {
+                cisco.push(b'.');
+            }
+            cisco.extend_from_slice(group);
+        }
+        lits.add(&cisco, p);
+        if switch(&self.layers, Layer::Binary as usize) && distinctive {
+            self.add_form_with(lits, binary::mac_form(mac), id, binary_only);
+        }
+        self.add_mac_digests(mac, id);
+    }
+
     fn add_form(&mut self, lits: &mut Literals, form: binary::Form, id: u32) {
+        self.add_form_with(lits, form, id, false);
+    }
+
+    fn add_form_with(
+        &mut self,
+        lits: &mut Literals,
+        form: binary::Form,
+        id: u32,
+        binary_only: bool,
+    ) {
         let Ok(index) = u32::try_from(self.forms.len()) else {
             return;
         };
         let p = Pattern::Binary {
             ident: id,
             form: index,
+            binary_only,
         };
         if lits.add_exact(&form.bytes, p) {
             self.forms.push(form);
@@ -511,30 +535,50 @@ impl Detector {
         self.learned.keys().copied()
     }
 
-    /// Learns a LAN device's MAC, so that it is found (in every textual and hashed form) in what
-    /// any device sends. Returns whether it was new. Bounded by `detect.max_learned_macs`.
+    /// Learns a LAN device's MAC, so that it is found (in every textual, raw and hashed form) in
+    /// what any device sends. Returns whether it was new. Bounded by `detect.max_learned_macs`.
     ///
     /// Placeholders (zero, broadcast, `02:00:00:00:00:00`, multicast) and configured MACs are
     /// not learned; when the set is full nothing more is learned.
+    ///
+    /// The MAC's forms join the known values' automaton, which is rebuilt (see BENCHMARKS.md for
+    /// what a rebuild costs): once per device a network has, against a second pass over every
+    /// window for MAC-shaped text that the patterns make unnecessary. Learn many at once with
+    /// [`Detector::learn_macs`] (one rebuild).
     pub fn learn_mac(&mut self, mac: [u8; 6]) -> bool {
-        if !self.learn
-            || mac_is_placeholder(mac)
-            || self.known_macs.contains_key(&mac)
-            || self.learned.contains_key(&mac)
-            || self.learned.len() >= self.max_learned
-        {
-            return false;
+        self.learn_macs([mac]) > 0
+    }
+
+    /// Learns several MACs (see [`Detector::learn_mac`]) with one rebuild of the automaton;
+    /// returns how many were new.
+    pub fn learn_macs(&mut self, macs: impl IntoIterator<Item = [u8; 6]>) -> usize {
+        let mut lits = std::mem::take(&mut self.lits);
+        let mut new = 0;
+        for mac in macs {
+            if !self.learn
+                || mac_is_placeholder(mac)
+                || self.known_macs.contains_key(&mac)
+                || self.learned.contains_key(&mac)
+                || self.learned.len() >= self.max_learned
+            {
+                continue;
+            }
+            let id = self.ident(Kind::Mac, Source::Learned, &mac_text(mac), None);
+            self.learned.insert(mac, id);
+            if switch(&self.kinds, Kind::Mac as usize) {
+                lits.learned = true;
+                self.add_mac_forms(&mut lits, mac, id, true);
+                lits.learned = false;
+            }
+            new += 1;
         }
-        let id = self.ident(Kind::Mac, Source::Learned, &mac_text(mac), None);
-        self.learned.insert(mac, id);
-        if mac_is_distinctive(mac) {
-            let p = usize::from(u16::from_be_bytes([mac[0], mac[1]]));
-            if let Some(word) = self.learned_prefix.get_mut(p / 64) {
-                *word |= 1 << (p % 64);
+        self.lits = lits;
+        if new > 0 && switch(&self.kinds, Kind::Mac as usize) {
+            if let Some(e) = self.build_automaton() {
+                log::error!("{e}: the MACs learned last are not searched as text");
             }
         }
-        self.add_mac_digests(mac, id);
-        true
+        new
     }
 
     pub fn learned_macs(&self) -> usize {
@@ -546,7 +590,7 @@ impl Detector {
     /// own automaton is built with `ascii_case_insensitive(true)` and
     /// `MatchKind::LeftmostLongest`; build the bare one the same way for a fair comparison.
     pub fn literal_patterns(&self) -> Vec<Vec<u8>> {
-        self.literals.clone()
+        self.lits.text.clone()
     }
 
     /// Scans one window and calls `sink` for every identifier found in it.
@@ -618,11 +662,14 @@ impl Detector {
 /// The automaton matches ASCII case-insensitively and reports one pattern per place, so a
 /// binary form equal to another pattern but for ASCII case would never be reported; with
 /// forms of six bytes or more of distinct values this does not happen by chance.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Literals {
     text: Vec<Vec<u8>>,
     patterns: Vec<Pattern>,
     index: HashMap<(bool, Vec<u8>), usize>,
+    /// Adding a learned MAC's forms: not indexed (they cannot equal another MAC's, and a
+    /// thousand learned MACs would keep five thousand keys alive for nothing).
+    learned: bool,
 }
 
 impl Literals {
@@ -640,7 +687,9 @@ impl Literals {
         if text.is_empty() || self.index.contains_key(&key) {
             return false;
         }
-        self.index.insert(key, self.text.len());
+        if !self.learned {
+            self.index.insert(key, self.text.len());
+        }
         self.text.push(text.to_vec());
         self.patterns.push(p);
         true

@@ -55,6 +55,10 @@ impl Origin {
     }
 }
 
+/// The shortest run the run pass looks at: the shortest that decodes to a value worth
+/// scanning (16 hex digits are 8 bytes, 16 base64 characters 12) and shorter than any digest.
+const MIN_RUN: usize = 16;
+
 // Byte classes of the run pass.
 const DIG: u8 = 1;
 const HEXL: u8 = 2;
@@ -270,8 +274,8 @@ impl Detector {
         }
     }
 
-    /// Decoded bytes that are not text: the known values' literal and binary forms and the
-    /// learned MACs' raw bytes, nothing structural (no key context in binary data).
+    /// Decoded bytes that are not text: the known values' and learned MACs' literal and binary
+    /// forms, nothing structural (no key context in binary data).
     fn scan_bytes(&self, buf: &[u8], enc: Encoding, cx: &mut Cx) {
         let prefix = &self.literal_prefix;
         let maybe = buf.windows(2).any(|w| {
@@ -283,27 +287,18 @@ impl Detector {
         });
         if maybe {
             self.automaton_pass(buf, enc, Origin::Binary, false, cx);
-        } else if !self.learned.is_empty() && super::switch(&self.kinds, Kind::Mac as usize) {
-            if let Some(inner) = enc
-                .with_inner(Layer::Binary)
-                .filter(|_| self.layer_on(Layer::Binary))
-            {
-                let _ = inner;
-                self.learned_raw(buf, enc, Origin::Binary, cx);
-            }
         }
     }
 
-    /// The automaton pass: known values in every literal form, and (with `keys`) the keys
-    /// whose values are checked for their structure; then learned MACs as raw bytes when the
-    /// buffer holds binary data.
+    /// The automaton pass: known values and learned MACs in every literal and binary form,
+    /// and (with `keys`) the keys whose values are checked for their structure.
     fn automaton_pass(&self, buf: &[u8], enc: Encoding, origin: Origin, keys: bool, cx: &mut Cx) {
         if let Some(ac) = &self.ac {
             // The end of the last digit run verified for phone numbers (several anchors may
             // fall in one run, and anchors of different numbers may overlap there).
             let mut phone_done = usize::MAX;
             for m in ac.find_iter(buf) {
-                match self.patterns.get(m.pattern().as_usize()) {
+                match self.lits.patterns.get(m.pattern().as_usize()) {
                     Some(&Pattern::Literal { ident, shape })
                         if shape_ok(buf, m.start(), m.end(), shape) =>
                     {
@@ -324,7 +319,13 @@ impl Detector {
                             self.phone_at(buf, end, enc, origin, cx);
                         }
                     }
-                    Some(&Pattern::Binary { ident, form }) => {
+                    // Six printable bytes in text are text: a learned MAC's raw bytes count in
+                    // binary data only (checked on a match, not per buffer).
+                    Some(&Pattern::Binary {
+                        ident,
+                        form,
+                        binary_only,
+                    }) if !binary_only || origin == Origin::Binary || binary::is_binary(buf) => {
                         self.binary_match(buf, m.start(), m.end(), ident, form, enc, origin, cx);
                     }
                     Some(&Pattern::Key(class, distinctive))
@@ -341,13 +342,6 @@ impl Detector {
                     _ => {}
                 }
             }
-        }
-        if !self.learned.is_empty()
-            && super::switch(&self.kinds, Kind::Mac as usize)
-            && self.layer_on(Layer::Binary)
-            && binary::is_binary(buf)
-        {
-            self.learned_raw(buf, enc, origin, cx);
         }
     }
 
@@ -373,41 +367,6 @@ impl Detector {
                 self.emit_ident(cx, ident, inner, origin);
             }
         }
-    }
-
-    /// Learned MACs as their six raw bytes: every offset whose first two bytes start a
-    /// learned MAC (one bit test) is looked up.
-    fn learned_raw(&self, buf: &[u8], enc: Encoding, origin: Origin, cx: &mut Cx) {
-        let Some(inner) = enc.with_inner(Layer::Binary) else {
-            return;
-        };
-        for w in buf.windows(6) {
-            let Some(&mac) = w.first_chunk::<6>() else {
-                continue;
-            };
-            if !self.learned_prefix_set([mac[0], mac[1]]) {
-                continue;
-            }
-            if let Some(ident) = self.learned_distinctive(mac) {
-                self.emit_ident(cx, ident, inner, origin);
-            }
-        }
-    }
-
-    /// The identity of a learned MAC that is distinctive (may be found unbounded).
-    fn learned_distinctive(&self, mac: [u8; 6]) -> Option<u32> {
-        self.learned
-            .get(&mac)
-            .copied()
-            .filter(|_| id::mac_is_distinctive(mac))
-    }
-
-    /// Whether `mac` may be a distinctive learned MAC (the prefix bit is set).
-    fn learned_prefix_set(&self, mac: [u8; 2]) -> bool {
-        let p = usize::from(u16::from_be_bytes(mac));
-        self.learned_prefix
-            .get(p / 64)
-            .is_some_and(|w| w & (1 << (p % 64)) != 0)
     }
 
     /// Inflates `data` into the next level and scans it as `gzip` inside `enc`.
@@ -592,24 +551,21 @@ impl Detector {
         }
     }
 
-    /// The run pass: finds the runs of hex/base64 characters long enough to matter (and
-    /// MAC-shaped tokens when MACs were learned) and hands them to [`Self::run_end`].
+    /// The run pass: finds the runs of hex/base64 characters long enough to matter and hands
+    /// them to [`Self::run_end`].
     ///
-    /// This loop is the per-byte cost of the detector beyond the automaton, so it skips:
-    /// a run of 12 or more bytes starting at or after `s` must cover `s + 11`, so only that
-    /// byte is probed; when it is not a run byte, 12 bytes are skipped at once.
+    /// This loop is the per-byte cost of the detector beyond the automaton, so it skips: a run
+    /// of [`MIN_RUN`] or more bytes starting at or after `s` must cover `s + MIN_RUN - 1`, so
+    /// only that byte is probed; when it is not a run byte, `MIN_RUN` bytes are skipped at once.
+    /// (MAC-shaped text needs no run: known and learned MACs are automaton patterns.)
     fn runs(&self, buf: &[u8], enc: Encoding, origin: Origin, levels: &mut [Vec<u8>], cx: &mut Cx) {
         let n = buf.len();
-        let learned = !self.learned.is_empty() && super::switch(&self.kinds, Kind::Mac as usize);
         let run = |b: u8| class(b) != 0;
         // Invariant: s == 0 or buf[s - 1] is not a run byte.
         let mut s = 0;
-        while let Some(&b) = buf.get(s + 11) {
-            let probe = s + 11;
+        while let Some(&b) = buf.get(s + MIN_RUN - 1) {
+            let probe = s + MIN_RUN - 1;
             if !run(b) {
-                if learned && (b == b':' || b == b'.') {
-                    self.mac_around(buf, probe, enc, origin, cx);
-                }
                 s = probe + 1;
                 continue;
             }
@@ -621,57 +577,8 @@ impl Detector {
                 .iter()
                 .position(|&c| !run(c))
                 .map_or(n, |k| probe + k);
-            // Next to a `:` or `.`: perhaps one group of a separated MAC (glued to other
-            // text, its first or last group is longer than its two or four digits).
-            if learned {
-                if a > 0 {
-                    self.mac_around(buf, a - 1, enc, origin, cx);
-                }
-                if e < n {
-                    self.mac_around(buf, e, enc, origin, cx);
-                }
-            }
-            let end = if e - a >= 12 {
-                self.run_end(buf, a, e, enc, origin, levels, cx)
-            } else {
-                e
-            };
+            let end = self.run_end(buf, a, e, enc, origin, levels, cx);
             s = end + 1;
-        }
-    }
-
-    /// Distinctive learned MACs glued anywhere inside a run (`Nokia-a45046123456`,
-    /// `SEPA45046123456`, a UUID's node field, `Nokia_A4-50-46-12-34-56`): every offset of a
-    /// stretch of 12 or more hex digits, and every `xx-xx-…` start, whose first two bytes
-    /// start a learned MAC (one bit test) is looked up.
-    fn learned_in_run(&self, run: &[u8], enc: Encoding, origin: Origin, cx: &mut Cx) {
-        let n = run.len();
-        for (i, j) in hex_stretches(run) {
-            if j - i >= 12 {
-                for off in i..=j - 12 {
-                    self.learned_at(span(run, off, off + 12), enc, origin, cx);
-                }
-            }
-            // `xx-xx-xx-xx-xx-xx` starting in this stretch's last two digits.
-            if j - i >= 2 && run.get(j) == Some(&b'-') && j + 15 <= n {
-                self.learned_at(span(run, j - 2, j + 15), enc, origin, cx);
-            }
-        }
-    }
-
-    /// A distinctive learned MAC written in `text` (12 hex digits or dash-separated).
-    fn learned_at(&self, text: &[u8], enc: Encoding, origin: Origin, cx: &mut Cx) {
-        let second = if text.get(2) == Some(&b'-') { 3 } else { 2 };
-        let (Some(a), Some(b)) = (hex_pair(text, 0), hex_pair(text, second)) else {
-            return;
-        };
-        if !self.learned_prefix_set([a, b]) {
-            return;
-        }
-        if let Some((mac, _)) = parse_mac(text) {
-            if let Some(ident) = self.learned_distinctive(mac) {
-                self.emit_ident(cx, ident, enc, origin);
-            }
         }
     }
 
@@ -801,41 +708,6 @@ impl Detector {
         true
     }
 
-    /// A learned MAC written with `:` or `.` separators, one of which is at `sep`: tries the
-    /// few places such a MAC could start (a separator sits between hex digits, every 3rd byte
-    /// in `aa:bb:…`, every 5th in `aabb.ccdd.eeff`).
-    fn mac_around(&self, buf: &[u8], sep: usize, enc: Encoding, origin: Origin, cx: &mut Cx) {
-        let hex_at = |i: usize| buf.get(i).is_some_and(|&b| is_hex(b));
-        if sep == 0 || !hex_at(sep - 1) || !hex_at(sep + 1) {
-            return;
-        }
-        let (step, groups) = match buf.get(sep) {
-            Some(b':') => (3, 5),
-            Some(b'.') => (5, 2),
-            _ => return,
-        };
-        for g in 1..=groups {
-            let Some(start) = sep.checked_sub(step * g - 1) else {
-                return;
-            };
-            if let Some((mac, len)) = parse_mac(tail(buf, start)) {
-                if start + len <= sep {
-                    continue;
-                }
-                // Bounded, any learned MAC; glued (`MAC:a4:50:…`), a distinctive one.
-                let ident = if mac_bounds_ok(buf, start, start + len) {
-                    self.learned.get(&mac).copied()
-                } else {
-                    self.learned_distinctive(mac)
-                };
-                if let Some(ident) = ident {
-                    self.emit_ident(cx, ident, enc, origin);
-                    return;
-                }
-            }
-        }
-    }
-
     /// A run `start..end` ended: extend it over line breaks when it is wrapped base64, then
     /// look at it. Returns where the run pass goes on.
     #[allow(clippy::too_many_arguments)]
@@ -875,9 +747,7 @@ impl Detector {
                     .unwrap_or(n - seg_start);
             wrapped = true;
         }
-        let len = end - start;
-        let mac_len = len >= 12 && !self.learned.is_empty();
-        if len < 16 && !mac_len {
+        if end - start < MIN_RUN {
             return end;
         }
         let or = span(buf, start, end).iter().fold(0u8, |a, &c| a | class(c));
@@ -901,26 +771,7 @@ impl Detector {
         let len = end - start;
         let all_hex = or & !(DIG | HEXL) == 0;
         let run = span(buf, start, end);
-        if !self.learned.is_empty() && super::switch(&self.kinds, Kind::Mac as usize) {
-            // A learned MAC that is the whole run (boundaries checked: it may be one that is
-            // not distinctive), then distinctive ones glued anywhere inside it.
-            let shaped = match len {
-                12 => all_hex,
-                17 => or & !(DIG | HEXL | URLSAFE) == 0,
-                _ => false,
-            };
-            if shaped {
-                if let Some((mac, mlen)) = parse_mac(run) {
-                    if mac_bounds_ok(buf, start, start + mlen) {
-                        if let Some(&ident) = self.learned.get(&mac) {
-                            self.emit_ident(cx, ident, enc, origin);
-                        }
-                    }
-                }
-            }
-            self.learned_in_run(run, enc, origin, cx);
-        }
-        if len < 16 {
+        if len < MIN_RUN {
             return;
         }
         let mixed = or & STD != 0 && or & URLSAFE != 0;
