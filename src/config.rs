@@ -1243,24 +1243,7 @@ mod ids {
         Ok(())
     }
 
-    /// The Luhn check digit for `payload` (all ASCII digits).
-    pub(crate) fn luhn_digit(payload: &[u8]) -> u8 {
-        let sum: u32 = payload
-            .iter()
-            .rev()
-            .enumerate()
-            .map(|(i, d)| {
-                let d = u32::from(d.wrapping_sub(b'0') % 10);
-                if i % 2 == 0 {
-                    let x = d * 2;
-                    x / 10 + x % 10
-                } else {
-                    d
-                }
-            })
-            .sum();
-        ((10 - sum % 10) % 10) as u8
-    }
+    pub(crate) use crate::detect::identifiers::luhn_digit;
 
     pub(super) fn check_imei(text: &str) -> Result<String, String> {
         let d = digits(text, "IMEI")?;
@@ -1353,49 +1336,15 @@ mod ids {
         Ok(t.to_string())
     }
 
-    /// `aa:bb:cc:dd:ee:ff`, `aa-bb-cc-dd-ee-ff`, `aabbccddeeff` or `aabb.ccdd.eeff`.
+    /// `aa:bb:cc:dd:ee:ff`, `aa-bb-cc-dd-ee-ff`, `aabbccddeeff` or `aabb.ccdd.eeff` (the forms
+    /// the detector reads, from the one parser in `detect::identifiers`).
     pub(super) fn parse_mac(text: &str) -> Result<[u8; 6], String> {
-        let t = text.trim().as_bytes();
-        let bad = || {
+        let mac = crate::detect::identifiers::parse_mac_exact(text).ok_or_else(|| {
             format!(
                 "`{text}` is not a MAC address: expected aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff, \
                  aabbccddeeff or aabb.ccdd.eeff"
             )
-        };
-        let is_sep = |i: usize, b: u8| match t.len() {
-            17 => i % 3 == 2 && (b == b':' || b == b'-') && t.get(2) == Some(&b),
-            14 => (i == 4 || i == 9) && b == b'.',
-            // 12: bare hex digits, no separators.
-            _ => false,
-        };
-        if !matches!(t.len(), 12 | 14 | 17) {
-            return Err(bad());
-        }
-        let mut nibbles = [0u8; 12];
-        let mut n = 0;
-        for (i, &b) in t.iter().enumerate() {
-            if is_sep(i, b) {
-                continue;
-            }
-            let v = match b {
-                b'0'..=b'9' => b - b'0',
-                b'a'..=b'f' => b - b'a' + 10,
-                b'A'..=b'F' => b - b'A' + 10,
-                _ => return Err(bad()),
-            };
-            match nibbles.get_mut(n) {
-                Some(slot) => *slot = v,
-                None => return Err(bad()),
-            }
-            n += 1;
-        }
-        if n != 12 {
-            return Err(bad());
-        }
-        let mut mac = [0u8; 6];
-        for (i, byte) in mac.iter_mut().enumerate() {
-            *byte = nibbles[2 * i] << 4 | nibbles[2 * i + 1];
-        }
+        })?;
         if crate::detect::identifiers::mac_is_placeholder(mac) {
             return Err(format!(
                 "`{text}` is not a device's MAC address (all zero, broadcast, multicast or \
