@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use crate::finding::{Kind, Layer};
+use crate::finding::{Kind, KindSet, Layer};
 
 /// Whether the daemon drops leaking packets (`enforce`) or only reports them (`monitor`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,8 +149,8 @@ pub struct Device {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Detect {
-    /// Kinds reported, indexed by `Kind as usize`.
-    pub kinds: [bool; 8],
+    /// Kinds reported.
+    pub kinds: KindSet,
     /// Layers the detector looks through, indexed by `Layer as usize`.
     pub encodings: [bool; 8],
     /// Structural identifiers (IMEI by Luhn and reporting body, …) with no config.
@@ -432,7 +432,7 @@ impl Default for Config {
             },
             devices: Vec::new(),
             detect: Detect {
-                kinds: [true; 8],
+                kinds: KindSet::ALL,
                 encodings: [true; 8],
                 structural: true,
                 learn_macs: true,
@@ -551,7 +551,7 @@ impl Config {
     }
 
     pub fn kind_enabled(&self, kind: Kind) -> bool {
-        self.detect.kinds[kind as usize]
+        self.detect.kinds.contains(kind)
     }
 
     pub fn layer_enabled(&self, layer: Layer) -> bool {
@@ -1044,7 +1044,15 @@ mod raw {
 
     fn detect(r: RawDetect, d: Detect) -> R<Detect> {
         Ok(Detect {
-            kinds: switches(r.kinds, d.kinds, Kind::ALL, Kind::name, "kind")?,
+            kinds: {
+                let was = Kind::ALL.map(|k| d.kinds.contains(k));
+                let on = switches(r.kinds, was, Kind::ALL, Kind::name, "kind")?;
+                Kind::ALL
+                    .into_iter()
+                    .zip(on)
+                    .filter_map(|(k, on)| on.then_some(k))
+                    .collect()
+            },
             encodings: switches(
                 r.encodings,
                 d.encodings,

@@ -223,7 +223,7 @@ impl Detector {
         device: Option<u16>,
         origin: Origin,
     ) {
-        if !super::switch(&self.kinds, kind as usize) {
+        if !self.kinds.contains(kind) {
             return;
         }
         let dup = cx
