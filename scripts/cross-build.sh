@@ -2,7 +2,7 @@
 # Builds leakguard for the four router CPUs with the `router` profile, and optionally checks each
 # build under qemu-user.
 #
-#   scripts/cross-build.sh [--check] [--test] [TARGET...]
+#   scripts/cross-build.sh [--check] [--test] [--bench] [TARGET...]
 #
 # TARGET is a Rust triple or an OpenWrt architecture (default: all four):
 #
@@ -11,7 +11,8 @@
 #   armv7-unknown-linux-musleabihf  arm_cortex-a7_neon-vfpv4  qemu-arm-static
 #   aarch64-unknown-linux-musl      aarch64_cortex-a53        qemu-aarch64-static
 #
-# The binaries land in target/<triple>/router/leakguard: static musl, stripped. (The OpenWrt SDK
+# The binaries land in target/<triple>/router/leakguard: static musl, stripped, built for size
+# (see size_rustflags below; the mips ones lose their .pdr section too). (The OpenWrt SDK
 # links the same code against the router's shared musl instead, see openwrt-package/.)
 #
 # --check  runs each binary under qemu: `--version` must print the bare package version, and
@@ -20,9 +21,14 @@
 #          (target/release/leakguard, built first if missing).
 # --test   builds the library's unit tests for each target (profile `router-test`) and runs them
 #          under qemu (cargo's target runner).
+# --bench  builds benches/throughput.rs for each target with the router recipe and runs it under
+#          qemu: the detector's throughput ratio against a bare aho-corasick scan on that CPU's
+#          code (no SIMD prefilter on mips, mipsel, armv7; qemu-user: only the ratio means
+#          something).
 #
 # Needs: cargo-zigbuild and zig (`pip install ziglang cargo-zigbuild`), `rustup component add
-# rust-src` (mips, mipsel and armv7 build std themselves: mips/mipsel are rustc tier 3),
+# rust-src` (every router build builds std itself: mips/mipsel are rustc tier 3, and std's size
+# features need it), llvm-objcopy for the mips .pdr section,
 # `rustup target add aarch64-unknown-linux-musl`, qemu-user-static for --check/--test.
 # Prints the wall time of each step.
 set -euo pipefail
@@ -30,11 +36,13 @@ cd "$(dirname "$0")/.."
 
 check=0
 test=0
+bench=0
 targets=()
 for arg in "$@"; do
   case "$arg" in
     --check) check=1 ;;
     --test) test=1 ;;
+    --bench) bench=1 ;;
     -h | --help) sed -n '2,/^set -/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) echo "cross-build: unknown option $arg" >&2; exit 2 ;;
     *) targets+=("$arg") ;;
@@ -67,10 +75,26 @@ rustflags_of() {
     *) echo "" ;;
   esac
 }
+
+# What the router binary adds to that, for size (BENCHMARKS.md "Stripped binary sizes"):
+#  - std built here for every target (aarch64 too) with `optimize_for_size` and without its
+#    default `backtrace` feature: the panic hook's DWARF symboliser (gimli, addr2line, the
+#    unwinder: 215 KB on mips) goes, panic messages stay (they never print a backtrace then);
+#  - `-Z location-detail=none`: no source file/line/column strings for panics (a panic says
+#    `<redacted>:0:0`), which the daemon's own errors never used;
+#  - no unwind tables (`force-unwind-tables=no`): with panic=abort nothing unwinds.
+# The library tests (`--test`, profile router-test) keep the default std (they unwind, and a
+# failing test names its line) but with `optimize_for_size`, so they run std's same algorithms.
+size_rustflags="-Z location-detail=none -C force-unwind-tables=no"
 build_std_of() {
-  case "$1" in
-    aarch64-*) echo "" ;;
-    *) echo "-Zbuild-std=std,panic_abort" ;;
+  case "$2" in
+    zigbuild) echo "-Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size" ;;
+    *)
+      case "$1" in
+        aarch64-*) echo "" ;;
+        *) echo "-Zbuild-std=std,panic_abort -Zbuild-std-features=panic-unwind,optimize_for_size" ;;
+      esac
+      ;;
   esac
 }
 qemu_of() {
@@ -93,11 +117,30 @@ cargo_for() {
   local upper
   upper=$(echo "$triple" | tr 'a-z-' 'A-Z_')
   local -a std
-  read -r -a std <<<"$(build_std_of "$triple")"
-  env "CARGO_TARGET_${upper}_RUSTFLAGS=$(rustflags_of "$triple")" \
+  read -r -a std <<<"$(build_std_of "$triple" "$sub")"
+  local flags
+  flags=$(rustflags_of "$triple")
+  [ "$sub" != zigbuild ] || flags="$flags $size_rustflags"
+  env "CARGO_TARGET_${upper}_RUSTFLAGS=$flags" \
     "CARGO_TARGET_${upper}_RUNNER=$(qemu_of "$triple")" \
     RUSTC_BOOTSTRAP=1 \
     cargo-zigbuild "$sub" "${std[@]}" --target "$triple" "$@"
+}
+
+# MIPS: LLVM writes a `.pdr` section (procedure descriptors for old debuggers, never loaded)
+# that the linker's --strip-all keeps: 119 KB of the mips binary. Any objcopy that knows MIPS
+# ELF removes it (Debian: llvm, or binutils-mips-linux-gnu).
+drop_pdr() {
+  local bin=$1 tool
+  for tool in llvm-objcopy llvm-objcopy-{19,18,17,16,15,14} mips-linux-gnu-objcopy \
+    mipsel-linux-gnu-objcopy; do
+    if command -v "$tool" >/dev/null; then
+      "$tool" --remove-section=.pdr "$bin"
+      return
+    fi
+  done
+  echo "cross-build: warning: no llvm-objcopy or mips-linux-gnu-objcopy: $bin keeps its" \
+    ".pdr section (about 120 KB)" >&2
 }
 
 timed() {
@@ -131,8 +174,10 @@ check_target() {
   qemu=$(qemu_of "$triple")
   bin=target/$triple/router/leakguard
   out=$("$qemu" "$bin" --version)
-  if grep -Fwo -- "$version" <<<"$out" >/dev/null; then
-    echo "cross-build: $triple: --version printed \"$out\" (has $version)"
+  # Exactly what the x86-64 build prints: the name and the bare package version (no
+  # architecture, no build suffix), as the feed's test-version.sh expects.
+  if [ "$out" = "leakguard $version" ]; then
+    echo "cross-build: $triple: --version printed \"$out\""
   else
     echo "cross-build: $triple: --version printed \"$out\", not the bare version $version" >&2
     failures=$((failures + 1))
@@ -157,9 +202,19 @@ for t in "${targets[@]}"; do
   triple=$(triple_of "$t")
   timed "$triple: build (profile router)" cargo_for zigbuild "$triple" --profile router --bin leakguard
   bin=target/$triple/router/leakguard
+  case "$triple" in mips-* | mipsel-*) drop_pdr "$bin" ;; esac
   echo "cross-build: $triple: $bin $(stat -c %s "$bin") bytes"
   if [ $check = 1 ]; then
     check_target "$triple"
+  fi
+  if [ $bench = 1 ]; then
+    # -Zpanic-abort-tests: cargo builds benches with panic=unwind otherwise, which the size
+    # recipe's std (no panic-unwind) cannot link; this way the bench runs the shipped code.
+    timed "$triple: throughput bench build" cargo_for zigbuild "$triple" --profile router \
+      -Zpanic-abort-tests --bench throughput
+    benchbin=$(find "target/$triple/router/deps" -maxdepth 1 -type f -executable \
+      -name 'throughput-*' -printf '%T@ %p\n' | sort -n | tail -n1 | cut -d' ' -f2)
+    timed "$triple: throughput bench under $(qemu_of "$triple")" "$(qemu_of "$triple")" "$benchbin"
   fi
   if [ $test = 1 ]; then
     if ! timed "$triple: library tests under $(qemu_of "$triple")" \

@@ -347,8 +347,18 @@ pub fn allow(doc: &mut DocumentMut, config: &Config, row: &Row) -> Result<Change
         None => "\n# leakguard allow\n".to_string(),
     };
     t.decor_mut().set_prefix(prefix);
+    let inline = doc.contains_key("allow") && allow_tables(doc).is_none();
     match allow_tables(doc) {
         Some(tables) => tables.push(t),
+        // `allow = [{ … }]` (an inline array): rewriting it as tables would lose its layout,
+        // and replacing it would lose its rules.
+        None if inline => {
+            return Err(
+                "the config writes its allow rules as an inline array (`allow = [...]`): \
+                 write them as [[allow]] tables to edit them from here"
+                    .to_string(),
+            )
+        }
         None => {
             let mut tables = ArrayOfTables::new();
             tables.push(t);
@@ -647,6 +657,14 @@ mod tests {
         assert!(dst_covers(&h("10.0.0.0/8"), &h("10.1.0.0/16")));
         assert!(!dst_covers(&h("10.1.0.0/16"), &h("10.0.0.0/8")));
         assert!(!dst_covers(&h("10.0.0.0/8"), &h("a.example")));
+    }
+
+    #[test]
+    fn an_inline_allow_array_is_not_overwritten() {
+        let text = "allow = [{ dst = \"a.example\" }]\n";
+        let (mut d, c) = parse(text);
+        assert!(allow(&mut d, &c, &row("tv", "imei", "b.example")).is_err());
+        assert_eq!(d.to_string(), text);
     }
 
     #[test]

@@ -145,19 +145,8 @@ fn stamp(path: &Path) -> io::Result<(SystemTime, u64)> {
     Ok((meta.modified()?, meta.len()))
 }
 
-/// `aa:bb:cc:dd:ee:ff` as dnsmasq writes it (either case).
-fn parse_mac(text: &str) -> Option<[u8; 6]> {
-    let mut mac = [0u8; 6];
-    let mut parts = text.split(':');
-    for byte in mac.iter_mut() {
-        let part = parts.next()?;
-        if part.len() != 2 || !part.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
-        *byte = u8::from_str_radix(part, 16).ok()?;
-    }
-    parts.next().is_none().then_some(mac)
-}
+// `aa:bb:cc:dd:ee:ff` as dnsmasq writes it (or any form the config accepts: one parser).
+use crate::detect::identifiers::parse_mac_exact as parse_mac;
 
 #[cfg(test)]
 mod tests {

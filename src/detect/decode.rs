@@ -7,14 +7,7 @@
 
 use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
 
-pub fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
+pub use super::identifiers::hex_val;
 
 /// `%XX` escapes and `+` (a space in forms). A `%` not followed by two hex digits is kept.
 pub fn url_decode(src: &[u8], dst: &mut [u8]) -> usize {

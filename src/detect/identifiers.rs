@@ -1,6 +1,10 @@
 //! Structural identifiers: what makes 15 digits an IMEI and not an order number (Luhn, the
 //! GSMA reporting body), an IMSI (a real MCC), an ICCID (89, Luhn), a MAC, a phone number.
 //!
+//! This is the one place identifier syntax is validated: the config (check digits, MAC
+//! addresses an owner writes), the dnsmasq leases reader, the report's `--device` filter and the
+//! detector all call these, so a form accepted in one is accepted in all.
+//!
 //! Every check here is only ever applied to a value that sits next to a key naming it (see
 //! `keys`): the router drops traffic on these hits, so structure alone is never enough.
 
@@ -8,21 +12,30 @@ use crate::finding::IdText;
 
 /// The Luhn check over ASCII digits (the last digit is the check digit).
 pub fn luhn_ok(digits: &[u8]) -> bool {
-    let mut sum = 0u32;
-    for (i, d) in digits.iter().rev().enumerate() {
-        let mut v = u32::from(d.wrapping_sub(b'0'));
-        if v > 9 {
-            return false;
-        }
-        if i % 2 == 1 {
-            v *= 2;
-            if v > 9 {
-                v -= 9;
-            }
-        }
-        sum += v;
+    match digits.split_last() {
+        Some((&check, payload)) if all_digits(digits) => luhn_digit(payload) == check - b'0',
+        _ => false,
     }
-    !digits.is_empty() && sum % 10 == 0
+}
+
+/// The Luhn check digit (0–9) that completes `payload` (ASCII digits; others count as their
+/// value mod 10, callers check the digits first).
+pub fn luhn_digit(payload: &[u8]) -> u8 {
+    let sum: u32 = payload
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| {
+            let d = u32::from(d.wrapping_sub(b'0') % 10);
+            if i % 2 == 0 {
+                let x = d * 2;
+                x / 10 + x % 10
+            } else {
+                d
+            }
+        })
+        .sum();
+    ((10 - sum % 10) % 10) as u8
 }
 
 fn all_digits(v: &[u8]) -> bool {
@@ -213,7 +226,8 @@ pub fn mac_is_distinctive(mac: [u8; 6]) -> bool {
     distinct >= 4 && blank <= 2
 }
 
-fn hex_val(b: u8) -> Option<u8> {
+/// The value of one hex digit, either case.
+pub fn hex_val(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'a'..=b'f' => Some(b - b'a' + 10),
@@ -222,7 +236,8 @@ fn hex_val(b: u8) -> Option<u8> {
     }
 }
 
-fn hex_pair(s: &[u8], at: usize) -> Option<u8> {
+/// The byte written as two hex digits at `at`.
+pub fn hex_pair(s: &[u8], at: usize) -> Option<u8> {
     Some(hex_val(*s.get(at)?)? << 4 | hex_val(*s.get(at + 1)?)?)
 }
 
@@ -254,6 +269,14 @@ pub fn parse_mac(s: &[u8]) -> Option<([u8; 6], usize)> {
         *m = hex_pair(s, i * 2)?;
     }
     Some((mac, 12))
+}
+
+/// A MAC that is the whole of `text` (surrounding blanks allowed), in any of the forms
+/// [`parse_mac`] reads: what an owner writes in the config, dnsmasq in its leases, and
+/// `leakguard report --device`.
+pub fn parse_mac_exact(text: &str) -> Option<[u8; 6]> {
+    let t = text.trim().as_bytes();
+    parse_mac(t).and_then(|(mac, len)| (len == t.len()).then_some(mac))
 }
 
 /// Canonical MAC text: lower-case, colon-separated.

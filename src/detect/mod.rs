@@ -40,7 +40,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use miniz_oxide::inflate::core::DecompressorOxide;
 
 use crate::config::Config;
-use crate::finding::{Encoding, Hit, IdText, Kind, Layer, Source};
+use crate::finding::{Encoding, Hit, IdText, Kind, KindSet, Layer, Source};
 
 use digests::Digests;
 use identifiers::{mac_is_distinctive, mac_is_placeholder, mac_text, mac_text_with};
@@ -136,7 +136,7 @@ struct Ident {
 
 #[derive(Clone)]
 pub struct Detector {
-    kinds: [bool; 8],
+    kinds: KindSet,
     layers: [bool; 8],
     learn: bool,
     max_learned: usize,
@@ -335,7 +335,7 @@ impl Detector {
             (Kind::Serial, &dev.serial),
         ];
         for (kind, values) in numeric {
-            if !switch(&self.kinds, kind as usize) {
+            if !self.kinds.contains(kind) {
                 continue;
             }
             for v in values.iter().filter(|v| v.len() >= MIN_LITERAL) {
@@ -378,12 +378,12 @@ impl Detector {
                 self.digests.add(v.as_bytes(), id, &hashes);
             }
         }
-        if switch(&self.kinds, Kind::Phone as usize) {
+        if self.kinds.contains(Kind::Phone) {
             for v in dev.phone.iter() {
                 self.add_phone(v, device, lits);
             }
         }
-        if switch(&self.kinds, Kind::Mac as usize) {
+        if self.kinds.contains(Kind::Mac) {
             for &mac in dev.mac.iter() {
                 let id = self.ident(Kind::Mac, Source::Known, &mac_text(mac), device);
                 self.known_macs.entry(mac).or_insert(id);
@@ -581,7 +581,7 @@ impl Detector {
             }
             let id = self.ident(Kind::Mac, Source::Learned, &mac_text(mac), None);
             self.learned.insert(mac, id);
-            if switch(&self.kinds, Kind::Mac as usize) {
+            if self.kinds.contains(Kind::Mac) {
                 lits.learned = true;
                 self.add_mac_forms(&mut lits, mac, id, true);
                 lits.learned = false;
@@ -589,7 +589,7 @@ impl Detector {
             new += 1;
         }
         self.lits = lits;
-        if new > 0 && switch(&self.kinds, Kind::Mac as usize) {
+        if new > 0 && self.kinds.contains(Kind::Mac) {
             if let Some(e) = self.build_automaton() {
                 log::error!("{e}: the MACs learned last are not searched as text");
             }

@@ -4,9 +4,11 @@
 use miniz_oxide::inflate::core::DecompressorOxide;
 
 use super::decode::{
-    b64_decode, b64_val, hex_decode, hex_val, inflate, is_gzip, looks_like_text, url_decode,
+    b64_decode, b64_val, hex_decode, inflate, is_gzip, looks_like_text, url_decode,
 };
-use super::identifiers::{self as id, mac_is_placeholder, mac_text, parse_mac, parse_phone};
+use super::identifiers::{
+    self as id, hex_pair, mac_is_placeholder, mac_text, parse_mac, parse_phone,
+};
 use super::keys::{self, KeyClass};
 use super::phone;
 use super::{binary, Detector, Pattern, Shape, SEEN};
@@ -183,10 +185,6 @@ fn is_hex(b: u8) -> bool {
     b.is_ascii_hexdigit()
 }
 
-fn hex_pair(s: &[u8], at: usize) -> Option<u8> {
-    Some(hex_val(*s.get(at)?)? << 4 | hex_val(*s.get(at + 1)?)?)
-}
-
 /// The first two bytes that base64 text at the start of `s` decodes to (three characters).
 fn b64_prefix(s: &[u8]) -> Option<[u8; 2]> {
     let v = |i: usize| {
@@ -252,7 +250,7 @@ impl Detector {
         device: Option<u16>,
         origin: Origin,
     ) {
-        if !super::switch(&self.kinds, kind as usize) {
+        if !self.kinds.contains(kind) {
             return;
         }
         let dup = cx

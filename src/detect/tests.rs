@@ -675,7 +675,7 @@ fn switches_and_dedup() {
         hits(&c, w.as_bytes()),
         vec![h("imei", "known", "plain", IMEI)]
     );
-    c.detect.kinds[Kind::Imei as usize] = false;
+    c.detect.kinds = c.detect.kinds.without(Kind::Imei);
     assert!(hits(&c, w.as_bytes()).is_empty());
     let mut c = test_config();
     c.detect.structural = false;

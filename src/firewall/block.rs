@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use nftables::expr::{Elem, Expression, NamedExpression};
+use serde_json::Value;
 
 use super::rules::{concat, SET_D4, SET_D6, SET_DD4, SET_DD6, SET_FLOW4, SET_FLOW6};
 pub use crate::block::BlockId;
@@ -62,13 +63,18 @@ impl BlockId {
         }))
     }
 
-    /// Reads one element of set `set` as `nft -j list` prints it.
-    pub fn from_element(set: &str, expr: &Expression) -> Option<Block> {
-        let (val, expires) = match expr {
-            Expression::Named(NamedExpression::Elem(elem)) => {
-                (elem.val.as_ref(), elem.expires.or(elem.timeout))
-            }
-            other => (other, None),
+    /// Reads one element of set `set` as `nft -j list` prints it: the key alone, or
+    /// `{"elem": {"val": key, "timeout": .., "expires": ..}}`.
+    ///
+    /// Read from plain JSON rather than the nftables crate's schema: deserialising that schema
+    /// (every nft object and expression) was 280 KB of a 2.4 MB MIPS binary, for this one read.
+    pub fn from_element(set: &str, elem: &Value) -> Option<Block> {
+        let (val, expires) = match elem.get("elem") {
+            Some(inner) => (
+                inner.get("val")?,
+                seconds(inner.get("expires")).or(seconds(inner.get("timeout"))),
+            ),
+            None => (elem, None),
         };
         let id = match set {
             SET_FLOW4 | SET_FLOW6 => {
@@ -98,41 +104,39 @@ impl BlockId {
             scope: id.scope,
             src: id.src,
             dst: id.dst,
-            expires_in: expires.map(|s| Duration::from_secs(u64::from(s))),
+            expires_in: expires.map(Duration::from_secs),
         })
     }
 }
 
-fn concat_items<'e, const N: usize>(val: &'e Expression) -> Option<[&'e Expression<'e>; N]> {
-    match val {
-        Expression::Named(NamedExpression::Concat(items)) => {
-            let refs: Vec<&Expression> = items.iter().collect();
-            refs.try_into().ok()
-        }
-        _ => None,
-    }
+/// A timeout or expiry in whole seconds, as nft prints them (a number).
+fn seconds(v: Option<&Value>) -> Option<u64> {
+    v?.as_u64()
 }
 
-fn addr(expr: &Expression) -> Option<IpAddr> {
-    match expr {
-        Expression::String(s) => s.parse().ok(),
-        _ => None,
-    }
+fn concat_items<const N: usize>(val: &Value) -> Option<[&Value; N]> {
+    let items = val.get("concat")?.as_array()?;
+    let refs: Vec<&Value> = items.iter().collect();
+    refs.try_into().ok()
 }
 
-fn port(expr: &Expression) -> Option<u16> {
-    match expr {
-        Expression::Number(n) => u16::try_from(*n).ok(),
-        Expression::String(s) => s.parse().ok(),
+fn addr(v: &Value) -> Option<IpAddr> {
+    v.as_str()?.parse().ok()
+}
+
+fn port(v: &Value) -> Option<u16> {
+    match v {
+        Value::Number(n) => u16::try_from(n.as_u64()?).ok(),
+        Value::String(s) => s.parse().ok(),
         _ => None,
     }
 }
 
 /// nft prints well-known protocols by name.
-fn proto_number(expr: &Expression) -> Option<u8> {
-    match expr {
-        Expression::Number(n) => u8::try_from(*n).ok(),
-        Expression::String(s) => match s.as_ref() {
+fn proto_number(v: &Value) -> Option<u8> {
+    match v {
+        Value::Number(n) => u8::try_from(n.as_u64()?).ok(),
+        Value::String(s) => match s.as_str() {
             "icmp" => Some(1),
             "igmp" => Some(2),
             "tcp" => Some(6),
@@ -203,16 +207,29 @@ mod tests {
     fn reads_listed_elements() {
         let text = r#"{"elem": {"val": {"concat": ["10.0.0.1", "tcp", "1.2.3.4", 1000, 80]},
                        "timeout": 60, "expires": 59}}"#;
-        let expr: Expression = serde_json::from_str(text).expect("parses");
-        let block = BlockId::from_element(SET_FLOW4, &expr).expect("block");
+        let elem: Value = serde_json::from_str(text).expect("parses");
+        let block = BlockId::from_element(SET_FLOW4, &elem).expect("block");
         assert_eq!(block.id.proto, 6);
         assert_eq!(block.id.sport, 1000);
         assert_eq!(block.expires_in, Some(Duration::from_secs(59)));
-        let expr = Expression::String("2001:db8::1".into());
-        let block = BlockId::from_element(SET_D6, &expr).expect("block");
+        // Without `expires`, the timeout is what is left.
+        let text = r#"{"elem": {"val": {"concat": ["10.0.0.1", "10.0.0.9"]}, "timeout": 30}}"#;
+        let elem: Value = serde_json::from_str(text).expect("parses");
+        let block = BlockId::from_element(SET_DD4, &elem).expect("block");
+        assert_eq!(block.src, Some(ip("10.0.0.1")));
+        assert_eq!(block.expires_in, Some(Duration::from_secs(30)));
+        let elem = serde_json::json!("2001:db8::1");
+        let block = BlockId::from_element(SET_D6, &elem).expect("block");
         assert_eq!(block.dst, ip("2001:db8::1"));
         assert_eq!(block.expires_in, None);
-        assert!(BlockId::from_element(SET_DD4, &expr).is_none());
-        assert!(BlockId::from_element("other", &expr).is_none());
+        assert!(BlockId::from_element(SET_DD4, &elem).is_none());
+        assert!(BlockId::from_element("other", &elem).is_none());
+        // What the daemon writes, it reads back.
+        let id =
+            BlockId::new(Scope::Flow, ip("10.0.0.2"), ip("1.2.3.4"), 17, 5353, 53).expect("id");
+        let written = serde_json::to_value(id.element(Some(60))).expect("json");
+        let block = BlockId::from_element(SET_FLOW4, &written).expect("block");
+        assert_eq!(block.id, id);
+        assert_eq!(block.expires_in, Some(Duration::from_secs(60)));
     }
 }

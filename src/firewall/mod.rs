@@ -522,15 +522,14 @@ impl Firewall {
     pub fn list_blocks(&self) -> Result<Vec<Block>, FirewallError> {
         let mut out = Vec::new();
         for name in rules::BLOCK_SETS {
-            let doc = nft::list(
+            let doc = nft::list_json(
                 &["list", "set", "inet", &self.settings.table, name],
                 &format!("listing set {name}"),
             )?;
-            for object in doc.objects.iter() {
-                let NfObject::ListObject(NfListObject::Set(set)) = object else {
-                    continue;
-                };
-                for elem in set.elem.iter().flat_map(|e| e.iter()) {
+            let objects = doc.get("nftables").and_then(|o| o.as_array());
+            for object in objects.into_iter().flatten() {
+                let elems = object.get("set").and_then(|s| s.get("elem"));
+                for elem in elems.and_then(|e| e.as_array()).into_iter().flatten() {
                     if let Some(block) = BlockId::from_element(name, elem) {
                         out.push(block);
                     }

@@ -116,18 +116,7 @@ fn sort(data: &mut HistoryData) {
     }
 }
 
-fn parse_mac(text: &str) -> Option<[u8; 6]> {
-    let mut mac = [0u8; 6];
-    let mut parts = text.split([':', '-']);
-    for b in &mut mac {
-        let p = parts.next()?;
-        if p.len() != 2 {
-            return None;
-        }
-        *b = u8::from_str_radix(p, 16).ok()?;
-    }
-    parts.next().is_none().then_some(mac)
-}
+use crate::detect::identifiers::parse_mac_exact as parse_mac;
 
 /// The JSON form: `{"generated": …, "devices": [...], "evicted_devices": n}`.
 pub fn render_json(data: &HistoryData, now: i64) -> String {
