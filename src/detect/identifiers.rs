@@ -62,29 +62,6 @@ pub fn is_imei(v: &[u8]) -> bool {
     v.len() == 15 && all_digits(v) && !all_same(v) && reporting_body_ok(v) && luhn_ok(v)
 }
 
-/// The Luhn check digit for ASCII digits (the digit that would make them Luhn valid).
-fn luhn_digit(digits: &[u8]) -> u8 {
-    let sum: u32 = digits
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, d)| {
-            let v = u32::from(d.wrapping_sub(b'0'));
-            if i % 2 == 0 {
-                let x = v * 2;
-                if x > 9 {
-                    x - 9
-                } else {
-                    x
-                }
-            } else {
-                v
-            }
-        })
-        .sum();
-    b'0' + ((10 - sum % 10) % 10) as u8
-}
-
 /// An IMEI written as RFC 7254 writes it after `urn:gsma:imei:` (SIP `+sip.instance`, LwM2M
 /// endpoint names): `TAC-SNR-spare`, 8, 6 and 1 digits, optionally `;svn=NN`. 3GPP TS 23.003
 /// has the phone send the spare digit as `0` (RFC 7254's own example ends in `-0`), so it may
@@ -111,7 +88,7 @@ pub fn imei_urn(s: &[u8]) -> Option<(crate::finding::Kind, IdText)> {
     {
         *o = d;
     }
-    let check = luhn_digit(&body);
+    let check = b'0' + luhn_digit(&body);
     let spare = *s.get(16)?;
     if !is_meid_decimal(&body) || (spare != b'0' && spare != check) {
         return None;
