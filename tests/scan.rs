@@ -1344,3 +1344,79 @@ fn standard_syntaxes_in_a_capture() {
     }
     assert_eq!(got.len(), want.len(), "{got:?}");
 }
+
+/// Issue 9 §5: each finding names its capture file (JSON always, text when more than one file
+/// is scanned); learned MACs carry across the files of one invocation unless `--per-file`.
+#[test]
+fn findings_name_their_file_and_per_file_keeps_files_apart() {
+    const OTHER_MAC: common::Mac = [0x3c, 0x28, 0x6d, 0x77, 0x10, 0x42];
+    let other =
+        |port| common::Endpoint::new(OTHER_MAC, std::net::Ipv4Addr::new(192, 168, 1, 77), port);
+    // File A: the phone, with its own MAC in a request (so its MAC is learned from A).
+    let mut a = common::Capture::new(SEED_START);
+    a.udp(
+        phone(40_001),
+        remote(IOT_IP, 5683),
+        format!("imei={IMEI1}&").as_bytes(),
+    );
+    // File B: another LAN device sends the phone's MAC (a neighbour list); the phone is not in B.
+    let mut b = common::Capture::new(SEED_START + 60);
+    b.udp(
+        other(40_002),
+        remote(IOT_IP, 5683),
+        format!("neighbours={PHONE_MAC_TEXT}&").as_bytes(),
+    );
+    let dir = TempDir::new("file-names");
+    let pa = dir.write("a.pcap", a.bytes());
+    let pb = dir.write("b.pcap", b.bytes());
+
+    let run = scan(None, &[&pa, &pb]);
+    run.expect_code(1);
+    let findings = run.findings();
+    let by_file: BTreeSet<(String, Key)> = findings
+        .iter()
+        .map(|f| (f["file"].as_str().unwrap_or("").to_string(), key(f)))
+        .collect();
+    let (na, nb) = (pa.display().to_string(), pb.display().to_string());
+    assert_eq!(
+        by_file,
+        [
+            (na.clone(), k("imei", "pattern", "plain", IMEI1)),
+            (nb.clone(), k("mac", "learned", "plain", PHONE_MAC_TEXT)),
+        ]
+        .into()
+    );
+    // One file: JSON still names it.
+    let run = scan(None, &[&pb]);
+    run.expect_code(0);
+    let run = scan(None, &[&pa]);
+    assert!(run.findings().iter().all(|f| f["file"] == na.as_str()));
+
+    // --per-file: B alone knows nothing of the phone.
+    let run = leakguard([
+        OsStr::new("scan"),
+        OsStr::new("--format"),
+        OsStr::new("json"),
+        OsStr::new("--per-file"),
+        pa.as_os_str(),
+        pb.as_os_str(),
+    ]);
+    run.expect_code(1);
+    let files: Vec<String> = run
+        .findings()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(files, vec![na.clone()]);
+    assert!(run.stderr.contains("2 file(s)"), "{}", run.stderr);
+
+    // Text: the file name leads each line when more than one file is scanned, not for one.
+    let run = leakguard([OsStr::new("scan"), pa.as_os_str(), pb.as_os_str()]);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stdout);
+    assert!(lines[0].starts_with(&format!("{na}: ")), "{}", run.stdout);
+    assert!(lines[1].starts_with(&format!("{nb}: ")), "{}", run.stdout);
+    let run = leakguard([OsStr::new("scan"), pa.as_os_str()]);
+    assert!(!run.stdout.contains(&na), "{}", run.stdout);
+    assert_eq!(run.stdout.lines().count(), 1);
+}
