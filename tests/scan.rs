@@ -1245,3 +1245,102 @@ fn no_output_shows_an_identifier_in_any_form() {
         ("scan --format text stderr", text.stderr.clone()),
     ]);
 }
+
+/// Issue 9 §3 over a capture, no config: a SIP REGISTER whose `+sip.instance` is an RFC 7254
+/// IMEI URN with an SVN and whose IMPI is `<IMSI>@ims.mnc….mcc….3gppnetwork.org`; an LwM2M
+/// endpoint name with the dashed URN; an EAP-AKA identity; a keyed hex-ASCII IMEI cut across
+/// two TCP segments at every offset. Then the same shapes with a realm that does not repeat
+/// the number's MCC/MNC, a wrong spare digit and hex of a bad-Luhn number: nothing.
+#[test]
+fn standard_syntaxes_in_a_capture() {
+    const URN_IMEI: &str = "352099001761481";
+    const IMSI_3GPP: &str = "310260123456789";
+    let register = |imsi: &str, mcc: &str, urn: &str| {
+        format!(
+            "REGISTER sip:ims.mnc260.mcc{mcc}.3gppnetwork.org SIP/2.0\r\n\
+             Via: SIP/2.0/UDP 192.168.1.23:5060;branch=z9hG4bK776asdhds\r\n\
+             From: <sip:{imsi}@ims.mnc260.mcc{mcc}.3gppnetwork.org>;tag=49583\r\n\
+             To: <sip:{imsi}@ims.mnc260.mcc{mcc}.3gppnetwork.org>\r\n\
+             Call-ID: 843817637684230@998sdasdh09\r\nCSeq: 1 REGISTER\r\n\
+             Contact: <sip:192.168.1.23:5060>;+sip.instance=\"<urn:gsma:imei:{urn};svn=07>\"\r\n\
+             Content-Length: 0\r\n\r\n"
+        )
+    };
+    let eap = |imsi: &str, mnc: &str| {
+        format!("identity=\"0{imsi}@wlan.mnc{mnc}.mcc310.3gppnetwork.org\"")
+    };
+    let hexed = |v: &str| v.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut cap = common::Capture::new(SEED_START + 7200);
+    cap.udp(
+        phone(5060),
+        remote(IOT_IP, 5060),
+        register(IMSI_3GPP, "310", "35209900-176148-0").as_bytes(),
+    );
+    cap.udp(
+        phone(56_900),
+        remote(IOT_IP, 5683),
+        b"ep=urn:gsma:imei:35209900-176148-1&lt=86400",
+    );
+    cap.udp(
+        phone(56_901),
+        remote(IOT_IP, 1812),
+        eap(IMSI_3GPP, "260").as_bytes(),
+    );
+    let req = format!(
+        "POST /v1/reg HTTP/1.1\r\nHost: api.example.com\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\nimei={}&v=2",
+        hexed(IMEI1)
+    );
+    let at = req.find("imei=").unwrap() + 5;
+    for k in 0..30 {
+        let api = remote(API_IP, 80);
+        cap.tcp_exchange(
+            phone(57_000 + k as u16),
+            api,
+            &common::split(req.as_bytes(), &[at + k]),
+            OK_REPLY,
+        );
+    }
+    // Look-alikes.
+    cap.udp(
+        phone(5061),
+        remote(IOT_IP, 5060),
+        register(IMSI_3GPP, "311", "35209900-176148-5").as_bytes(),
+    );
+    cap.udp(
+        phone(56_902),
+        remote(IOT_IP, 1812),
+        eap(IMSI_3GPP, "410").as_bytes(),
+    );
+    cap.udp(
+        phone(56_903),
+        remote(IOT_IP, 5683),
+        format!("imei={}&", hexed("352099001761482")).as_bytes(),
+    );
+    let dir = TempDir::new("standard-syntaxes");
+    let pcap = dir.write("syntaxes.pcap", cap.bytes());
+    let run = scan(None, &[&pcap]);
+    run.expect_code(1);
+    let got = by_port(&run.findings());
+    let mut want: BTreeMap<u16, Vec<Key>> = [
+        (
+            5060,
+            vec![
+                k("imeisv", "pattern", "plain", "3520990017614807"),
+                k("imsi", "pattern", "plain", IMSI_3GPP),
+            ],
+        ),
+        (56_900, vec![k("imei", "pattern", "plain", URN_IMEI)]),
+        (56_901, vec![k("imsi", "pattern", "plain", IMSI_3GPP)]),
+    ]
+    .into();
+    for k_ in 0..30u16 {
+        want.insert(57_000 + k_, vec![k("imei", "pattern", "hex", IMEI1)]);
+    }
+    for (port, w) in &mut want {
+        w.sort();
+        let mut g = got.get(port).cloned().unwrap_or_default();
+        g.sort();
+        assert_eq!(&g, w, "port {port}");
+    }
+    assert_eq!(got.len(), want.len(), "{got:?}");
+}

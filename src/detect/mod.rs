@@ -120,6 +120,9 @@ enum Pattern {
     /// The last digits of a known phone number (in one of the ways they are written): the
     /// digit run around it is verified against the numbers ending in those digits.
     PhoneTail,
+    /// `.3gppnetwork.org`, the end of a 3GPP realm (`ims.mnc001.mcc001.3gppnetwork.org`): the
+    /// identity before it is an IMSI when its digits repeat the realm's MCC and MNC.
+    Realm3gpp,
 }
 
 /// An identity hits are reported as (known value or learned MAC).
@@ -247,6 +250,7 @@ impl Detector {
             for &(name, class, distinctive) in KEYS {
                 lits.add(name.as_bytes(), Pattern::Key(class, distinctive));
             }
+            lits.add(b".3gppnetwork.org", Pattern::Realm3gpp);
         }
         det.lits = lits;
         match det.build_automaton() {
@@ -347,6 +351,18 @@ impl Detector {
                 self.known_text(v.as_bytes(), id);
                 if matches!(kind, Kind::Imei | Kind::Imsi | Kind::Iccid) {
                     self.add_bcd(lits, v.as_bytes(), id);
+                }
+                // RFC 7254's URN (`urn:gsma:imei:TAC-SNR-spare`): the spare digit is `0` or
+                // the check digit, so the literal ends at the second dash.
+                if kind == Kind::Imei && v.len() == 15 && all_digits {
+                    let dashed = [v.get(..8), Some("-"), v.get(8..14), Some("-")];
+                    if let [Some(a), Some(d), Some(b), Some(e)] = dashed {
+                        let p = Pattern::Literal {
+                            ident: id,
+                            shape: Shape::Any,
+                        };
+                        lits.add([a, d, b, e].concat().as_bytes(), p);
+                    }
                 }
                 // China Telecom's client sends the IMEI without its check digit as "MEID".
                 // (Unless the owner configured that MEID: then it is reported as one.)
@@ -622,6 +638,7 @@ impl Detector {
             inflater,
             complete,
             decimal_hex: false,
+            in_hex_value: false,
         };
         self.scan_buf(
             window,
@@ -651,6 +668,7 @@ impl Detector {
             inflater,
             complete: true,
             decimal_hex: false,
+            in_hex_value: false,
         };
         self.inflate_and_scan(body, Encoding::PLAIN, scan::Origin::Window, levels, &mut cx);
     }
