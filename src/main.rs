@@ -308,9 +308,9 @@ fn scan_file(
     let file = File::open(path).map_err(|e| e.to_string())?;
     let mut reader = CaptureReader::new(file).map_err(|e| e.to_string())?;
     // Link types this file uses that leakguard cannot read (pcapng mixes interfaces): named once
-    // each, their frames skipped, the rest of the file still scanned, and the file an error.
+    // per file, their frames skipped, the rest of the file still scanned.
     let mut unsupported: Vec<u32> = Vec::new();
-    loop {
+    let result = loop {
         match reader.next_record() {
             Ok(Some(rec)) => {
                 let time = Timestamp {
@@ -334,20 +334,25 @@ fn scan_file(
                     unsupported.push(rec.link);
                 }
             }
-            Ok(None) => break,
-            Err(e) => return Err(e.to_string()),
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e.to_string()),
         }
-    }
-    match unsupported.as_slice() {
-        [] => Ok(()),
-        links => Err(format!(
-            "unsupported link type {} (frames skipped)",
-            links
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
+    };
+    note_unsupported(path, &unsupported);
+    result
+}
+
+/// A capture's link types that leakguard cannot read, named once per file on stderr. Not an
+/// error: the capture is valid, it only holds no frames leakguard can inspect (exit status 2
+/// stays for damaged files and bad input).
+fn note_unsupported(path: &Path, links: &[u32]) {
+    if !links.is_empty() {
+        let list: Vec<String> = links.iter().map(u32::to_string).collect();
+        eprintln!(
+            "leakguard: {}: unsupported link type {} (frames skipped)",
+            path.display(),
+            list.join(", ")
+        );
     }
 }
 
