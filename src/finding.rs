@@ -77,6 +77,14 @@ impl KindSet {
         KindSet(bytes)
     }
 
+    /// The set with `kind` taken out.
+    pub const fn without(self, kind: Kind) -> KindSet {
+        let mut bytes = self.0;
+        let bit = kind as usize;
+        bytes[bit / 8] &= !(1 << (bit % 8));
+        KindSet(bytes)
+    }
+
     pub const fn contains(&self, kind: Kind) -> bool {
         let bit = kind as usize;
         self.0[bit / 8] & (1 << (bit % 8)) != 0

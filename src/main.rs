@@ -13,7 +13,7 @@ use leakguard::decision::Action;
 use leakguard::finding::Timestamp;
 use leakguard::history::{report, store, History, Key};
 use leakguard::output::{self, Format};
-use leakguard::pipeline::Pipeline;
+use leakguard::pipeline::{Pipeline, Stats};
 use leakguard::render::Render;
 use leakguard::source::CaptureReader;
 
@@ -21,7 +21,8 @@ use leakguard::source::CaptureReader;
 const DEFAULT_CONFIG: &str = "/etc/leakguard/leakguard.toml";
 
 const USAGE: &str = "\
-usage: leakguard scan [--config FILE] [--format text|json] [--lan CIDR]... [--report] FILE...
+usage: leakguard scan [--config FILE] [--format text|json] [--lan CIDR]... [--report] [--per-file]
+                     FILE...
        leakguard run [--config FILE] [--foreground]
        leakguard report [--device NAME|MAC] [--since 7d] [--json] [--config FILE | --file FILE]
        leakguard allow --device NAME|MAC --kind KIND --dst DEST [--config FILE]
@@ -33,7 +34,9 @@ usage: leakguard scan [--config FILE] [--format text|json] [--lan CIDR]... [--re
        leakguard --version
 
 scan     reads pcap/pcapng captures and prints the identifiers LAN devices leaked
-         (exit 0: none, 1: leaks found, 2: an error); --report: the per-device report instead
+         (exit 0: none, 1: leaks found, 2: an error); --report: the per-device report instead;
+         flows and learned MACs carry across the files (rotated captures of one network),
+         --per-file: each file scanned alone (unrelated captures)
 report   what each device sent where (the running daemon's history, else its file)
 allow    lets one report row through: an [[allow]] rule for that device, kind and
          destination (a host name, *.domain, an address or a prefix), written to the
@@ -124,10 +127,12 @@ fn scan(words: &[String]) -> Result<ExitCode, String> {
     let mut lan = Vec::new();
     let mut files = Vec::new();
     let mut as_report = false;
+    let mut per_file = false;
     while let Some(w) = args.next() {
         match w {
             "--config" | "-c" => config_path = Some(args.value(w)?),
             "--report" => as_report = true,
+            "--per-file" => per_file = true,
             "--format" => {
                 let v = args.value(w)?;
                 format = Format::parse(v)
@@ -165,29 +170,52 @@ fn scan(words: &[String]) -> Result<ExitCode, String> {
         None
     };
     let render = Render::new(&config);
-    let mut pipeline = Pipeline::new(config);
+    let config = std::rc::Rc::new(config);
+    let mut pipeline = Pipeline::new(config.clone());
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut failed_files = 0usize;
     let mut write_error: Option<io::Error> = None;
-    // The LAN devices of every capture are learned before any frame is inspected: one rebuild
-    // of the detector instead of one per device (a device's MAC is then also found in what was
-    // sent before its own first frame). Unreadable files are reported by the scan below.
-    let mut macs = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for file in &files {
-        lan_senders(&pipeline, file, &mut |mac| {
-            if seen.insert(mac) {
-                macs.push(mac);
-            }
-        });
+    // Findings name their file: always in JSON, in text when there is more than one.
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let name_in_text = files.len() > 1;
+    // The LAN devices are learned before any frame is inspected (of all files, or of each file
+    // with --per-file): one rebuild of the detector instead of one per device (a device's MAC
+    // is then also found in what was sent before its own first frame). Unreadable files are
+    // reported by the scan below.
+    let prelearn = |pipeline: &mut Pipeline, files: &[PathBuf]| {
+        let mut macs = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for file in files {
+            lan_senders(pipeline, file, &mut |mac| {
+                if seen.insert(mac) {
+                    macs.push(mac);
+                }
+            });
+        }
+        pipeline.learn_macs(macs);
+    };
+    if !per_file {
+        prelearn(&mut pipeline, &files);
     }
-    pipeline.learn_macs(macs);
-    for file in &files {
+    let mut totals = Stats::default();
+    for (i, file) in files.iter().enumerate() {
+        if per_file {
+            if i > 0 {
+                add_stats(&mut totals, pipeline.stats());
+                pipeline = Pipeline::new(config.clone());
+            }
+            prelearn(&mut pipeline, std::slice::from_ref(file));
+        }
+        let name = names.get(i).map(String::as_str);
+        let shown = match format {
+            Format::Json => name,
+            Format::Text => name.filter(|_| name_in_text),
+        };
         let mut emit = |f: &leakguard::finding::Finding| {
             if write_error.is_none() {
                 let view = render.view(f, Action::Reported, None);
-                if let Err(e) = output::write_finding(&mut out, format, &view) {
+                if let Err(e) = output::write_finding(&mut out, format, &view, shown) {
                     write_error = Some(e);
                 }
             }
@@ -217,7 +245,8 @@ fn scan(words: &[String]) -> Result<ExitCode, String> {
         }
     }
     out.flush().map_err(|e| format!("writing findings: {e}"))?;
-    let s = pipeline.stats();
+    add_stats(&mut totals, pipeline.stats());
+    let s = totals;
     eprintln!(
         "leakguard: {} file(s), {} packets, {} flows inspected, {} bytes inspected, {} finding(s){}",
         files.len(),
@@ -238,6 +267,17 @@ fn scan(words: &[String]) -> Result<ExitCode, String> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Adds one pipeline's counters to the totals of a `--per-file` scan.
+fn add_stats(totals: &mut Stats, s: Stats) {
+    totals.packets += s.packets;
+    totals.undecodable += s.undecodable;
+    totals.bytes_inspected += s.bytes_inspected;
+    totals.flows_inspected += s.flows_inspected;
+    totals.flows_clean += s.flows_clean;
+    totals.findings += s.findings;
+    totals.allowed += s.allowed;
 }
 
 /// The MACs of the LAN devices sending in one capture (see `Pipeline::lan_sender`), up to
@@ -268,9 +308,9 @@ fn scan_file(
     let file = File::open(path).map_err(|e| e.to_string())?;
     let mut reader = CaptureReader::new(file).map_err(|e| e.to_string())?;
     // Link types this file uses that leakguard cannot read (pcapng mixes interfaces): named once
-    // each, their frames skipped, the rest of the file still scanned, and the file an error.
+    // per file, their frames skipped, the rest of the file still scanned.
     let mut unsupported: Vec<u32> = Vec::new();
-    loop {
+    let result = loop {
         match reader.next_record() {
             Ok(Some(rec)) => {
                 let time = Timestamp {
@@ -294,20 +334,25 @@ fn scan_file(
                     unsupported.push(rec.link);
                 }
             }
-            Ok(None) => break,
-            Err(e) => return Err(e.to_string()),
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e.to_string()),
         }
-    }
-    match unsupported.as_slice() {
-        [] => Ok(()),
-        links => Err(format!(
-            "unsupported link type {} (frames skipped)",
-            links
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
+    };
+    note_unsupported(path, &unsupported);
+    result
+}
+
+/// A capture's link types that leakguard cannot read, named once per file on stderr. Not an
+/// error: the capture is valid, it only holds no frames leakguard can inspect (exit status 2
+/// stays for damaged files and bad input).
+fn note_unsupported(path: &Path, links: &[u32]) {
+    if !links.is_empty() {
+        let list: Vec<String> = links.iter().map(u32::to_string).collect();
+        eprintln!(
+            "leakguard: {}: unsupported link type {} (frames skipped)",
+            path.display(),
+            list.join(", ")
+        );
     }
 }
 

@@ -28,11 +28,17 @@ impl Format {
     }
 }
 
-/// Writes one finding, as [`crate::render`] shows it, as one line.
-pub fn write_finding(w: &mut dyn Write, format: Format, v: &View) -> io::Result<()> {
+/// Writes one finding, as [`crate::render`] shows it, as one line; `file` names the capture it
+/// came from (`scan`: always in JSON, in text when more than one file is scanned).
+pub fn write_finding(
+    w: &mut dyn Write,
+    format: Format,
+    v: &View,
+    file: Option<&str>,
+) -> io::Result<()> {
     match format {
         Format::Json => {
-            let v = json!({
+            let mut v = json!({
                 "time": rfc3339(v.time.sec, v.time.nsec),
                 "kind": v.kind.name(),
                 "source": v.source.name(),
@@ -51,6 +57,9 @@ pub fn write_finding(w: &mut dyn Write, format: Format, v: &View) -> io::Result<
                 "host": v.host,
                 "action": v.action.name(),
             });
+            if let (Some(file), Some(map)) = (file, v.as_object_mut()) {
+                map.insert("file".into(), file.into());
+            }
             writeln!(w, "{v}")
         }
         Format::Text => {
@@ -66,6 +75,9 @@ pub fn write_finding(w: &mut dyn Write, format: Format, v: &View) -> io::Result<
                 Some(h) => format!("{h} ({})", socket_text(v.dst, v.dport)),
                 None => socket_text(v.dst, v.dport),
             };
+            if let Some(file) = file {
+                write!(w, "{file}: ")?;
+            }
             writeln!(
                 w,
                 "{} {} {} {} {} from {} to {}/{} [{}]",

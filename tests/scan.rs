@@ -848,8 +848,9 @@ fn device_name_comes_from_the_lease_file() {
     }
 }
 
-/// A capture of a link type leakguard cannot read (802.11 radiotap) is an error naming the file
-/// and the link type, and the next file is still scanned.
+/// A valid capture of a link type leakguard cannot read (here 802.11 radiotap) is named with
+/// its link type once on stderr, and the next file is still scanned. It is not an error (issue
+/// 9 §5: exit 2 is for damaged files and bad input), so the exit status is the findings'.
 #[test]
 fn unsupported_link_type_is_named_and_the_scan_goes_on() {
     let dir = TempDir::new("linktype");
@@ -864,11 +865,24 @@ fn unsupported_link_type_is_named_and_the_scan_goes_on() {
     let wifi = dir.write("wifi.pcap", &radiotap);
     let pcap = dir.write("nokia7plus-zzhc.pcap", nokia7plus_zzhc().bytes());
     let run = scan(None, &[&wifi, &pcap]);
-    run.expect_code(2);
+    run.expect_code(1);
     assert!(
         run.stderr.contains("wifi.pcap") && run.stderr.contains("unsupported link type 127"),
         "{}",
         run.stderr
+    );
+    assert_eq!(
+        run.stderr.matches("unsupported link type").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    let alone = scan(None, &[&wifi]);
+    alone.expect_code(0);
+    assert!(
+        alone.stderr.contains("unsupported link type 127"),
+        "{}",
+        alone.stderr
     );
     assert!(
         !run.findings().is_empty(),
@@ -1244,4 +1258,179 @@ fn no_output_shows_an_identifier_in_any_form() {
         ("scan --format text", text.stdout.clone()),
         ("scan --format text stderr", text.stderr.clone()),
     ]);
+}
+
+/// Issue 9 §3 over a capture, no config: a SIP REGISTER whose `+sip.instance` is an RFC 7254
+/// IMEI URN with an SVN and whose IMPI is `<IMSI>@ims.mnc….mcc….3gppnetwork.org`; an LwM2M
+/// endpoint name with the dashed URN; an EAP-AKA identity; a keyed hex-ASCII IMEI cut across
+/// two TCP segments at every offset. Then the same shapes with a realm that does not repeat
+/// the number's MCC/MNC, a wrong spare digit and hex of a bad-Luhn number: nothing.
+#[test]
+fn standard_syntaxes_in_a_capture() {
+    const URN_IMEI: &str = "352099001761481";
+    const IMSI_3GPP: &str = "310260123456789";
+    let register = |imsi: &str, mcc: &str, urn: &str| {
+        format!(
+            "REGISTER sip:ims.mnc260.mcc{mcc}.3gppnetwork.org SIP/2.0\r\n\
+             Via: SIP/2.0/UDP 192.168.1.23:5060;branch=z9hG4bK776asdhds\r\n\
+             From: <sip:{imsi}@ims.mnc260.mcc{mcc}.3gppnetwork.org>;tag=49583\r\n\
+             To: <sip:{imsi}@ims.mnc260.mcc{mcc}.3gppnetwork.org>\r\n\
+             Call-ID: 843817637684230@998sdasdh09\r\nCSeq: 1 REGISTER\r\n\
+             Contact: <sip:192.168.1.23:5060>;+sip.instance=\"<urn:gsma:imei:{urn};svn=07>\"\r\n\
+             Content-Length: 0\r\n\r\n"
+        )
+    };
+    let eap = |imsi: &str, mnc: &str| {
+        format!("identity=\"0{imsi}@wlan.mnc{mnc}.mcc310.3gppnetwork.org\"")
+    };
+    let hexed = |v: &str| v.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut cap = common::Capture::new(SEED_START + 7200);
+    cap.udp(
+        phone(5060),
+        remote(IOT_IP, 5060),
+        register(IMSI_3GPP, "310", "35209900-176148-0").as_bytes(),
+    );
+    cap.udp(
+        phone(56_900),
+        remote(IOT_IP, 5683),
+        b"ep=urn:gsma:imei:35209900-176148-1&lt=86400",
+    );
+    cap.udp(
+        phone(56_901),
+        remote(IOT_IP, 1812),
+        eap(IMSI_3GPP, "260").as_bytes(),
+    );
+    let req = format!(
+        "POST /v1/reg HTTP/1.1\r\nHost: api.example.com\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\nimei={}&v=2",
+        hexed(IMEI1)
+    );
+    let at = req.find("imei=").unwrap() + 5;
+    for k in 0..30 {
+        let api = remote(API_IP, 80);
+        cap.tcp_exchange(
+            phone(57_000 + k as u16),
+            api,
+            &common::split(req.as_bytes(), &[at + k]),
+            OK_REPLY,
+        );
+    }
+    // Look-alikes.
+    cap.udp(
+        phone(5061),
+        remote(IOT_IP, 5060),
+        register(IMSI_3GPP, "311", "35209900-176148-5").as_bytes(),
+    );
+    cap.udp(
+        phone(56_902),
+        remote(IOT_IP, 1812),
+        eap(IMSI_3GPP, "410").as_bytes(),
+    );
+    cap.udp(
+        phone(56_903),
+        remote(IOT_IP, 5683),
+        format!("imei={}&", hexed("352099001761482")).as_bytes(),
+    );
+    let dir = TempDir::new("standard-syntaxes");
+    let pcap = dir.write("syntaxes.pcap", cap.bytes());
+    let run = scan(None, &[&pcap]);
+    run.expect_code(1);
+    let got = by_port(&run.findings());
+    let mut want: BTreeMap<u16, Vec<Key>> = [
+        (
+            5060,
+            vec![
+                k("imeisv", "pattern", "plain", "3520990017614807"),
+                k("imsi", "pattern", "plain", IMSI_3GPP),
+            ],
+        ),
+        (56_900, vec![k("imei", "pattern", "plain", URN_IMEI)]),
+        (56_901, vec![k("imsi", "pattern", "plain", IMSI_3GPP)]),
+    ]
+    .into();
+    for k_ in 0..30u16 {
+        want.insert(57_000 + k_, vec![k("imei", "pattern", "hex", IMEI1)]);
+    }
+    for (port, w) in &mut want {
+        w.sort();
+        let mut g = got.get(port).cloned().unwrap_or_default();
+        g.sort();
+        assert_eq!(&g, w, "port {port}");
+    }
+    assert_eq!(got.len(), want.len(), "{got:?}");
+}
+
+/// Issue 9 §5: each finding names its capture file (JSON always, text when more than one file
+/// is scanned); learned MACs carry across the files of one invocation unless `--per-file`.
+#[test]
+fn findings_name_their_file_and_per_file_keeps_files_apart() {
+    const OTHER_MAC: common::Mac = [0x3c, 0x28, 0x6d, 0x77, 0x10, 0x42];
+    let other =
+        |port| common::Endpoint::new(OTHER_MAC, std::net::Ipv4Addr::new(192, 168, 1, 77), port);
+    // File A: the phone, with its own MAC in a request (so its MAC is learned from A).
+    let mut a = common::Capture::new(SEED_START);
+    a.udp(
+        phone(40_001),
+        remote(IOT_IP, 5683),
+        format!("imei={IMEI1}&").as_bytes(),
+    );
+    // File B: another LAN device sends the phone's MAC (a neighbour list); the phone is not in B.
+    let mut b = common::Capture::new(SEED_START + 60);
+    b.udp(
+        other(40_002),
+        remote(IOT_IP, 5683),
+        format!("neighbours={PHONE_MAC_TEXT}&").as_bytes(),
+    );
+    let dir = TempDir::new("file-names");
+    let pa = dir.write("a.pcap", a.bytes());
+    let pb = dir.write("b.pcap", b.bytes());
+
+    let run = scan(None, &[&pa, &pb]);
+    run.expect_code(1);
+    let findings = run.findings();
+    let by_file: BTreeSet<(String, Key)> = findings
+        .iter()
+        .map(|f| (f["file"].as_str().unwrap_or("").to_string(), key(f)))
+        .collect();
+    let (na, nb) = (pa.display().to_string(), pb.display().to_string());
+    assert_eq!(
+        by_file,
+        [
+            (na.clone(), k("imei", "pattern", "plain", IMEI1)),
+            (nb.clone(), k("mac", "learned", "plain", PHONE_MAC_TEXT)),
+        ]
+        .into()
+    );
+    // One file: JSON still names it.
+    let run = scan(None, &[&pb]);
+    run.expect_code(0);
+    let run = scan(None, &[&pa]);
+    assert!(run.findings().iter().all(|f| f["file"] == na.as_str()));
+
+    // --per-file: B alone knows nothing of the phone.
+    let run = leakguard([
+        OsStr::new("scan"),
+        OsStr::new("--format"),
+        OsStr::new("json"),
+        OsStr::new("--per-file"),
+        pa.as_os_str(),
+        pb.as_os_str(),
+    ]);
+    run.expect_code(1);
+    let files: Vec<String> = run
+        .findings()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(files, vec![na.clone()]);
+    assert!(run.stderr.contains("2 file(s)"), "{}", run.stderr);
+
+    // Text: the file name leads each line when more than one file is scanned, not for one.
+    let run = leakguard([OsStr::new("scan"), pa.as_os_str(), pb.as_os_str()]);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stdout);
+    assert!(lines[0].starts_with(&format!("{na}: ")), "{}", run.stdout);
+    assert!(lines[1].starts_with(&format!("{nb}: ")), "{}", run.stdout);
+    let run = leakguard([OsStr::new("scan"), pa.as_os_str()]);
+    assert!(!run.stdout.contains(&na), "{}", run.stdout);
+    assert_eq!(run.stdout.lines().count(), 1);
 }

@@ -62,6 +62,62 @@ pub fn is_imei(v: &[u8]) -> bool {
     v.len() == 15 && all_digits(v) && !all_same(v) && reporting_body_ok(v) && luhn_ok(v)
 }
 
+/// An IMEI written as RFC 7254 writes it after `urn:gsma:imei:` (SIP `+sip.instance`, LwM2M
+/// endpoint names): `TAC-SNR-spare`, 8, 6 and 1 digits, optionally `;svn=NN`. 3GPP TS 23.003
+/// has the phone send the spare digit as `0` (RFC 7254's own example ends in `-0`), so it may
+/// be `0` or the Luhn check digit, nothing else; the 14 digits need a real reporting body.
+/// Returns the IMEI (14 digits and its check digit), or with an SVN the 16-digit IMEISV.
+pub fn imei_urn(s: &[u8]) -> Option<(crate::finding::Kind, IdText)> {
+    let digits = |r: core::ops::Range<usize>| {
+        s.get(r)
+            .filter(|d| d.iter().all(u8::is_ascii_digit))
+            .is_some()
+    };
+    let shape = digits(0..8)
+        && s.get(8) == Some(&b'-')
+        && digits(9..15)
+        && s.get(15) == Some(&b'-')
+        && digits(16..17);
+    if !shape {
+        return None;
+    }
+    let mut body = [0u8; 14];
+    for (o, &d) in body
+        .iter_mut()
+        .zip(s.iter().take(8).chain(s.iter().skip(9).take(6)))
+    {
+        *o = d;
+    }
+    let check = b'0' + luhn_digit(&body);
+    let spare = *s.get(16)?;
+    if !is_meid_decimal(&body) || (spare != b'0' && spare != check) {
+        return None;
+    }
+    let rest = s.get(17..).unwrap_or_default();
+    let mut value = IdText::new();
+    for &d in &body {
+        let _ = value.push(char::from(d));
+    }
+    if let Some(svn) = rest.strip_prefix(b";svn=") {
+        if let [a @ b'0'..=b'9', b @ b'0'..=b'9', ref after @ ..] = *svn {
+            if !after.first().is_some_and(u8::is_ascii_alphanumeric) {
+                let _ = value.push(char::from(a));
+                let _ = value.push(char::from(b));
+                return Some((crate::finding::Kind::Imeisv, value));
+            }
+        }
+        return None;
+    }
+    if rest
+        .first()
+        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'-')
+    {
+        return None;
+    }
+    let _ = value.push(char::from(check));
+    Some((crate::finding::Kind::Imei, value))
+}
+
 /// A 16-digit IMEISV: a plausible IMEI body (14 digits, reporting body) and a 2-digit SVN. No
 /// check digit exists, so it is only accepted next to an `imeisv` key.
 pub fn is_imeisv(v: &[u8]) -> bool {

@@ -40,7 +40,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use miniz_oxide::inflate::core::DecompressorOxide;
 
 use crate::config::Config;
-use crate::finding::{Encoding, Hit, IdText, Kind, Layer, Source};
+use crate::finding::{Encoding, Hit, IdText, Kind, KindSet, Layer, Source};
 
 use digests::Digests;
 use identifiers::{mac_is_distinctive, mac_is_placeholder, mac_text, mac_text_with};
@@ -120,6 +120,9 @@ enum Pattern {
     /// The last digits of a known phone number (in one of the ways they are written): the
     /// digit run around it is verified against the numbers ending in those digits.
     PhoneTail,
+    /// `.3gppnetwork.org`, the end of a 3GPP realm (`ims.mnc001.mcc001.3gppnetwork.org`): the
+    /// identity before it is an IMSI when its digits repeat the realm's MCC and MNC.
+    Realm3gpp,
 }
 
 /// An identity hits are reported as (known value or learned MAC).
@@ -133,7 +136,7 @@ struct Ident {
 
 #[derive(Clone)]
 pub struct Detector {
-    kinds: [bool; 8],
+    kinds: KindSet,
     layers: [bool; 8],
     learn: bool,
     max_learned: usize,
@@ -247,6 +250,7 @@ impl Detector {
             for &(name, class, distinctive) in KEYS {
                 lits.add(name.as_bytes(), Pattern::Key(class, distinctive));
             }
+            lits.add(b".3gppnetwork.org", Pattern::Realm3gpp);
         }
         det.lits = lits;
         match det.build_automaton() {
@@ -331,7 +335,7 @@ impl Detector {
             (Kind::Serial, &dev.serial),
         ];
         for (kind, values) in numeric {
-            if !switch(&self.kinds, kind as usize) {
+            if !self.kinds.contains(kind) {
                 continue;
             }
             for v in values.iter().filter(|v| v.len() >= MIN_LITERAL) {
@@ -348,6 +352,18 @@ impl Detector {
                 if matches!(kind, Kind::Imei | Kind::Imsi | Kind::Iccid) {
                     self.add_bcd(lits, v.as_bytes(), id);
                 }
+                // RFC 7254's URN (`urn:gsma:imei:TAC-SNR-spare`): the spare digit is `0` or
+                // the check digit, so the literal ends at the second dash.
+                if kind == Kind::Imei && v.len() == 15 && all_digits {
+                    let dashed = [v.get(..8), Some("-"), v.get(8..14), Some("-")];
+                    if let [Some(a), Some(d), Some(b), Some(e)] = dashed {
+                        let p = Pattern::Literal {
+                            ident: id,
+                            shape: Shape::Any,
+                        };
+                        lits.add([a, d, b, e].concat().as_bytes(), p);
+                    }
+                }
                 // China Telecom's client sends the IMEI without its check digit as "MEID".
                 // (Unless the owner configured that MEID: then it is reported as one.)
                 // (All ASCII digits: byte 14 is a char boundary.)
@@ -362,12 +378,12 @@ impl Detector {
                 self.digests.add(v.as_bytes(), id, &hashes);
             }
         }
-        if switch(&self.kinds, Kind::Phone as usize) {
+        if self.kinds.contains(Kind::Phone) {
             for v in dev.phone.iter() {
                 self.add_phone(v, device, lits);
             }
         }
-        if switch(&self.kinds, Kind::Mac as usize) {
+        if self.kinds.contains(Kind::Mac) {
             for &mac in dev.mac.iter() {
                 let id = self.ident(Kind::Mac, Source::Known, &mac_text(mac), device);
                 self.known_macs.entry(mac).or_insert(id);
@@ -565,7 +581,7 @@ impl Detector {
             }
             let id = self.ident(Kind::Mac, Source::Learned, &mac_text(mac), None);
             self.learned.insert(mac, id);
-            if switch(&self.kinds, Kind::Mac as usize) {
+            if self.kinds.contains(Kind::Mac) {
                 lits.learned = true;
                 self.add_mac_forms(&mut lits, mac, id, true);
                 lits.learned = false;
@@ -573,7 +589,7 @@ impl Detector {
             new += 1;
         }
         self.lits = lits;
-        if new > 0 && switch(&self.kinds, Kind::Mac as usize) {
+        if new > 0 && self.kinds.contains(Kind::Mac) {
             if let Some(e) = self.build_automaton() {
                 log::error!("{e}: the MACs learned last are not searched as text");
             }
@@ -622,6 +638,7 @@ impl Detector {
             inflater,
             complete,
             decimal_hex: false,
+            in_hex_value: false,
         };
         self.scan_buf(
             window,
@@ -651,6 +668,7 @@ impl Detector {
             inflater,
             complete: true,
             decimal_hex: false,
+            in_hex_value: false,
         };
         self.inflate_and_scan(body, Encoding::PLAIN, scan::Origin::Window, levels, &mut cx);
     }

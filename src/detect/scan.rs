@@ -24,6 +24,8 @@ pub struct Cx<'a> {
     pub complete: bool,
     /// The bytes being scanned are a run of decimal digits read as hex.
     pub decimal_hex: bool,
+    /// A keyed value decoded from hex is being judged (no second decoding).
+    pub in_hex_value: bool,
 }
 
 /// Where the buffer being scanned came from.
@@ -154,6 +156,31 @@ fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
         .map(|k| base + k)
 }
 
+/// A keyed value that is hex of ASCII digits (an optional `+` first: `2b`), 14 to 48 hex
+/// characters, not followed by more alphanumerics: decoded into `out`, its length returned.
+/// Every other character of it is `3`, which a number written in decimal is not by chance.
+fn hex_ascii_value(buf: &[u8], v: usize, out: &mut [u8; 24]) -> Option<usize> {
+    let token = tail(buf, v);
+    let len = token
+        .iter()
+        .position(|b| !b.is_ascii_alphanumeric())
+        .unwrap_or(token.len());
+    if !(14..=2 * out.len()).contains(&len) || len % 2 == 1 {
+        return None;
+    }
+    let mut n = 0;
+    for (i, pair) in span(token, 0, len).chunks_exact(2).enumerate() {
+        let b = hex_pair(pair, 0)?;
+        let ok = b.is_ascii_digit() || (i == 0 && b == b'+');
+        *out.get_mut(n)? = b;
+        n += 1;
+        if !ok {
+            return None;
+        }
+    }
+    Some(n)
+}
+
 fn is_hex(b: u8) -> bool {
     b.is_ascii_hexdigit()
 }
@@ -223,7 +250,7 @@ impl Detector {
         device: Option<u16>,
         origin: Origin,
     ) {
-        if !super::switch(&self.kinds, kind as usize) {
+        if !self.kinds.contains(kind) {
             return;
         }
         let dup = cx
@@ -309,6 +336,9 @@ impl Detector {
                         if let Some(e) = enc.with_inner(layer) {
                             self.emit_ident(cx, ident, e, origin);
                         }
+                    }
+                    Some(&Pattern::Realm3gpp) if keys => {
+                        self.realm_3gpp(buf, m.start(), enc, origin, cx);
                     }
                     Some(&Pattern::PhoneTail) => {
                         let end = phone::run_end(buf, m.end());
@@ -410,6 +440,83 @@ impl Detector {
         }
     }
 
+    /// A 3GPP realm ends at `s` (`….mnc<MNC>.mcc<MCC>` then `.3gppnetwork.org`): the identity
+    /// before its `@` — an IMS private identity `<IMSI>@ims.…`, EAP-AKA/EAP-SIM/EAP-AKA'
+    /// permanent identities `0<IMSI>@wlan.…`, `1<IMSI>@…`, `6<IMSI>@…` (3GPP TS 23.003,
+    /// RFC 4187/4186/5448), also inside a SIP URI — is an IMSI when its first digits are the
+    /// realm's MCC and MNC (the realm writes the MNC in three digits, zero-padded, for IMSIs of
+    /// two-digit MNCs). Stronger evidence than any key; a number under a realm it does not
+    /// repeat is not reported.
+    fn realm_3gpp(&self, buf: &[u8], s: usize, enc: Encoding, origin: Origin, cx: &mut Cx) {
+        let three = |at: usize| -> Option<[u8; 3]> {
+            let d = buf.get(at..at + 3)?;
+            d.iter()
+                .all(u8::is_ascii_digit)
+                .then(|| [d.first().copied(), d.get(1).copied(), d.get(2).copied()])
+                .and_then(|x| match x {
+                    [Some(a), Some(b), Some(c)] => Some([a, b, c]),
+                    _ => None,
+                })
+        };
+        let label = |at: usize, name: &[u8]| {
+            buf.get(at..at + name.len())
+                .is_some_and(|l| l.eq_ignore_ascii_case(name))
+        };
+        let Some(mcc_at) = s.checked_sub(7) else {
+            return;
+        };
+        let Some(mnc_at) = mcc_at.checked_sub(7) else {
+            return;
+        };
+        if !label(mcc_at, b".mcc") || !label(mnc_at, b".mnc") {
+            return;
+        }
+        let (Some(mcc), Some(mnc)) = (three(mcc_at + 4), three(mnc_at + 4)) else {
+            return;
+        };
+        // Back over the realm's first labels (`ims`, `wlan`, `nai.epc`) to the `@`.
+        let before = head(buf, mnc_at);
+        let Some(at) = before
+            .iter()
+            .rev()
+            .take(32)
+            .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-')))
+            .map(|k| mnc_at - k - 1)
+        else {
+            return;
+        };
+        if buf.get(at) != Some(&b'@') || at + 1 == mnc_at {
+            return;
+        }
+        let user = head(buf, at);
+        let n = user.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+        let start = at - n;
+        if start > 0 && buf.get(start - 1).is_some_and(u8::is_ascii_alphanumeric) {
+            return;
+        }
+        let digits = span(buf, start, at);
+        let imsi = match (n, digits.first()) {
+            (15, _) => digits,
+            (16, Some(b'0' | b'1' | b'6')) => tail(digits, 1),
+            _ => return,
+        };
+        let mnc_ok = match mnc {
+            [b'0', b, c] => imsi.get(3..6) == Some(&mnc[..]) || imsi.get(3..5) == Some(&[b, c][..]),
+            _ => imsi.get(3..6) == Some(&mnc[..]),
+        };
+        if imsi.get(..3) != Some(&mcc[..]) || !mnc_ok || !id::is_imsi(imsi) {
+            return;
+        }
+        if self.known.contains_key(imsi) {
+            return;
+        }
+        let mut value = IdText::new();
+        for &d in imsi {
+            let _ = value.push(char::from(d));
+        }
+        self.emit(cx, Kind::Imsi, Source::Pattern, enc, &value, None, origin);
+    }
+
     /// The value after a key: check its structure for the key's class, report it unless it
     /// is a known value or learned MAC (those are reported as such).
     fn keyed_value(
@@ -421,6 +528,31 @@ impl Detector {
         origin: Origin,
         cx: &mut Cx,
     ) {
+        // The value written as hex of its ASCII text (`msisdn=3439…`): judged as that text, one
+        // layer deeper.
+        if self.layer_on(Layer::Hex) && !cx.in_hex_value {
+            let mut text = [0u8; 24];
+            if let Some(n) = hex_ascii_value(buf, v, &mut text) {
+                if let Some(inner) = enc.with_inner(Layer::Hex) {
+                    cx.in_hex_value = true;
+                    self.keyed_value(head(&text, n), 0, class, inner, origin, cx);
+                    cx.in_hex_value = false;
+                    return;
+                }
+            }
+        }
+        if matches!(
+            class,
+            KeyClass::Imei | KeyClass::Imeisv | KeyClass::DeviceId
+        ) {
+            if let Some((kind, value)) = id::imei_urn(tail(buf, v)) {
+                let body = value.get(..14).unwrap_or_default();
+                if !self.known.contains_key(body.as_bytes()) {
+                    self.emit(cx, kind, Source::Pattern, enc, &value, None, origin);
+                }
+                return;
+            }
+        }
         match class {
             KeyClass::Mac => {
                 let Some((mac, len)) = parse_mac(tail(buf, v)) else {

@@ -675,7 +675,7 @@ fn switches_and_dedup() {
         hits(&c, w.as_bytes()),
         vec![h("imei", "known", "plain", IMEI)]
     );
-    c.detect.kinds[Kind::Imei as usize] = false;
+    c.detect.kinds = c.detect.kinds.without(Kind::Imei);
     assert!(hits(&c, w.as_bytes()).is_empty());
     let mut c = test_config();
     c.detect.structural = false;
@@ -1148,4 +1148,127 @@ fn learned_and_digests_glued() {
     }
     let other = hex(&Md5::digest(b"index.html"));
     assert!(hits(&c, format!("User-Agent: App/2.1/{other}/x").as_bytes()).is_empty());
+}
+
+/// Issue 9 §3: RFC 7254 IMEI URNs with dashes and an SVN, 3GPP identities under a realm that
+/// repeats their MCC and MNC, and keyed values written as hex of their ASCII text.
+#[test]
+fn standard_identifier_syntaxes() {
+    let none = test_config();
+    let p = |kind: &str, enc: &str, v: &str| h(kind, "pattern", enc, v);
+    // RFC 7254's form (its example's TAC 90420156 has no real reporting body, so a real one
+    // here): the spare digit sent as 0, the IMEI reported with its check digit; the spare
+    // digit may also be the check digit itself.
+    for w in [
+        "Contact: <sip:alice@10.0.0.2>;+sip.instance=\"<urn:gsma:imei:35209900-176148-0>\"",
+        "</rd?ep=urn:gsma:imei:35209900-176148-1&lt=86400>",
+        "{\"endpoint\":\"urn:gsma:imei:35209900-176148-0\"}",
+    ] {
+        assert_eq!(
+            hits(&none, w.as_bytes()),
+            vec![p("imei", "plain", "352099001761481")],
+            "{w}"
+        );
+    }
+    assert_eq!(
+        hits(
+            &none,
+            b"+sip.instance=\"<urn:gsma:imei:35209900-176148-0;svn=42>\""
+        ),
+        vec![p("imeisv", "plain", "3520990017614842")]
+    );
+    // A configured IMEI in its URN form is the known value.
+    assert_eq!(
+        hits(
+            &test_config_with_imei(),
+            b"ep=urn:gsma:imei:49015420-323751-0&b=1"
+        ),
+        vec![h("imei", "known", "plain", IMEI)]
+    );
+    // Look-alikes: a wrong spare digit, no reporting body, a dashed id that is not a URN's
+    // shape, an SVN of three digits.
+    for w in [
+        "urn:gsma:imei:35209900-176148-5",
+        "urn:gsma:imei:20231201-120000-0",
+        "imei=35209900-1761480-0",
+        "urn:gsma:imei:35209900-176148-0;svn=421",
+        "urn:uuid:90420156-0257-6307-a000-000000000000",
+    ] {
+        assert!(hits(&none, w.as_bytes()).is_empty(), "{w}");
+    }
+
+    // 3GPP identities: an IMS private identity, EAP-AKA (0) and EAP-SIM (1) permanent
+    // identities, a SIP URI; a two-digit MNC written zero-padded in the realm.
+    let imsi = "310260123456789";
+    for w in [
+        format!("Authorization: Digest username=\"{imsi}@ims.mnc260.mcc310.3gppnetwork.org\""),
+        format!("identity=0{imsi}@wlan.mnc260.mcc310.3gppnetwork.org"),
+        format!("\"1{imsi}@wlan.mnc260.mcc310.3gppnetwork.org\""),
+        format!("REGISTER sip:ims.mnc260.mcc310.3gppnetwork.org SIP/2.0\r\nFrom: <sip:{imsi}@ims.mnc260.mcc310.3gppnetwork.org>"),
+        format!("0{imsi}@nai.epc.MNC260.MCC310.3GPPNETWORK.ORG"),
+    ] {
+        assert_eq!(hits(&none, w.as_bytes()), vec![p("imsi", "plain", imsi)], "{w}");
+    }
+    let two = "234150999999999";
+    assert_eq!(
+        hits(
+            &none,
+            format!("sip:{two}@ims.mnc015.mcc234.3gppnetwork.org").as_bytes()
+        ),
+        vec![p("imsi", "plain", two)]
+    );
+    // Look-alikes: the realm's MCC or MNC differ from the number's, a number glued to letters,
+    // too few digits, a realm with no identity, a phone number's IMPU.
+    for w in [
+        format!("{imsi}@ims.mnc410.mcc310.3gppnetwork.org"),
+        format!("{imsi}@ims.mnc260.mcc311.3gppnetwork.org"),
+        format!("2{imsi}@wlan.mnc260.mcc310.3gppnetwork.org"),
+        format!("x{imsi}@ims.mnc260.mcc310.3gppnetwork.org"),
+        "31026012345678@ims.mnc260.mcc310.3gppnetwork.org".to_string(),
+        "sip:ims.mnc260.mcc310.3gppnetwork.org".to_string(),
+        "sip:+14155552671@ims.mnc260.mcc310.3gppnetwork.org".to_string(),
+        "ab@ims.mnc260.mcc310.3gppnetwork.org".to_string(),
+    ] {
+        assert!(hits(&none, w.as_bytes()).is_empty(), "{w}");
+    }
+
+    // A keyed value written as hex of its ASCII digits, one layer deeper.
+    let hexed = |v: &str| v.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    assert_eq!(
+        hits(&none, format!("imei={}&x=1", hexed(IMEI)).as_bytes()),
+        vec![p("imei", "hex", IMEI)]
+    );
+    assert_eq!(
+        hits(
+            &none,
+            format!("{{\"imsi\":\"{}\"}}", hexed(IMSI)).as_bytes()
+        ),
+        vec![p("imsi", "hex", IMSI)]
+    );
+    assert_eq!(
+        hits(
+            &none,
+            format!("msisdn={}&", hexed("+8613912760845")).as_bytes()
+        ),
+        vec![p("phone", "hex", "+8613912760845")]
+    );
+    // Look-alikes: hex of digits that are no IMEI (bad Luhn), hex that is not all digits, a
+    // decimal id that happens to be long.
+    for w in [
+        format!("imei={}&", hexed("490154203237519")),
+        format!("imei={}&", hexed("49015420323751a")),
+        "imei=343930313534323033323337353138ff&".to_string(),
+        "imsi=31323334353637383930313233&".to_string(),
+    ] {
+        assert!(hits(&none, w.as_bytes()).is_empty(), "{w}");
+    }
+}
+
+fn test_config_with_imei() -> Config {
+    let mut c = test_config();
+    c.devices.push(Device {
+        imei: vec![IMEI.into()],
+        ..Device::default()
+    });
+    c
 }

@@ -12,7 +12,22 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::Error;
 
-const HEADER: usize = 12;
+/// Byte offsets of the fields read (RFC 1035 4.1), in one place as smoltcp's `wire` keeps them.
+mod field {
+    /// Header: flags (QR is the top bit), question and answer counts; its length.
+    pub const FLAGS: usize = 2;
+    pub const QDCOUNT: usize = 4;
+    pub const ANCOUNT: usize = 6;
+    pub const HEADER: usize = 12;
+    /// After a question's name: type and class.
+    pub const QUESTION_TAIL: usize = 4;
+    /// After a resource record's name: type, class, TTL, data length, data.
+    pub const RR_TYPE: usize = 0;
+    pub const RR_CLASS: usize = 2;
+    pub const RR_RDLENGTH: usize = 8;
+    pub const RR_RDATA: usize = 10;
+}
+use field::HEADER;
 /// Most compression pointers followed while reading one name.
 const MAX_JUMPS: usize = 16;
 /// Most answer records looked at (a UDP message holds far fewer A/AAAA records).
@@ -41,9 +56,9 @@ fn header(msg: &[u8]) -> Result<Header, Error> {
         return Err(Error::Truncated("dns header"));
     }
     Ok(Header {
-        response: be16(msg, 2)? & 0x8000 != 0,
-        questions: be16(msg, 4)?,
-        answers: be16(msg, 6)?,
+        response: be16(msg, field::FLAGS)? & 0x8000 != 0,
+        questions: be16(msg, field::QDCOUNT)?,
+        answers: be16(msg, field::ANCOUNT)?,
     })
 }
 
@@ -117,7 +132,7 @@ pub fn answers(msg: &[u8], each: &mut dyn FnMut(&str, IpAddr)) -> Result<(), Err
     let mut at = HEADER;
     for i in 0..h.questions {
         at = read_name(msg, at, (i == 0).then_some(&mut question))?;
-        at += 4; // type, class
+        at += field::QUESTION_TAIL;
     }
     let mut owner = heapless::String::<256>::new();
     for _ in 0..usize::from(h.answers).min(MAX_ANSWERS) {
@@ -128,13 +143,15 @@ pub fn answers(msg: &[u8], each: &mut dyn FnMut(&str, IpAddr)) -> Result<(), Err
             None
         };
         at = read_name(msg, at, named)?;
-        let kind = be16(msg, at)?;
-        let class = be16(msg, at + 2)? & 0x7fff; // mDNS uses the top bit as cache-flush
-        let rdlen = usize::from(be16(msg, at + 8)?);
+        let kind = be16(msg, at + field::RR_TYPE)?;
+        // mDNS uses the class's top bit as cache-flush.
+        let class = be16(msg, at + field::RR_CLASS)? & 0x7fff;
+        let rdlen = usize::from(be16(msg, at + field::RR_RDLENGTH)?);
+        let rdata_at = at + field::RR_RDATA;
         let rdata = msg
-            .get(at + 10..at + 10 + rdlen)
+            .get(rdata_at..rdata_at + rdlen)
             .ok_or(Error::Truncated("dns answer"))?;
-        at += 10 + rdlen;
+        at = rdata_at + rdlen;
         let addr = match (kind, class, rdata.len()) {
             (TYPE_A, CLASS_IN, 4) => {
                 let b: [u8; 4] = rdata.try_into().map_err(|_| Error::Malformed("dns a"))?;
