@@ -848,14 +848,14 @@ fn device_name_comes_from_the_lease_file() {
     }
 }
 
-/// A valid capture of a link type leakguard cannot read (here 802.11 radiotap) is named with
+/// A valid capture of a link type leakguard cannot read (here LINKTYPE_USER0) is named with
 /// its link type once on stderr, and the next file is still scanned. It is not an error (issue
 /// 9 §5: exit 2 is for damaged files and bad input), so the exit status is the findings'.
 #[test]
 fn unsupported_link_type_is_named_and_the_scan_goes_on() {
     let dir = TempDir::new("linktype");
     let mut radiotap = Vec::new();
-    for word in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65_535, 127] {
+    for word in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65_535, 147] {
         radiotap.extend_from_slice(&word.to_le_bytes());
     }
     for word in [0u32, 0, 4, 4] {
@@ -867,7 +867,7 @@ fn unsupported_link_type_is_named_and_the_scan_goes_on() {
     let run = scan(None, &[&wifi, &pcap]);
     run.expect_code(1);
     assert!(
-        run.stderr.contains("wifi.pcap") && run.stderr.contains("unsupported link type 127"),
+        run.stderr.contains("wifi.pcap") && run.stderr.contains("unsupported link type 147"),
         "{}",
         run.stderr
     );
@@ -880,7 +880,7 @@ fn unsupported_link_type_is_named_and_the_scan_goes_on() {
     let alone = scan(None, &[&wifi]);
     alone.expect_code(0);
     assert!(
-        alone.stderr.contains("unsupported link type 127"),
+        alone.stderr.contains("unsupported link type 147"),
         "{}",
         alone.stderr
     );
@@ -1433,4 +1433,75 @@ fn findings_name_their_file_and_per_file_keeps_files_apart() {
     let run = leakguard([OsStr::new("scan"), pa.as_os_str()]);
     assert!(!run.stdout.contains(&na), "{}", run.stdout);
     assert_eq!(run.stdout.lines().count(), 1);
+}
+
+/// 802.11 with radiotap (127) and without (105), with LLC/SNAP, and NFLOG (239): a station's
+/// request is inspected like an Ethernet one, with the sender's MAC learned from the frame.
+#[test]
+fn wifi_and_nflog_captures_are_scanned() {
+    let ip = common::ipv4(
+        PHONE_IP,
+        IOT_IP,
+        common::PROTO_UDP,
+        7,
+        &common::udp(
+            PHONE_IP.into(),
+            IOT_IP.into(),
+            56_840,
+            5683,
+            format!("imei={IMEI1}&mac={PHONE_MAC_TEXT}").as_bytes(),
+        ),
+    );
+    let mut dot11 = vec![0x88, 0x01, 0, 0];
+    dot11.extend_from_slice(&[0x02, 0x4c, 0x47, 0, 0, 9]);
+    dot11.extend_from_slice(&PHONE_MAC);
+    dot11.extend_from_slice(&ROUTER_MAC);
+    dot11.extend_from_slice(&[0x20, 0x00, 0x00, 0x00]); // sequence, QoS control
+    dot11.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
+    dot11.extend_from_slice(&ip);
+    let mut radiotap = vec![0, 0, 12, 0, 0x04, 0, 0, 0, 0x02, 0, 0x6c, 0x00]; // rate
+    radiotap.extend_from_slice(&dot11);
+    let mut nflog = vec![2, 0, 0, 1];
+    nflog.extend_from_slice(&[16, 0, 8, 0, 0, 6, 0, 0]);
+    nflog.extend_from_slice(&PHONE_MAC);
+    nflog.extend_from_slice(&[0, 0]);
+    let len = u16::try_from(4 + ip.len()).unwrap();
+    nflog.extend_from_slice(&len.to_le_bytes());
+    nflog.extend_from_slice(&[9, 0]);
+    nflog.extend_from_slice(&ip);
+    while nflog.len() % 4 != 0 {
+        nflog.push(0);
+    }
+    let pcap = |link: u32, frame: &[u8]| {
+        let mut b = Vec::new();
+        for word in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65_535, link] {
+            b.extend_from_slice(&word.to_le_bytes());
+        }
+        let n = u32::try_from(frame.len()).unwrap();
+        for word in [1_700_000_000u32, 0, n, n] {
+            b.extend_from_slice(&word.to_le_bytes());
+        }
+        b.extend_from_slice(frame);
+        b
+    };
+    let dir = TempDir::new("wifi-nflog");
+    for (name, link, frame) in [
+        ("radiotap.pcap", 127, &radiotap),
+        ("dot11.pcap", 105, &dot11),
+        ("nflog.pcap", 239, &nflog),
+    ] {
+        let file = dir.write(name, &pcap(link, frame));
+        let run = scan(None, &[&file]);
+        run.expect_code(1);
+        let got = keys(&run.findings());
+        let want: BTreeSet<Key> = [
+            k("imei", "pattern", "plain", IMEI1),
+            k("mac", "learned", "plain", PHONE_MAC_TEXT),
+        ]
+        .into();
+        assert_eq!(got, want, "{name}: {}", run.stderr);
+        for f in run.findings() {
+            assert_eq!(f["device"]["mac"], masked(PHONE_MAC_TEXT), "{name}: {f}");
+        }
+    }
 }

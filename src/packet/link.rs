@@ -1,6 +1,7 @@
 //! Link layers: Ethernet (802.1Q/QinQ, PPPoE session, MPLS), raw IP (LINKTYPE 101/228/229 and
-//! the BSD DLT 12/14), Linux cooked v1/v2 (113/276), BSD loopback (0, 108), PPP (9, 50) and
-//! Cisco HDLC (104).
+//! the BSD DLT 12/14), Linux cooked v1/v2 (113/276), BSD loopback (0, 108), PPP (9, 50), Cisco
+//! HDLC (104), 802.11 data frames with LLC/SNAP, bare (105) or after radiotap (127), and NFLOG
+//! (239, what `tcpdump -i nflog:N` writes on a Linux router).
 //!
 //! Everything is hand-parsed from fixed offsets (smoltcp has no VLAN, PPPoE or cooked-capture
 //! views, and its Ethernet view needs a feature the router build leaves out). Each layer checks
@@ -25,6 +26,9 @@ pub mod linktype {
     pub const IPV4: u32 = 228;
     pub const IPV6: u32 = 229;
     pub const LINUX_SLL2: u32 = 276;
+    pub const IEEE802_11: u32 = 105;
+    pub const IEEE802_11_RADIOTAP: u32 = 127;
+    pub const NFLOG: u32 = 239;
 }
 
 /// Ethertypes that lead somewhere.
@@ -64,6 +68,9 @@ pub fn decode_link(link: u32, frame: &[u8]) -> Result<Frame<'_>, Error> {
             }
         }
         linktype::C_HDLC => cisco_hdlc(frame),
+        linktype::IEEE802_11 => wifi(frame),
+        linktype::IEEE802_11_RADIOTAP => radiotap(frame),
+        linktype::NFLOG => nflog(frame),
         _ => Err(Error::Unsupported("link type")),
     }
 }
@@ -166,6 +173,123 @@ fn raw(frame: &[u8]) -> Result<Frame<'_>, Error> {
     }
 }
 
+/// Radiotap: version 0, a pad byte, the header's length (little-endian), then the 802.11 frame.
+fn radiotap(frame: &[u8]) -> Result<Frame<'_>, Error> {
+    let (Some(&version), Some(len)) = (frame.first(), frame.get(2..4)) else {
+        return Err(Error::Truncated("radiotap header"));
+    };
+    let len = usize::from(u16::from_le_bytes([
+        len.first().copied().unwrap_or(0),
+        len.get(1).copied().unwrap_or(0),
+    ]));
+    if version != 0 || len < 8 {
+        return Err(Error::Malformed("radiotap header"));
+    }
+    wifi(
+        frame
+            .get(len..)
+            .ok_or(Error::Truncated("radiotap header"))?,
+    )
+}
+
+/// An 802.11 frame: only unprotected data frames carry readable IP (open networks, decrypted
+/// captures), after an LLC/SNAP header naming the ethertype. The sender is the address the
+/// To/From DS bits say (a station sending to its AP: address 2).
+fn wifi(frame: &[u8]) -> Result<Frame<'_>, Error> {
+    let (Some(&fc0), Some(&fc1)) = (frame.first(), frame.get(1)) else {
+        return Err(Error::Truncated("802.11 header"));
+    };
+    let kind = (fc0 >> 2) & 0b11;
+    let subtype = fc0 >> 4;
+    if fc0 & 0b11 != 0 {
+        return Err(Error::Malformed("802.11 version"));
+    }
+    // Management and control frames, null data (subtype bit 2), protected frames: no IP to read.
+    if kind != 2 || subtype & 0b0100 != 0 || fc1 & 0x40 != 0 {
+        return Ok(not_ip(None));
+    }
+    let (to_ds, from_ds) = (fc1 & 0x01 != 0, fc1 & 0x02 != 0);
+    let qos = subtype & 0b1000 != 0;
+    let mut header = 24;
+    if to_ds && from_ds {
+        header += 6;
+    }
+    if qos {
+        header += 2;
+        // +HTC (the Order bit in QoS data frames): a 4-byte HT control field.
+        if fc1 & 0x80 != 0 {
+            header += 4;
+        }
+    }
+    let src_at = match (to_ds, from_ds) {
+        (false, true) => 16,
+        (true, true) => 24,
+        _ => 10,
+    };
+    let src = mac(frame, src_at).ok_or(Error::Truncated("802.11 header"))?;
+    let body = frame
+        .get(header..)
+        .ok_or(Error::Truncated("802.11 header"))?;
+    // LLC/SNAP: AA AA 03, an OUI (RFC 1042's 00 00 00 or 802.1H's 00 00 F8), the ethertype.
+    match body {
+        [0xaa, 0xaa, 0x03, 0x00, 0x00, 0x00 | 0xf8, hi, lo, rest @ ..] => {
+            by_ethertype(Some(src), u16::from_be_bytes([*hi, *lo]), rest)
+        }
+        [0xaa, 0xaa, ..] if body.len() < 8 => Err(Error::Truncated("llc/snap header")),
+        _ => Ok(not_ip(Some(src))),
+    }
+}
+
+/// NFLOG: family, version, resource id, then TLVs (length and type in the capturing host's
+/// byte order, each padded to 4 bytes). The payload TLV (9) is the IP packet; the hardware
+/// address TLV (8, a big-endian length, 2 pad bytes, 8 address bytes) the sender's MAC.
+fn nflog(frame: &[u8]) -> Result<Frame<'_>, Error> {
+    const NFULA_HWADDR: u16 = 8;
+    const NFULA_PAYLOAD: u16 = 9;
+    let mut rest = frame.get(4..).ok_or(Error::Truncated("nflog header"))?;
+    // The byte order: the first TLV's length read little-endian must fit, else big-endian.
+    let le = match rest {
+        [a, b, ..] => {
+            let l = usize::from(u16::from_le_bytes([*a, *b]));
+            (4..=rest.len()).contains(&l)
+        }
+        _ => true,
+    };
+    let word = |b: &[u8], at: usize| -> Option<u16> {
+        let pair = [*b.get(at)?, *b.get(at + 1)?];
+        Some(if le {
+            u16::from_le_bytes(pair)
+        } else {
+            u16::from_be_bytes(pair)
+        })
+    };
+    let mut src = None;
+    let mut payload = None;
+    while !rest.is_empty() {
+        let (Some(len), Some(kind)) = (word(rest, 0), word(rest, 2)) else {
+            return Err(Error::Truncated("nflog tlv"));
+        };
+        let len = usize::from(len);
+        let value = rest
+            .get(4..len)
+            .ok_or(Error::Malformed("nflog tlv length"))?;
+        match kind & 0x7fff {
+            NFULA_PAYLOAD => payload = Some(value),
+            NFULA_HWADDR if be16(value, 0) == Some(6) => src = mac(value, 4),
+            _ => {}
+        }
+        let padded = len.div_ceil(4) * 4;
+        rest = rest.get(padded..).unwrap_or(&[]);
+    }
+    match payload {
+        Some(ip) => match ip.first().map(|b| b >> 4) {
+            Some(4 | 6) => Ok(ip_frame(src, ip)),
+            _ => Err(Error::Malformed("nflog payload")),
+        },
+        None => Ok(not_ip(src)),
+    }
+}
+
 /// Linux cooked capture v1: packet type, ARPHRD, address length, 8 address bytes, protocol.
 fn sll(frame: &[u8]) -> Result<Frame<'_>, Error> {
     let (Some(hatype), Some(alen), Some(proto)) = (be16(frame, 2), be16(frame, 4), be16(frame, 14))
@@ -247,6 +371,108 @@ mod tests {
         f.extend_from_slice(&SRC);
         f.extend_from_slice(after_src);
         f
+    }
+
+    /// An 802.11 data frame from a station to its AP (ToDS): addresses BSSID, SA, DA.
+    fn wifi_data(fc0: u8, fc1: u8, extra: &[u8], body: &[u8]) -> Vec<u8> {
+        let mut f = vec![fc0, fc1, 0, 0];
+        f.extend_from_slice(&[0x0a; 6]); // address 1: the AP
+        f.extend_from_slice(&SRC); // address 2: the station
+        f.extend_from_slice(&[0x0b; 6]); // address 3
+        f.extend_from_slice(&[0x10, 0x00]); // sequence control
+        f.extend_from_slice(extra);
+        f.extend_from_slice(body);
+        f
+    }
+
+    const SNAP_IP: &[u8] = &[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00];
+
+    #[test]
+    fn wifi_data_frames() {
+        let body = [SNAP_IP, IP].concat();
+        // Data, ToDS.
+        let f = wifi_data(0x08, 0x01, &[], &body);
+        assert_eq!(decode_link(105, &f).unwrap(), ip_frame(Some(SRC), IP));
+        // QoS data (2 bytes of QoS control), and with +HTC (4 more).
+        let f = wifi_data(0x88, 0x01, &[0, 0], &body);
+        assert_eq!(decode_link(105, &f).unwrap().ip, Some(IP));
+        let f = wifi_data(0x88, 0x81, &[0, 0, 1, 2, 3, 4], &body);
+        assert_eq!(decode_link(105, &f).unwrap().ip, Some(IP));
+        // FromDS: the sender is address 3.
+        let f = wifi_data(0x08, 0x02, &[], &body);
+        assert_eq!(decode_link(105, &f).unwrap().src_mac, Some([0x0b; 6]));
+        // Protected, null data, management, another LLC: no IP.
+        for f in [
+            wifi_data(0x08, 0x41, &[], &body),
+            wifi_data(0x48, 0x01, &[], &[]),
+            wifi_data(0x80, 0x00, &[], &body),
+            wifi_data(0x08, 0x01, &[], &[0x42, 0x42, 0x03, 0, 0]),
+        ] {
+            assert_eq!(decode_link(105, &f).unwrap().ip, None);
+        }
+        // Cut anywhere: an error or no IP, never a panic.
+        for n in 0..f_len(&body) {
+            let f = wifi_data(0x88, 0x01, &[0, 0], &body);
+            let _ = decode_link(105, &f[..n]);
+        }
+        assert_eq!(
+            decode_link(105, &[0x08]),
+            Err(Error::Truncated("802.11 header"))
+        );
+        assert_eq!(
+            decode_link(105, &wifi_data(0x08, 0x01, &[], &[0xaa, 0xaa, 3])),
+            Err(Error::Truncated("llc/snap header"))
+        );
+        // Radiotap (8-byte header, no fields) in front.
+        let mut r = vec![0, 0, 8, 0, 0, 0, 0, 0];
+        r.extend_from_slice(&wifi_data(0x08, 0x01, &[], &body));
+        assert_eq!(decode_link(127, &r).unwrap(), ip_frame(Some(SRC), IP));
+        assert_eq!(
+            decode_link(127, &r[..3]),
+            Err(Error::Truncated("radiotap header"))
+        );
+        assert_eq!(
+            decode_link(127, &[0, 0, 40, 0, 0, 0, 0, 0]),
+            Err(Error::Truncated("radiotap header"))
+        );
+        assert_eq!(
+            decode_link(127, &[1, 0, 8, 0, 0, 0, 0, 0]),
+            Err(Error::Malformed("radiotap header"))
+        );
+    }
+
+    fn f_len(body: &[u8]) -> usize {
+        26 + body.len()
+    }
+
+    #[test]
+    fn nflog_frames() {
+        // AF_INET, version 0, group 5; a prefix TLV (padded), the hardware address, the payload.
+        let mut f = vec![2, 0, 0, 5];
+        f.extend_from_slice(&[9, 0, 10, 0, b'l', b'g', b'!', 0, 0, 0, 0, 0]); // len 9: prefix
+        f.extend_from_slice(&[16, 0, 8, 0, 0, 6, 0, 0]);
+        f.extend_from_slice(&SRC);
+        f.extend_from_slice(&[0, 0]);
+        f.extend_from_slice(&[24, 0, 9, 0]);
+        f.extend_from_slice(IP);
+        assert_eq!(decode_link(239, &f).unwrap(), ip_frame(Some(SRC), IP));
+        // Big-endian TLVs (a big-endian capturing host).
+        let mut be = vec![2, 0, 0, 5, 0, 24, 0, 9];
+        be.extend_from_slice(IP);
+        assert_eq!(decode_link(239, &be).unwrap(), ip_frame(None, IP));
+        // No payload; a TLV longer than the frame; cut anywhere.
+        assert_eq!(decode_link(239, &[2, 0, 0, 5]).unwrap().ip, None);
+        assert_eq!(
+            decode_link(239, &[2, 0, 0, 5, 200, 0, 9, 0, 0x45]),
+            Err(Error::Malformed("nflog tlv length"))
+        );
+        for n in 0..f.len() {
+            let _ = decode_link(239, &f[..n]);
+        }
+        assert_eq!(
+            decode_link(239, &[2, 0]),
+            Err(Error::Truncated("nflog header"))
+        );
     }
 
     #[test]
@@ -419,7 +645,7 @@ mod tests {
 
     #[test]
     fn unsupported_link_types() {
-        for link in [105, 127, 147, 192] {
+        for link in [147, 163, 192, 200] {
             assert_eq!(decode_link(link, IP), Err(Error::Unsupported("link type")));
         }
     }
