@@ -18,7 +18,7 @@
 # --check  runs each binary under qemu: `--version` must print the bare package version, and
 #          `leakguard scan` over the project's captures (examples/captures, with and without the
 #          example config, text and JSON) must print exactly what the x86-64 build prints
-#          (target/release/leakguard, built first if missing).
+#          (target/release/leakguard, brought up to date first).
 # --test   builds the library's unit tests for each target (profile `router-test`) and runs them
 #          under qemu (cargo's target runner).
 # --bench  builds benches/throughput.rs for each target with the router recipe and runs it under
@@ -194,7 +194,8 @@ check_target() {
 }
 
 if [ $check = 1 ]; then
-  [ -x target/release/leakguard ] || timed "x86-64 release build" cargo build --release --bin leakguard
+  # Always (a no-op when fresh): a stale x86-64 binary would compare against older findings.
+  timed "x86-64 release build" cargo build --release --bin leakguard
   scan_all target/release/leakguard "" target/cross-scan.x86_64.txt
 fi
 
