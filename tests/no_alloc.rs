@@ -69,6 +69,11 @@ fn shift_source_port(frame: &mut [u8], by: u16) {
     let ihl = usize::from(frame[14] & 0x0f) * 4;
     let at = 14 + ihl;
     let port = u16::from_be_bytes([frame[at], frame[at + 1]]);
+    // The LAN's resolver answers from port 53: an answer must stay an answer (shifted, it would
+    // be a new device's request, and learning a new device is allowed to allocate).
+    if port == 53 {
+        return;
+    }
     frame[at..at + 2].copy_from_slice(&port.wrapping_add(by).to_be_bytes());
 }
 
