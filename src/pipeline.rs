@@ -344,7 +344,7 @@ impl Pipeline {
         }
         if let Some(mac) = src_mac {
             if self.config.detect.learn_macs {
-                self.detector.learn_mac(mac);
+                self.detector.learn_mac_at(mac, time.sec);
             }
         }
         let is_dns_query = seg.dport == 53;

@@ -144,6 +144,10 @@ pub struct Detector {
     ac: Option<AhoCorasick>,
     /// The automaton's patterns (kept to rebuild it when a MAC is learned).
     lits: Literals,
+    /// Learned MACs added to `lits` but not yet to the automaton (see [`Detector::learn_mac_at`]).
+    stale: bool,
+    /// When the automaton was last rebuilt for learned MACs, in packet time (seconds).
+    last_build: Option<i64>,
     /// The binary forms of known values (BCD/TBCD digits, raw MAC bytes).
     forms: Vec<binary::Form>,
     /// One bit per first two bytes of a known value's literal or binary form (every ASCII
@@ -226,6 +230,8 @@ impl Detector {
             depth: usize::from(d.decode_depth).min(Encoding::MAX),
             ac: None,
             lits: Literals::default(),
+            stale: false,
+            last_build: None,
             forms: Vec::new(),
             literal_prefix: Box::new([0; 1024]),
             idents: Vec::new(),
@@ -565,9 +571,44 @@ impl Detector {
         self.learn_macs([mac]) > 0
     }
 
+    /// [`Detector::learn_mac`] on the packet path, at packet time `now` (seconds): the rebuild
+    /// happens at most once a second. A LAN host that sends from ever-new source MACs (up to
+    /// `detect.max_learned_macs`) would otherwise make the loop rebuild the automaton for each
+    /// of them (milliseconds each on x86-64, ten times that on a MIPS router). A MAC learned
+    /// within a second of the last rebuild is in the map at once (`learned_macs`, status) and
+    /// searched as text from the next rebuild on, which the next LAN packet after that second
+    /// makes. Call it for every LAN packet with a source MAC: for a known MAC it costs two
+    /// lookups and a flag test.
+    pub fn learn_mac_at(&mut self, mac: [u8; 6], now: i64) -> bool {
+        let new = !self.learned.contains_key(&mac)
+            && !self.known_macs.contains_key(&mac)
+            && self.add_learned([mac]) > 0;
+        if self.stale && self.last_build != Some(now) {
+            self.stale = false;
+            self.last_build = Some(now);
+            if let Some(e) = self.build_automaton() {
+                log::error!("{e}: the MACs learned last are not searched as text");
+            }
+        }
+        new
+    }
+
     /// Learns several MACs (see [`Detector::learn_mac`]) with one rebuild of the automaton;
     /// returns how many were new.
     pub fn learn_macs(&mut self, macs: impl IntoIterator<Item = [u8; 6]>) -> usize {
+        let new = self.add_learned(macs);
+        if self.stale {
+            self.stale = false;
+            if let Some(e) = self.build_automaton() {
+                log::error!("{e}: the MACs learned last are not searched as text");
+            }
+        }
+        new
+    }
+
+    /// Adds new MACs to the map and their forms to the patterns, without rebuilding; sets
+    /// `stale` when the automaton needs it.
+    fn add_learned(&mut self, macs: impl IntoIterator<Item = [u8; 6]>) -> usize {
         let mut lits = std::mem::take(&mut self.lits);
         let mut new = 0;
         for mac in macs {
@@ -590,9 +631,7 @@ impl Detector {
         }
         self.lits = lits;
         if new > 0 && self.kinds.contains(Kind::Mac) {
-            if let Some(e) = self.build_automaton() {
-                log::error!("{e}: the MACs learned last are not searched as text");
-            }
+            self.stale = true;
         }
         new
     }

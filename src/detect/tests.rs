@@ -267,6 +267,28 @@ fn learned_macs() {
     assert_eq!(scan_with(&det, b"x=a4:50:46:12:34:56:77"), l);
 }
 
+/// On the packet path the automaton is rebuilt at most once a second of packet time: a MAC
+/// learned in the same second as the last rebuild is in the map at once and searched from the
+/// next packet of a later second on (a host sending from ever-new MACs costs one rebuild a
+/// second, not one per MAC).
+#[test]
+fn learning_on_the_packet_path_rebuilds_once_a_second() {
+    let mut det = Detector::new(&test_config());
+    let other = [0x3c, 0x22, 0xfb, 0x01, 0x02, 0x03];
+    assert!(det.learn_mac_at(MAC, 100));
+    let l = vec![h("mac", "learned", "plain", "a4:50:46:12:34:56")];
+    assert_eq!(scan_with(&det, b"x=a4:50:46:12:34:56&"), l);
+    // Same second: learned, not yet searched.
+    assert!(det.learn_mac_at(other, 100));
+    assert_eq!(det.learned_macs(), 2);
+    assert!(scan_with(&det, b"x=3c:22:fb:01:02:03&").is_empty());
+    // A later second's packet (from any known device) rebuilds; both are searched.
+    assert!(!det.learn_mac_at(MAC, 101));
+    let o = vec![h("mac", "learned", "plain", "3c:22:fb:01:02:03")];
+    assert_eq!(scan_with(&det, b"x=3c:22:fb:01:02:03&"), o);
+    assert_eq!(scan_with(&det, b"x=a4:50:46:12:34:56&"), l);
+}
+
 #[test]
 fn learning_is_bounded() {
     let mut c = test_config();
