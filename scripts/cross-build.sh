@@ -82,10 +82,13 @@ rustflags_of() {
 #    unwinder: 215 KB on mips) goes, panic messages stay (they never print a backtrace then);
 #  - `-Z location-detail=none`: no source file/line/column strings for panics (a panic says
 #    `<redacted>:0:0`), which the daemon's own errors never used;
-#  - no unwind tables (`force-unwind-tables=no`): with panic=abort nothing unwinds.
+#  - no unwind tables (`force-unwind-tables=no`): with panic=abort nothing unwinds;
+#  - `-Z fmt-debug=shallow`: derived `Debug` prints the type's name only (no output of ours
+#    uses `{:?}`; hand-written ones, such as the quoting in serde's and toml's error messages,
+#    are unchanged).
 # The library tests (`--test`, profile router-test) keep the default std (they unwind, and a
 # failing test names its line) but with `optimize_for_size`, so they run std's same algorithms.
-size_rustflags="-Z location-detail=none -C force-unwind-tables=no"
+size_rustflags="-Z location-detail=none -Z fmt-debug=shallow -C force-unwind-tables=no"
 build_std_of() {
   case "$2" in
     zigbuild) echo "-Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size" ;;
