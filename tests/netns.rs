@@ -1278,9 +1278,6 @@ fn runs_as_nobody_with_only_cap_net_admin() {
     assert_blocked_and_alerted(&topo, &d, "leak with the daemon as nobody", "tcp");
 }
 
-/// LAN packets of ever-new UDP flows, as fast as the sender goes for a few seconds (the 60 s,
-/// 50k packets/s run is `flood_60s`, ignored by default): every queued packet gets a verdict
-/// (nothing is left waiting in the kernel queue), the daemon lives and its RSS stays flat.
 /// A stuck `nft` does not stall the packets: the block a leak orders is added by the daemon's
 /// nft worker thread, and here that `nft` hangs (a stand-in in the daemon's PATH sleeps on any
 /// set-element transaction and passes everything else to the real nft). While it hangs, a
@@ -1375,6 +1372,9 @@ fn stuck_nft_does_not_stall_the_packets() {
     assert_never_clear(&d);
 }
 
+/// LAN packets of ever-new UDP flows, as fast as the sender goes for a few seconds (the 60 s,
+/// 50k packets/s run is `flood_60s`, ignored by default): every queued packet gets a verdict
+/// (nothing is left waiting in the kernel queue), the daemon lives and its RSS stays flat.
 fn flood(seconds: u32, rate: u32, queue: u16) -> String {
     let topo = Topology::new("flood");
     let mut d = Daemon::start(&topo, TestConfig::enforce(queue));
