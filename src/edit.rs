@@ -531,7 +531,7 @@ pub fn resolve_device_id(config: &Config, id: &str) -> Result<[u8; 6], String> {
     candidates.extend(config.devices.iter().flat_map(|d| d.mac.iter().copied()));
     candidates
         .into_iter()
-        .find(|m| key.digest("device", &crate::finding::mac_text(m)) == want)
+        .find(|m| key.device_id(m) == want)
         .ok_or_else(|| {
             format!(
                 "the device's MAC is not among those the daemon has seen ({daemon}), in the \

@@ -61,6 +61,10 @@ const LEASES_EVERY: Duration = Duration::from_secs(10);
 /// cannot grow the kernel's sets past this. When full, the leaking flow is still dropped (by
 /// its packet's verdict and flow mark); only the wider block is not added.
 const MAX_BLOCKS: usize = 4096;
+
+/// Block additions handed to the nft worker and not yet done, at most: what an unblock, reload
+/// or restore (which wait for the worker first) can be kept waiting for is this many nft runs.
+const MAX_PENDING_BLOCKS: usize = 8;
 /// New blocks per second, at most (a burst of [`BLOCK_BURST`]): each costs an `nft` call, and
 /// a host flooding leak-looking traffic must not keep the loop from other devices' packets.
 /// Over the rate, as when full, the flow itself is still dropped.
@@ -649,13 +653,25 @@ impl Daemon {
         if fw.blocks().get(&order.id, now).is_some() {
             return true;
         }
-        let live = fw.blocks().live(now).count();
-        if live >= MAX_BLOCKS {
+        // The registry's length, not a walk over its live entries: expired ones are pruned
+        // every CHECK_EVERY and on every addition, and this runs for every leaking packet.
+        if fw.blocks().len() >= MAX_BLOCKS {
             if let Some(n) = self.blocks_full.due(now) {
                 warn!(
                     "block set full ({MAX_BLOCKS} blocks): leaking flows are still dropped, no \
                      new device/destination blocks until some expire ({n} not added since the \
                      last report)"
+                );
+            }
+            return false;
+        }
+        // nft is slow or stuck (fw4 holding its lock): no backlog of additions that an unblock,
+        // reload or restore would then wait for (see src/firewall/worker.rs).
+        if fw.pending_blocks() >= MAX_PENDING_BLOCKS {
+            if let Some(n) = self.blocks_throttled.due(now) {
+                warn!(
+                    "nft is behind ({MAX_PENDING_BLOCKS} block additions waiting): leaking flows \
+                     are still dropped, the extra blocks are not added ({n} since the last report)"
                 );
             }
             return false;
@@ -796,7 +812,7 @@ impl Daemon {
             .detector()
             .learned()
             .chain(config.devices.iter().flat_map(|d| d.mac.iter().copied()))
-            .find(|m| h.key().digest("device", &crate::finding::mac_text(m)) == id)
+            .find(|m| h.key().device_id(m) == id)
     }
 
     /// Writes the history when something changed (and drops what aged out first).

@@ -322,6 +322,9 @@ impl Detector {
             // The end of the last digit run verified for phone numbers (several anchors may
             // fall in one run, and anchors of different numbers may overlap there).
             let mut phone_done = usize::MAX;
+            // Whether `buf` is binary, worked out once on the first raw-MAC match: text full of
+            // a printable learned MAC's bytes must not cost a pass over the buffer per match.
+            let mut binary: Option<bool> = None;
             for m in ac.find_iter(buf) {
                 match self.lits.patterns.get(m.pattern().as_usize()) {
                     Some(&Pattern::Literal { ident, shape })
@@ -348,12 +351,15 @@ impl Detector {
                         }
                     }
                     // Six printable bytes in text are text: a learned MAC's raw bytes count in
-                    // binary data only (checked on a match, not per buffer).
+                    // binary data only (checked on the first such match, not per buffer).
                     Some(&Pattern::Binary {
                         ident,
                         form,
                         binary_only,
-                    }) if !binary_only || origin == Origin::Binary || binary::is_binary(buf) => {
+                    }) if !binary_only
+                        || origin == Origin::Binary
+                        || *binary.get_or_insert_with(|| binary::is_binary(buf)) =>
+                    {
                         self.binary_match(buf, m.start(), m.end(), ident, form, enc, origin, cx);
                     }
                     Some(&Pattern::Key(class, distinctive))

@@ -14,7 +14,7 @@
 //! for the jobs already given ([`Worker::settle`]), so an older addition can never land after a
 //! newer removal.
 
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -111,7 +111,14 @@ impl Worker {
                 }
                 // The runner enforces the limit itself; past it something is badly wrong, and
                 // waiting longer would only stall the caller.
-                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => break,
+                Err(e) => {
+                    log::error!(
+                        "nft worker: {} block additions still not done ({e:?}); a change made \
+                         now may be overtaken by them",
+                        self.pending
+                    );
+                    break;
+                }
             }
         }
         out

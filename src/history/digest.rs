@@ -62,6 +62,12 @@ impl Key {
         }
     }
 
+    /// A device's id in the history (and in the report, LuCI and `leakguard allow`): the digest
+    /// of its MAC in canonical text. One place, so that every reader resolves the same id.
+    pub fn device_id(&self, mac: &[u8; 6]) -> u64 {
+        self.digest("device", &crate::finding::mac_text(mac))
+    }
+
     /// The digest of `value` in the namespace `what` (a kind's name, or `device`): the same
     /// digits as an IMEI and as a phone number are different values.
     pub fn digest(&self, what: &str, value: &str) -> u64 {

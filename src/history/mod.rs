@@ -38,7 +38,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::decision::Action;
-use crate::finding::{mac_text, Encoding, Finding, Kind, Source};
+use crate::finding::{Encoding, Finding, Kind, Source};
 use crate::render::{masked_mac, Render, View};
 
 pub use digest::Key;
@@ -385,7 +385,7 @@ impl History {
         name: Option<&str>,
     ) -> Option<&mut DeviceHistory> {
         let id = match &mac {
-            Some(m) => self.key.digest("device", &mac_text(m)),
+            Some(m) => self.key.device_id(m),
             None => self.key.digest("device-ip", &ip.to_string()),
         };
         let at = match self.data.devices.iter().position(|d| d.id == id) {

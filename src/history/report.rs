@@ -46,7 +46,7 @@ pub fn select(
 ) -> Result<HistoryData, String> {
     let mac = filter.device.as_deref().and_then(parse_mac);
     let mac_id = match (mac, key) {
-        (Some(m), Some(k)) => Some(k.digest("device", &crate::finding::mac_text(&m))),
+        (Some(m), Some(k)) => Some(k.device_id(&m)),
         (Some(_), None) => {
             return Err("--device by MAC needs the history's key (run as root)".to_string())
         }
