@@ -417,11 +417,15 @@ impl Firewall {
             &what,
         )?;
         // Handed to the worker: the loop does not wait for nft. The registry has the block
-        // from now on; a failure takes it out again ([`Firewall::failed_blocks`]).
-        self.worker.submit(id, json, what)?;
+        // from now on; a failure takes that entry out again ([`Firewall::failed_blocks`]).
         let now = Instant::now();
         self.blocks.expire(now);
-        Ok(self.blocks.put(id, device, timeout_secs, now))
+        let number = self.blocks.put(id, device, timeout_secs, now);
+        if let Err(e) = self.worker.submit(id, number, json, what) {
+            self.blocks.remove(&id);
+            return Err(e);
+        }
+        Ok(number)
     }
 
     /// Blocks whose addition the worker reported failed since the last call; they are out of
@@ -447,7 +451,15 @@ impl Firewall {
     fn note_done(&mut self, done: Vec<worker::Done>) {
         for d in done {
             if let Err(e) = d.result {
-                self.blocks.remove(&d.id);
+                // Only the entry the job was for: the id may have expired and been ordered
+                // again since, as a new entry with its own job.
+                if self
+                    .blocks
+                    .by_number(d.number)
+                    .is_some_and(|e| e.id == d.id)
+                {
+                    self.blocks.remove(&d.id);
+                }
                 self.failed.push((d.id, e));
             }
         }

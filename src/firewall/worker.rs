@@ -27,6 +27,7 @@ pub type Runner = dyn Fn(&str, &str) -> Result<(), FirewallError> + Send;
 
 struct Job {
     id: BlockId,
+    number: u64,
     json: String,
     what: String,
 }
@@ -35,6 +36,8 @@ struct Job {
 #[derive(Debug)]
 pub struct Done {
     pub id: BlockId,
+    /// The registry entry the job was for (an id may be re-added as a new entry meanwhile).
+    pub number: u64,
     pub result: Result<(), FirewallError>,
 }
 
@@ -60,7 +63,12 @@ impl Worker {
             .spawn(move || {
                 for job in inbox {
                     let result = run(&job.json, &job.what);
-                    if outbox.send(Done { id: job.id, result }).is_err() {
+                    let done = Done {
+                        id: job.id,
+                        number: job.number,
+                        result,
+                    };
+                    if outbox.send(done).is_err() {
                         break;
                     }
                 }
@@ -76,11 +84,20 @@ impl Worker {
 
     /// Hands one transaction over and returns at once. An error only when the thread is gone
     /// (it never panics by design; the caller then treats the block as not added).
-    pub fn submit(&mut self, id: BlockId, json: String, what: String) -> Result<(), FirewallError> {
-        let sent = self
-            .jobs
-            .as_ref()
-            .is_some_and(|tx| tx.send(Job { id, json, what }).is_ok());
+    pub fn submit(
+        &mut self,
+        id: BlockId,
+        number: u64,
+        json: String,
+        what: String,
+    ) -> Result<(), FirewallError> {
+        let job = Job {
+            id,
+            number,
+            json,
+            what,
+        };
+        let sent = self.jobs.as_ref().is_some_and(|tx| tx.send(job).is_ok());
         if !sent {
             return Err(FirewallError::Invalid(
                 "the nft worker thread is gone".to_string(),
@@ -176,8 +193,8 @@ mod tests {
             Duration::from_secs(10),
         )
         .unwrap();
-        w.submit(id(1), "ok".into(), "adding".into()).unwrap();
-        w.submit(id(2), "fail".into(), "adding".into()).unwrap();
+        w.submit(id(1), 1, "ok".into(), "adding".into()).unwrap();
+        w.submit(id(2), 2, "fail".into(), "adding".into()).unwrap();
         // Both handed over while the first is stuck in the runner.
         assert_eq!(w.pending(), 2);
         assert!(w.finished().is_empty());
@@ -205,7 +222,8 @@ mod tests {
         )
         .unwrap();
         for n in 0..20u8 {
-            w.submit(id(n), n.to_string(), String::new()).unwrap();
+            w.submit(id(n), u64::from(n), n.to_string(), String::new())
+                .unwrap();
         }
         assert_eq!(w.settle().len(), 20);
         let order: Vec<String> = rx.try_iter().collect();
