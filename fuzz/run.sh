@@ -28,6 +28,8 @@ sanitizer=${FUZZ_SANITIZER:-address}
 jobs_flag=()
 [ -n "${FUZZ_JOBS:-}" ] && jobs_flag=(--jobs "$FUZZ_JOBS")
 
+# (Lists are cut with `sed -n`, not `head`: under pipefail a `head` that stops reading early
+# kills the writer with SIGPIPE, and the script with status 141.)
 seed() {
   local t=$1 dir=corpus/$1
   mkdir -p "$dir"
@@ -37,13 +39,13 @@ seed() {
     capture_reader)
       cp ../examples/captures/*.pcap* "$dir"/ 2>/dev/null || true
       if [ -d "$shared" ]; then
-        find "$shared" -name '*.pcap' -size -64k | sort | head -40 | xargs -r cp -t "$dir"/
+        find "$shared" -name '*.pcap' -size -64k | sort | sed -n '1,40p' | xargs -r cp -t "$dir"/
       fi
       ;;
     pipeline)
       local caps=(../examples/captures/*.pcap)
       if [ -d "$shared" ]; then
-        mapfile -t more < <(find "$shared" -name '*.pcap' -size -64k | sort | head -40)
+        mapfile -t more < <(find "$shared" -name '*.pcap' -size -64k | sort | sed -n '1,40p')
         caps+=("${more[@]}")
       fi
       python3 seed_pipeline.py "$dir" "${caps[@]}"
