@@ -1601,29 +1601,7 @@ const IMEI_B: &str = "356938035643809";
 fn post_from(topo: &Topology, dev: &str, host: &str, imei: &str) -> topology::CmdOut {
     let body = format!(r#"{{"imei":"{imei}"}}"#);
     let host_header = format!("Host: {host}");
-    topo.exec(
-        &topo.lan,
-        &[
-            "curl",
-            "-sS",
-            "-m",
-            "5",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "--interface",
-            dev,
-            "-H",
-            &host_header,
-            "-H",
-            "Content-Type: application/json",
-            "--data-binary",
-            &body,
-            URL,
-        ],
-        Duration::from_secs(15),
-    )
+    topo.post_with(URL, &body, &["--interface", dev, "-H", &host_header])
 }
 
 /// `(device MAC masked, domain) -> count` from `leakguard report --json`.

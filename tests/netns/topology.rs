@@ -408,6 +408,11 @@ impl Topology {
 
     /// `curl -m 5` in the LAN namespace POSTing `body` as JSON to `url`; stdout is the HTTP code.
     pub fn post(&self, url: &str, body: &str) -> CmdOut {
+        self.post_with(url, body, &[])
+    }
+
+    /// [`Self::post`] with more curl options (`--interface lan1`, `-H "Host: …"`).
+    pub fn post_with(&self, url: &str, body: &str, extra: &[&str]) -> CmdOut {
         let mut args = vec![
             "curl",
             "-sS",
@@ -422,6 +427,7 @@ impl Topology {
         if url.contains('[') {
             args.push("-6");
         }
+        args.extend_from_slice(extra);
         args.extend_from_slice(&[
             "-H",
             "Content-Type: application/json",
