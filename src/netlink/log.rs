@@ -9,7 +9,7 @@
 //! changes which logger handles plain `log` rules system-wide, which group logging does not need.
 #![forbid(unsafe_code)]
 
-use super::message::bytes_at;
+use super::message::{be16, field, packet_hw_addr, put, put_u8};
 use super::message::{
     Messages, MsgBuilder, NlMsg, ParseError, NFNL_SUBSYS_ULOG, NLMSG_ERROR, NLM_F_ACK,
     NLM_F_REQUEST,
@@ -107,13 +107,13 @@ impl<'a> LogPacket<'a> {
             let a = a?;
             match a.kind() {
                 NFULA_PACKET_HDR => {
-                    // struct nfulnl_msg_packet_hdr: be16 hw_protocol, u8 hook, u8 pad.
-                    let v = a.value();
-                    let [h0, h1, hook] = bytes_at(v, 0).ok_or(ParseError::BadAttribute {
+                    use field::nfulnl_packet_hdr as f;
+                    let bad = ParseError::BadAttribute {
                         kind: NFULA_PACKET_HDR,
-                    })?;
-                    p.hw_protocol = u16::from_be_bytes([h0, h1]);
-                    p.hook = hook;
+                    };
+                    let h = a.value().get(..f::READ).ok_or(bad)?;
+                    p.hw_protocol = be16(h, f::HW_PROTOCOL).ok_or(bad)?;
+                    p.hook = *h.get(f::HOOK).ok_or(bad)?;
                 }
                 NFULA_PAYLOAD => p.payload = a.value(),
                 NFULA_PREFIX => {
@@ -125,10 +125,8 @@ impl<'a> LogPacket<'a> {
                 NFULA_IFINDEX_INDEV => p.indev = Some(a.be32()?),
                 NFULA_IFINDEX_OUTDEV => p.outdev = Some(a.be32()?),
                 NFULA_HWADDR => {
-                    let v = a.value();
                     let bad = ParseError::BadAttribute { kind: NFULA_HWADDR };
-                    let len = bytes_at(v, 0).map(u16::from_be_bytes).ok_or(bad)? as usize;
-                    p.hwaddr = Some(v.get(4..4 + len.min(8)).ok_or(bad)?);
+                    p.hwaddr = Some(packet_hw_addr(a.value()).ok_or(bad)?);
                 }
                 _ => {}
             }
@@ -167,14 +165,25 @@ pub fn build_config(out: &mut Vec<u8>, cfg: &LogConfig, seq: u32) -> usize {
         0,
         cfg.group,
     );
-    // struct nfulnl_msg_config_cmd: u8 command.
-    b.attr(NFULA_CFG_CMD, &[NFULNL_CFG_CMD_BIND]);
-    // struct nfulnl_msg_config_mode: be32 copy_range, u8 copy_mode, u8 pad.
-    let r = cfg.copy_range.to_be_bytes();
-    b.attr(
-        NFULA_CFG_MODE,
-        &[r[0], r[1], r[2], r[3], NFULNL_COPY_PACKET, 0],
+    let mut cmd = [0; field::nfulnl_config_cmd::SIZE];
+    put_u8(
+        &mut cmd,
+        field::nfulnl_config_cmd::COMMAND,
+        NFULNL_CFG_CMD_BIND,
     );
+    b.attr(NFULA_CFG_CMD, &cmd);
+    let mut mode = [0; field::nfulnl_config_mode::SIZE];
+    put(
+        &mut mode,
+        field::nfulnl_config_mode::COPY_RANGE,
+        &cfg.copy_range.to_be_bytes(),
+    );
+    put_u8(
+        &mut mode,
+        field::nfulnl_config_mode::COPY_MODE,
+        NFULNL_COPY_PACKET,
+    );
+    b.attr(NFULA_CFG_MODE, &mode);
     b.attr_be32(NFULA_CFG_QTHRESH, 1);
     b.finish()
 }

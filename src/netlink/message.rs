@@ -14,12 +14,119 @@
 
 use core::fmt;
 
+/// Layouts of the kernel's structs as byte ranges, one submodule per struct, as smoltcp's
+/// `wire` keeps them (`linux/netlink.h`, `linux/netfilter/nfnetlink*.h`). The views below and
+/// the NFQUEUE / NFLOG parsers read fields only through these, so each offset is written once.
+pub(crate) mod field {
+    /// A field's bytes within its struct.
+    pub type Field = core::ops::Range<usize>;
+
+    /// `struct nlmsghdr`: length (header included), type, flags, sequence, port id.
+    pub mod nlmsghdr {
+        use super::Field;
+        pub const LEN: Field = 0..4;
+        pub const TYPE: Field = 4..6;
+        pub const FLAGS: Field = 6..8;
+        pub const SEQ: Field = 8..12;
+        pub const PID: Field = 12..16;
+        pub const SIZE: usize = 16;
+    }
+
+    /// `struct nlmsgerr`: the error code, then the request it answers (its header at least).
+    pub mod nlmsgerr {
+        use super::Field;
+        pub const ERROR: Field = 0..4;
+        pub const REQUEST: usize = 4;
+    }
+
+    /// `struct nfgenmsg`: family, version, resource id (big-endian).
+    pub mod nfgenmsg {
+        use super::Field;
+        pub const FAMILY: usize = 0;
+        pub const VERSION: usize = 1;
+        pub const RES_ID: Field = 2..4;
+        pub const SIZE: usize = 4;
+    }
+
+    /// `struct nlattr`: length (header included), type with the nested/byte-order flags.
+    pub mod nlattr {
+        use super::Field;
+        pub const LEN: Field = 0..2;
+        pub const TYPE: Field = 2..4;
+        pub const SIZE: usize = 4;
+    }
+
+    /// `struct nfqnl_msg_packet_hdr` (packed): packet id, hardware protocol, hook.
+    pub mod nfqnl_packet_hdr {
+        use super::Field;
+        pub const PACKET_ID: Field = 0..4;
+        pub const HW_PROTOCOL: Field = 4..6;
+        pub const HOOK: usize = 6;
+        pub const SIZE: usize = 7;
+    }
+
+    /// `struct nfqnl_msg_verdict_hdr`: verdict, packet id (both big-endian).
+    pub mod nfqnl_verdict_hdr {
+        use super::Field;
+        pub const VERDICT: Field = 0..4;
+        pub const PACKET_ID: Field = 4..8;
+        pub const SIZE: usize = 8;
+    }
+
+    /// `struct nfqnl_msg_config_cmd`: command, pad, protocol family (unused since 3.8).
+    pub mod nfqnl_config_cmd {
+        pub const COMMAND: usize = 0;
+        pub const SIZE: usize = 4;
+    }
+
+    /// `struct nfqnl_msg_config_params` (packed): copy range (big-endian), copy mode.
+    pub mod nfqnl_config_params {
+        use super::Field;
+        pub const COPY_RANGE: Field = 0..4;
+        pub const COPY_MODE: usize = 4;
+        pub const SIZE: usize = 5;
+    }
+
+    /// `struct nfulnl_msg_packet_hdr`: hardware protocol, hook, pad.
+    pub mod nfulnl_packet_hdr {
+        use super::Field;
+        pub const HW_PROTOCOL: Field = 0..2;
+        pub const HOOK: usize = 2;
+        /// The bytes read (the pad byte is not required).
+        pub const READ: usize = 3;
+    }
+
+    /// `struct nfulnl_msg_config_cmd`: command.
+    pub mod nfulnl_config_cmd {
+        pub const COMMAND: usize = 0;
+        pub const SIZE: usize = 1;
+    }
+
+    /// `struct nfulnl_msg_config_mode` (packed): copy range (big-endian), copy mode, pad.
+    pub mod nfulnl_config_mode {
+        use super::Field;
+        pub const COPY_RANGE: Field = 0..4;
+        pub const COPY_MODE: usize = 4;
+        pub const SIZE: usize = 6;
+    }
+
+    /// `struct nfqnl_msg_packet_hw` / `nfulnl_msg_packet_hw` (the same layout): address
+    /// length (big-endian), pad, up to 8 address bytes.
+    pub mod packet_hw {
+        use super::Field;
+        pub const ADDRLEN: Field = 0..2;
+        pub const ADDR: usize = 4;
+        pub const ADDR_MAX: usize = 8;
+    }
+}
+use field::Field;
+
 /// Size of `struct nlmsghdr`.
-pub const NLMSG_HDRLEN: usize = 16;
+pub const NLMSG_HDRLEN: usize = field::nlmsghdr::SIZE;
 /// Size of `struct nfgenmsg`.
-pub const NFGENMSG_LEN: usize = 4;
+pub const NFGENMSG_LEN: usize = field::nfgenmsg::SIZE;
 /// Size of `struct nlattr`.
-pub const NLA_HDRLEN: usize = 4;
+pub const NLA_HDRLEN: usize = field::nlattr::SIZE;
 
 /// `nlmsghdr.nlmsg_type` values of the netlink core.
 pub const NLMSG_NOOP: u16 = 1;
@@ -102,21 +209,50 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
-/// The `N` bytes at `at`, if the buffer holds them.
-pub(crate) fn bytes_at<const N: usize>(b: &[u8], at: usize) -> Option<[u8; N]> {
-    b.get(at..)?.first_chunk::<N>().copied()
+/// The bytes of field `f`, if the buffer holds them and `f` is `N` bytes wide.
+pub(crate) fn field_bytes<const N: usize>(b: &[u8], f: Field) -> Option<[u8; N]> {
+    b.get(f)?.try_into().ok()
 }
 
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    bytes_at(b, at).map(u16::from_be_bytes)
+pub(crate) fn be16(b: &[u8], f: Field) -> Option<u16> {
+    field_bytes(b, f).map(u16::from_be_bytes)
 }
 
-fn ne16(b: &[u8], at: usize) -> Option<u16> {
-    bytes_at(b, at).map(u16::from_ne_bytes)
+pub(crate) fn be32(b: &[u8], f: Field) -> Option<u32> {
+    field_bytes(b, f).map(u32::from_be_bytes)
 }
 
-fn ne32(b: &[u8], at: usize) -> Option<u32> {
-    bytes_at(b, at).map(u32::from_ne_bytes)
+pub(crate) fn ne16(b: &[u8], f: Field) -> Option<u16> {
+    field_bytes(b, f).map(u16::from_ne_bytes)
+}
+
+fn ne32(b: &[u8], f: Field) -> Option<u32> {
+    field_bytes(b, f).map(u32::from_ne_bytes)
+}
+
+/// Writes `v` into field `f` of a struct being built (a no-op if `f` lies outside `b` or is not
+/// `v`'s width: the builders size `b` from the same layout, so that cannot happen).
+pub(crate) fn put(b: &mut [u8], f: Field, v: &[u8]) {
+    if let Some(s) = b.get_mut(f) {
+        if s.len() == v.len() {
+            s.copy_from_slice(v);
+        }
+    }
+}
+
+/// Writes the one-byte field at `at` of a struct being built (a no-op outside `b`).
+pub(crate) fn put_u8(b: &mut [u8], at: usize, v: u8) {
+    if let Some(x) = b.get_mut(at) {
+        *x = v;
+    }
+}
+
+/// The hardware address in an `NFQA_HWADDR` / `NFULA_HWADDR` value (`struct *_packet_hw`):
+/// as many bytes as its length says, at most 8. `None` when the value is too short for it.
+pub(crate) fn packet_hw_addr(v: &[u8]) -> Option<&[u8]> {
+    use field::packet_hw as f;
+    let len = be16(v, f::ADDRLEN)? as usize;
+    v.get(f::ADDR..f::ADDR + len.min(f::ADDR_MAX))
 }
 
 /// One netlink message, length-checked: `nlmsg_len` is at least the header and fits the buffer.
@@ -131,7 +267,7 @@ pub struct NlMsg<'a> {
 impl<'a> NlMsg<'a> {
     /// Checks the header of the message at the start of `buf` and views exactly `nlmsg_len` bytes.
     pub fn new_checked(buf: &'a [u8]) -> Result<Self, ParseError> {
-        let len = ne32(buf, 0).ok_or(ParseError::Truncated)? as usize;
+        let len = ne32(buf, field::nlmsghdr::LEN).ok_or(ParseError::Truncated)? as usize;
         if len < NLMSG_HDRLEN {
             return Err(ParseError::BadLength);
         }
@@ -151,22 +287,22 @@ impl<'a> NlMsg<'a> {
 
     /// `nlmsg_type`.
     pub fn msg_type(&self) -> u16 {
-        ne16(self.buf, 4).unwrap_or(0)
+        ne16(self.buf, field::nlmsghdr::TYPE).unwrap_or(0)
     }
 
     /// `nlmsg_flags`.
     pub fn flags(&self) -> u16 {
-        ne16(self.buf, 6).unwrap_or(0)
+        ne16(self.buf, field::nlmsghdr::FLAGS).unwrap_or(0)
     }
 
     /// `nlmsg_seq`.
     pub fn seq(&self) -> u32 {
-        ne32(self.buf, 8).unwrap_or(0)
+        ne32(self.buf, field::nlmsghdr::SEQ).unwrap_or(0)
     }
 
     /// `nlmsg_pid` (port id of the sender; 0 for the kernel).
     pub fn pid(&self) -> u32 {
-        ne32(self.buf, 12).unwrap_or(0)
+        ne32(self.buf, field::nlmsghdr::PID).unwrap_or(0)
     }
 
     /// Bytes after the header.
@@ -197,15 +333,18 @@ impl<'a> NlMsg<'a> {
     /// For an `NLMSG_ERROR` message: the error code (0 = acknowledgement, else `-errno`).
     pub fn error_code(&self) -> Result<i32, ParseError> {
         let p = self.payload();
-        let s = bytes_at(p, 0).ok_or(ParseError::Truncated)?;
+        let s = field_bytes(p, field::nlmsgerr::ERROR).ok_or(ParseError::Truncated)?;
         Ok(i32::from_ne_bytes(s))
     }
 
     /// For an `NLMSG_ERROR` message: the header of the request it answers.
     pub fn error_request(&self) -> Result<NlMsg<'a>, ParseError> {
-        let p = self.payload().get(4..).ok_or(ParseError::Truncated)?;
+        let p = self
+            .payload()
+            .get(field::nlmsgerr::REQUEST..)
+            .ok_or(ParseError::Truncated)?;
         // The echoed request may be capped to its header: view only what is present.
-        let len = ne32(p, 0).ok_or(ParseError::Truncated)? as usize;
+        let len = ne32(p, field::nlmsghdr::LEN).ok_or(ParseError::Truncated)? as usize;
         let have = if self.flags() & NLM_F_CAPPED != 0 {
             NLMSG_HDRLEN
         } else {
@@ -223,8 +362,8 @@ impl<'a> NlMsg<'a> {
         if self.flags() & NLM_F_ACK_TLVS == 0 {
             return None;
         }
-        let p = self.payload().get(4..)?;
-        let req_len = ne32(p, 0)? as usize;
+        let p = self.payload().get(field::nlmsgerr::REQUEST..)?;
+        let req_len = ne32(p, field::nlmsghdr::LEN)? as usize;
         let skip = if self.flags() & NLM_F_CAPPED != 0 {
             NLMSG_HDRLEN
         } else {
@@ -294,17 +433,17 @@ impl<'a> NfGenMsg<'a> {
 
     /// `nfgen_family` (AF_INET, AF_INET6, AF_UNSPEC …).
     pub fn family(&self) -> u8 {
-        self.buf.first().copied().unwrap_or(0)
+        self.buf.get(field::nfgenmsg::FAMILY).copied().unwrap_or(0)
     }
 
     /// `version` (0).
     pub fn version(&self) -> u8 {
-        self.buf.get(1).copied().unwrap_or(0)
+        self.buf.get(field::nfgenmsg::VERSION).copied().unwrap_or(0)
     }
 
     /// `res_id`: queue number, log group … (big-endian on the wire).
     pub fn res_id(&self) -> u16 {
-        be16(self.buf, 2).unwrap_or(0)
+        be16(self.buf, field::nfgenmsg::RES_ID).unwrap_or(0)
     }
 
     /// The attributes after the header.
@@ -399,8 +538,8 @@ impl<'a> Iterator for Attrs<'a> {
             return None;
         }
         let r = (|| {
-            let len = ne16(self.rest, 0).ok_or(ParseError::Truncated)? as usize;
-            let ty = ne16(self.rest, 2).ok_or(ParseError::Truncated)?;
+            let len = ne16(self.rest, field::nlattr::LEN).ok_or(ParseError::Truncated)? as usize;
+            let ty = ne16(self.rest, field::nlattr::TYPE).ok_or(ParseError::Truncated)?;
             if len < NLA_HDRLEN {
                 return Err(ParseError::BadLength);
             }
@@ -502,7 +641,8 @@ impl<'v> MsgBuilder<'v> {
     /// Closes a nested attribute opened at `at`.
     pub fn nest_end(&mut self, at: usize) -> &mut Self {
         let len = (self.buf.len() - at) as u16;
-        if let Some(s) = self.buf.get_mut(at..at + 2) {
+        let f = field::nlattr::LEN;
+        if let Some(s) = self.buf.get_mut(at + f.start..at + f.end) {
             s.copy_from_slice(&len.to_ne_bytes());
         }
         self
@@ -512,7 +652,8 @@ impl<'v> MsgBuilder<'v> {
     pub fn finish(mut self) -> usize {
         self.pad();
         let len = self.buf.len() - self.start;
-        if let Some(s) = self.buf.get_mut(self.start..self.start + 4) {
+        let f = field::nlmsghdr::LEN;
+        if let Some(s) = self.buf.get_mut(self.start + f.start..self.start + f.end) {
             s.copy_from_slice(&(len as u32).to_ne_bytes());
         }
         len

@@ -16,7 +16,7 @@ use super::message::{
 };
 use nix::errno::Errno;
 
-use super::message::bytes_at;
+use super::message::{be16, be32, field, ne16, packet_hw_addr, put, put_u8};
 use super::socket::{NetlinkSocket, Recv};
 use super::NetlinkError;
 
@@ -208,16 +208,14 @@ impl<'a> QueuedPacket<'a> {
             let a = a?;
             match a.kind() {
                 NFQA_PACKET_HDR => {
-                    // struct nfqnl_msg_packet_hdr (packed): be32 id, be16 hw_protocol, u8 hook.
-                    let v = a.value();
-                    let h: [u8; 7] = v.get(..7).and_then(|s| s.try_into().ok()).ok_or(
-                        ParseError::BadAttribute {
-                            kind: NFQA_PACKET_HDR,
-                        },
-                    )?;
-                    p.id = u32::from_be_bytes([h[0], h[1], h[2], h[3]]);
-                    p.hw_protocol = u16::from_be_bytes([h[4], h[5]]);
-                    p.hook = h[6];
+                    use field::nfqnl_packet_hdr as f;
+                    let bad = ParseError::BadAttribute {
+                        kind: NFQA_PACKET_HDR,
+                    };
+                    let h = a.value().get(..f::SIZE).ok_or(bad)?;
+                    p.id = be32(h, f::PACKET_ID).ok_or(bad)?;
+                    p.hw_protocol = be16(h, f::HW_PROTOCOL).ok_or(bad)?;
+                    p.hook = *h.get(f::HOOK).ok_or(bad)?;
                     have_hdr = true;
                 }
                 NFQA_PAYLOAD => p.payload = a.value(),
@@ -227,11 +225,8 @@ impl<'a> QueuedPacket<'a> {
                 NFQA_CAP_LEN => p.cap_len = Some(a.be32()?),
                 NFQA_SKB_INFO => p.skb_info = a.be32()?,
                 NFQA_HWADDR => {
-                    // struct nfqnl_msg_packet_hw: be16 hw_addrlen, u16 pad, u8 hw_addr[8].
-                    let v = a.value();
                     let bad = ParseError::BadAttribute { kind: NFQA_HWADDR };
-                    let len = bytes_at(v, 0).map(u16::from_be_bytes).ok_or(bad)? as usize;
-                    p.hwaddr = Some(v.get(4..4 + len.min(8)).ok_or(bad)?);
+                    p.hwaddr = Some(packet_hw_addr(a.value()).ok_or(bad)?);
                 }
                 _ => {}
             }
@@ -263,15 +258,15 @@ impl<'a> QueuedPacket<'a> {
 
 /// Reads the packet id from a datagram cut short, so the packet can still get a verdict.
 fn salvage_id(datagram: &[u8]) -> Option<u32> {
-    let attrs = datagram.get(NLMSG_HDRLEN + 4..)?;
-    let ty = bytes_at(datagram, 4).map(u16::from_ne_bytes)?;
+    let attrs = datagram.get(NLMSG_HDRLEN + field::nfgenmsg::SIZE..)?;
+    let ty = ne16(datagram, field::nlmsghdr::TYPE)?;
     if ty != nfnl_type(NFNL_SUBSYS_QUEUE, NFQNL_MSG_PACKET) {
         return None;
     }
     super::message::Attrs::new(attrs)
         .map_while(Result::ok)
         .find(|a| a.kind() == NFQA_PACKET_HDR)
-        .and_then(|a| bytes_at(a.value(), 0).map(u32::from_be_bytes))
+        .and_then(|a| be32(a.value(), field::nfqnl_packet_hdr::PACKET_ID))
 }
 
 /// Counters of one queue (plain integers: the queue is used by one thread).
@@ -314,15 +309,27 @@ pub fn build_config(out: &mut Vec<u8>, cfg: &QueueConfig, seq: u32) -> usize {
         0,
         cfg.queue_num,
     );
-    // struct nfqnl_msg_config_cmd: u8 command, u8 pad, be16 pf. The per-family PF_BIND commands
-    // are no-ops since Linux 3.8, so only BIND is sent.
-    b.attr(NFQA_CFG_CMD, &[NFQNL_CFG_CMD_BIND, 0, 0, 0]);
-    // struct nfqnl_msg_config_params (packed): be32 copy_range, u8 copy_mode.
-    let r = cfg.copy_range.to_be_bytes();
-    b.attr(
-        NFQA_CFG_PARAMS,
-        &[r[0], r[1], r[2], r[3], NFQNL_COPY_PACKET],
+    // The per-family PF_BIND commands are no-ops since Linux 3.8, so only BIND is sent (the
+    // protocol family stays 0).
+    let mut cmd = [0; field::nfqnl_config_cmd::SIZE];
+    put_u8(
+        &mut cmd,
+        field::nfqnl_config_cmd::COMMAND,
+        NFQNL_CFG_CMD_BIND,
     );
+    b.attr(NFQA_CFG_CMD, &cmd);
+    let mut params = [0; field::nfqnl_config_params::SIZE];
+    put(
+        &mut params,
+        field::nfqnl_config_params::COPY_RANGE,
+        &cfg.copy_range.to_be_bytes(),
+    );
+    put_u8(
+        &mut params,
+        field::nfqnl_config_params::COPY_MODE,
+        NFQNL_COPY_PACKET,
+    );
+    b.attr(NFQA_CFG_PARAMS, &params);
     b.attr_be32(NFQA_CFG_QUEUE_MAXLEN, cfg.max_len);
     let mut flags = 0;
     if cfg.fail_open {
@@ -351,12 +358,18 @@ pub fn build_verdict(
         NFQNL_MSG_VERDICT
     };
     let mut b = MsgBuilder::nfgen(out, NFNL_SUBSYS_QUEUE, msg, NLM_F_REQUEST, 0, 0, queue);
-    let v = verdict.code().to_be_bytes();
-    let i = id.to_be_bytes();
-    b.attr(
-        NFQA_VERDICT_HDR,
-        &[v[0], v[1], v[2], v[3], i[0], i[1], i[2], i[3]],
+    let mut hdr = [0; field::nfqnl_verdict_hdr::SIZE];
+    put(
+        &mut hdr,
+        field::nfqnl_verdict_hdr::VERDICT,
+        &verdict.code().to_be_bytes(),
     );
+    put(
+        &mut hdr,
+        field::nfqnl_verdict_hdr::PACKET_ID,
+        &id.to_be_bytes(),
+    );
+    b.attr(NFQA_VERDICT_HDR, &hdr);
     if let Some(m) = mark {
         b.attr_be32(NFQA_MARK, m);
     }

@@ -3,9 +3,11 @@
 //! HDLC (104), 802.11 data frames with LLC/SNAP, bare (105) or after radiotap (127), and NFLOG
 //! (239, what `tcpdump -i nflog:N` writes on a Linux router).
 //!
-//! Everything is hand-parsed from fixed offsets (smoltcp has no VLAN, PPPoE or cooked-capture
-//! views, and its Ethernet view needs a feature the router build leaves out). Each layer checks
-//! its length before reading, so no input can make it index out of bounds.
+//! Everything is hand-parsed (smoltcp has no VLAN, PPPoE or cooked-capture views, and its
+//! Ethernet view needs a feature the router build leaves out), from the offsets in [`field`],
+//! one submodule per header as smoltcp's `wire` keeps them. Every read goes through [`be16`] /
+//! [`mac`] / `get`, which check the length first, so no input can make a layer index out of
+//! bounds.
 
 #![forbid(unsafe_code)]
 
@@ -42,6 +44,178 @@ mod ethertype {
     pub const MPLS: u16 = 0x8847;
 }
 
+/// Header layouts: byte ranges of the fields read, and the length of each header (the offset
+/// of its payload). Multi-byte fields are ranges so a read of the wrong width cannot compile
+/// into a silent misread: [`be16`] and [`mac`] refuse a range of the wrong length.
+mod field {
+    /// A field's bytes within its header.
+    pub type Field = core::ops::Range<usize>;
+
+    /// Ethernet II: destination, source, ethertype.
+    pub mod ethernet {
+        use super::Field;
+        pub const SOURCE: Field = 6..12;
+        pub const ETHERTYPE: Field = 12..14;
+        pub const PAYLOAD: usize = 14;
+    }
+
+    /// An 802.1Q / 802.1ad tag after the outer ethertype: TCI, then the inner ethertype.
+    pub mod vlan {
+        use super::Field;
+        pub const ETHERTYPE: Field = 2..4;
+        pub const PAYLOAD: usize = 4;
+    }
+
+    /// PPPoE session stage (RFC 2516): ver/type, code, session id, length.
+    pub mod pppoe {
+        use super::Field;
+        pub const VER_TYPE: usize = 0;
+        pub const LENGTH: Field = 4..6;
+        pub const PAYLOAD: usize = 6;
+        /// Version 1, type 1: the only one defined.
+        pub const VER_TYPE_1_1: u8 = 0x11;
+    }
+
+    /// PPP (RFC 1661): optional address/control, then the protocol.
+    pub mod ppp {
+        use super::Field;
+        /// All-stations address and unnumbered-information control (`ff 03`).
+        pub const ADDRESS: u8 = 0xff;
+        pub const CONTROL: u8 = 0x03;
+        pub const PROTOCOL: Field = 0..2;
+        pub const PAYLOAD: usize = 2;
+        /// Protocols that carry IP.
+        pub const PROTO_IPV4: u16 = 0x0021;
+        pub const PROTO_IPV6: u16 = 0x0057;
+    }
+
+    /// One MPLS label stack entry: label, traffic class and bottom-of-stack bit, TTL.
+    pub mod mpls {
+        /// The byte holding the bottom-of-stack bit (its lowest).
+        pub const BOTTOM: usize = 2;
+        pub const BOTTOM_BIT: u8 = 0x01;
+        pub const ENTRY: usize = 4;
+    }
+
+    /// Radiotap: version, pad, header length (little-endian, covering the fields that follow).
+    pub mod radiotap {
+        use super::Field;
+        pub const VERSION: usize = 0;
+        pub const LENGTH: Field = 2..4;
+        /// The fixed part: version, pad, length, the first present-flags word.
+        pub const MIN_LEN: usize = 8;
+    }
+
+    /// An 802.11 MAC header (IEEE 802.11-2020 9.2.3): frame control, duration, up to four
+    /// addresses, sequence control, then QoS and HT control in the frames that have them.
+    pub mod ieee80211 {
+        use super::Field;
+        pub const FC0: usize = 0;
+        pub const FC1: usize = 1;
+        /// The transmitting station as seen by the AP (ToDS, or no DS bit).
+        pub const ADDR2: Field = 10..16;
+        /// The source address of a frame from the distribution system (FromDS).
+        pub const ADDR3: Field = 16..22;
+        /// The source address of a frame inside the distribution system (ToDS and FromDS).
+        pub const ADDR4: Field = 24..30;
+        /// Frame control through sequence control.
+        pub const HEADER: usize = 24;
+        pub const ADDR4_LEN: usize = 6;
+        pub const QOS_LEN: usize = 2;
+        pub const HT_CONTROL_LEN: usize = 4;
+
+        /// Frame control, first byte: protocol version (bits 0–1), type (2–3), subtype (4–7).
+        pub const VERSION_MASK: u8 = 0b11;
+        pub const TYPE_SHIFT: u8 = 2;
+        pub const TYPE_MASK: u8 = 0b11;
+        pub const TYPE_DATA: u8 = 2;
+        pub const SUBTYPE_SHIFT: u8 = 4;
+        /// Subtype bits of data frames: no data (null function), QoS.
+        pub const SUBTYPE_NO_DATA: u8 = 0b0100;
+        pub const SUBTYPE_QOS: u8 = 0b1000;
+        /// Frame control, second byte.
+        pub const TO_DS: u8 = 0x01;
+        pub const FROM_DS: u8 = 0x02;
+        pub const PROTECTED: u8 = 0x40;
+        /// In QoS data frames: a 4-byte HT control field follows (+HTC).
+        pub const ORDER: u8 = 0x80;
+    }
+
+    /// LLC/SNAP (802.2 + RFC 1042): DSAP, SSAP, control, OUI, ethertype.
+    pub mod snap {
+        pub const SAP: u8 = 0xaa;
+        /// Unnumbered information.
+        pub const CONTROL_UI: u8 = 0x03;
+        /// RFC 1042's OUI is 00 00 00; 802.1H's bridge-tunnel OUI is 00 00 F8.
+        pub const OUI_RFC1042: u8 = 0x00;
+        pub const OUI_BRIDGE_TUNNEL: u8 = 0xf8;
+        pub const LEN: usize = 8;
+    }
+
+    /// LINKTYPE_NFLOG: family, version, resource id, then TLVs (length and type in the
+    /// capturing host's byte order, each padded to 4 bytes).
+    pub mod nflog {
+        use super::Field;
+        pub const HEADER: usize = 4;
+        pub const TLV_LENGTH: Field = 0..2;
+        pub const TLV_TYPE: Field = 2..4;
+        pub const TLV_VALUE: usize = 4;
+        pub const TLV_ALIGN: usize = 4;
+        /// The TLV type without its flag bits.
+        pub const TLV_TYPE_MASK: u16 = 0x7fff;
+        pub const NFULA_HWADDR: u16 = 8;
+        pub const NFULA_PAYLOAD: u16 = 9;
+        /// The hardware address TLV's value: big-endian address length, 2 pad bytes, address.
+        pub const HWADDR_LEN: Field = 0..2;
+        pub const HWADDR_MAC: Field = 4..10;
+    }
+
+    /// Linux cooked capture v1: packet type, ARPHRD, address length, 8 address bytes, protocol.
+    pub mod sll {
+        use super::Field;
+        pub const HATYPE: Field = 2..4;
+        pub const HALEN: Field = 4..6;
+        /// The first six of the eight address bytes: the MAC when the address is Ethernet's.
+        pub const MAC: Field = 6..12;
+        pub const PROTOCOL: Field = 14..16;
+        pub const HEADER: usize = 16;
+    }
+
+    /// Linux cooked capture v2: protocol, reserved, ifindex, ARPHRD, packet type, address
+    /// length, 8 address bytes.
+    pub mod sll2 {
+        use super::Field;
+        pub const PROTOCOL: Field = 0..2;
+        pub const HATYPE: Field = 8..10;
+        pub const HALEN: usize = 11;
+        pub const MAC: Field = 12..18;
+        pub const HEADER: usize = 20;
+    }
+
+    /// BSD loopback: a 4-byte address family.
+    pub mod loopback {
+        use super::Field;
+        pub const FAMILY: Field = 0..4;
+        pub const PAYLOAD: usize = 4;
+        /// AF_INET, and AF_INET6 as OpenBSD, FreeBSD and Darwin number it.
+        pub const AF_INET: u32 = 2;
+        pub const AF_INET6_BSD: u32 = 24;
+        pub const AF_INET6_FREEBSD: u32 = 28;
+        pub const AF_INET6_DARWIN: u32 = 30;
+    }
+
+    /// Cisco HDLC: address, control, ethertype.
+    pub mod cisco_hdlc {
+        use super::Field;
+        /// Unicast and broadcast address bytes (they tell HDLC from PPP in DLT_PPP_SERIAL).
+        pub const UNICAST: u8 = 0x0f;
+        pub const BROADCAST: u8 = 0x8f;
+        pub const PROTOCOL: Field = 2..4;
+        pub const PAYLOAD: usize = 4;
+    }
+}
+use field::Field;
+
 /// At most this many VLAN tags are peeled (802.1ad QinQ uses two; four is generous).
 const MAX_VLAN_TAGS: usize = 4;
 /// At most this many MPLS labels are peeled.
@@ -63,7 +237,9 @@ pub fn decode_link(link: u32, frame: &[u8]) -> Result<Frame<'_>, Error> {
         linktype::PPP | linktype::PPP_HDLC => {
             // DLT_PPP_SERIAL captures may hold Cisco HDLC frames; their address byte says so.
             match frame.first() {
-                Some(0x0f | 0x8f) => cisco_hdlc(frame),
+                Some(&(field::cisco_hdlc::UNICAST | field::cisco_hdlc::BROADCAST)) => {
+                    cisco_hdlc(frame)
+                }
                 _ => ppp(frame),
             }
         }
@@ -75,12 +251,19 @@ pub fn decode_link(link: u32, frame: &[u8]) -> Result<Frame<'_>, Error> {
     }
 }
 
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+/// The big-endian u16 in `f`, if the buffer holds it (and `f` is two bytes wide).
+fn be16(b: &[u8], f: Field) -> Option<u16> {
+    Some(u16::from_be_bytes(b.get(f)?.try_into().ok()?))
 }
 
-fn mac(b: &[u8], at: usize) -> Option<[u8; 6]> {
-    b.get(at..at + 6)?.try_into().ok()
+/// The MAC address in `f`, if the buffer holds it (and `f` is six bytes wide).
+fn mac(b: &[u8], f: Field) -> Option<[u8; 6]> {
+    b.get(f)?.try_into().ok()
+}
+
+/// The bytes from `at` on; empty when the buffer is shorter.
+fn rest_from(b: &[u8], at: usize) -> &[u8] {
+    b.get(at..).unwrap_or(&[])
 }
 
 fn ip_frame(src_mac: Option<[u8; 6]>, ip: &[u8]) -> Frame<'_> {
@@ -96,10 +279,11 @@ fn not_ip(src_mac: Option<[u8; 6]>) -> Frame<'static> {
 
 /// Ethernet II: destination, source, ethertype, then whatever the ethertype says.
 fn ethernet(frame: &[u8]) -> Result<Frame<'_>, Error> {
-    let (Some(src), Some(kind)) = (mac(frame, 6), be16(frame, 12)) else {
+    use field::ethernet as f;
+    let (Some(src), Some(kind)) = (mac(frame, f::SOURCE), be16(frame, f::ETHERTYPE)) else {
         return Err(Error::Truncated("ethernet header"));
     };
-    by_ethertype(Some(src), kind, frame.get(14..).unwrap_or(&[]))
+    by_ethertype(Some(src), kind, rest_from(frame, f::PAYLOAD))
 }
 
 /// Follows an ethertype through VLAN tags, PPPoE and MPLS down to IP. Shared by Ethernet,
@@ -114,9 +298,8 @@ fn by_ethertype(src: Option<[u8; 6]>, mut kind: u16, mut rest: &[u8]) -> Result<
         if tags > MAX_VLAN_TAGS {
             return Err(Error::Malformed("vlan tag depth"));
         }
-        // Tag: TCI (2 bytes), then the inner ethertype.
-        kind = be16(rest, 2).ok_or(Error::Truncated("vlan tag"))?;
-        rest = rest.get(4..).unwrap_or(&[]);
+        kind = be16(rest, field::vlan::ETHERTYPE).ok_or(Error::Truncated("vlan tag"))?;
+        rest = rest_from(rest, field::vlan::PAYLOAD);
     }
     match kind {
         ethertype::IPV4 | ethertype::IPV6 => Ok(ip_frame(src, rest)),
@@ -128,22 +311,27 @@ fn by_ethertype(src: Option<[u8; 6]>, mut kind: u16, mut rest: &[u8]) -> Result<
 
 /// PPPoE session stage: ver/type 0x11, code 0, session id, length, then a PPP protocol.
 fn pppoe(src: Option<[u8; 6]>, b: &[u8]) -> Result<Frame<'_>, Error> {
-    let (Some(&vt), Some(len)) = (b.first(), be16(b, 4)) else {
+    use field::pppoe as f;
+    let (Some(&vt), Some(len)) = (b.get(f::VER_TYPE), be16(b, f::LENGTH)) else {
         return Err(Error::Truncated("pppoe header"));
     };
-    if vt != 0x11 {
+    if vt != f::VER_TYPE_1_1 {
         return Err(Error::Malformed("pppoe version"));
     }
     // The length covers the PPP protocol and payload; trim Ethernet padding with it.
-    let body = b.get(6..).unwrap_or(&[]);
+    let body = rest_from(b, f::PAYLOAD);
     let body = body.get(..usize::from(len)).unwrap_or(body);
-    let proto = be16(body, 0).ok_or(Error::Truncated("pppoe header"))?;
-    Ok(by_ppp_protocol(src, proto, body.get(2..).unwrap_or(&[])))
+    let proto = be16(body, field::ppp::PROTOCOL).ok_or(Error::Truncated("pppoe header"))?;
+    Ok(by_ppp_protocol(
+        src,
+        proto,
+        rest_from(body, field::ppp::PAYLOAD),
+    ))
 }
 
 fn by_ppp_protocol(src: Option<[u8; 6]>, proto: u16, rest: &[u8]) -> Frame<'_> {
     match proto {
-        0x0021 | 0x0057 => ip_frame(src, rest),
+        field::ppp::PROTO_IPV4 | field::ppp::PROTO_IPV6 => ip_frame(src, rest),
         _ => not_ip(src),
     }
 }
@@ -151,11 +339,12 @@ fn by_ppp_protocol(src: Option<[u8; 6]>, proto: u16, rest: &[u8]) -> Frame<'_> {
 /// An MPLS label stack (4 bytes per label, bottom-of-stack bit in the third byte); what follows
 /// the last label has no type field, so IP is recognised by its version nibble.
 fn mpls(src: Option<[u8; 6]>, mut b: &[u8]) -> Result<Frame<'_>, Error> {
+    use field::mpls as f;
     for _ in 0..MAX_MPLS_LABELS {
-        let bottom = b.get(2).ok_or(Error::Truncated("mpls label"))? & 1 == 1;
-        b = b.get(4..).ok_or(Error::Truncated("mpls label"))?;
+        let bottom = b.get(f::BOTTOM).ok_or(Error::Truncated("mpls label"))? & f::BOTTOM_BIT != 0;
+        b = b.get(f::ENTRY..).ok_or(Error::Truncated("mpls label"))?;
         if bottom {
-            return Ok(match b.first().map(|v| v >> 4) {
+            return Ok(match ip_version(b) {
                 Some(4 | 6) => ip_frame(src, b),
                 _ => not_ip(src),
             });
@@ -164,9 +353,14 @@ fn mpls(src: Option<[u8; 6]>, mut b: &[u8]) -> Result<Frame<'_>, Error> {
     Err(Error::Malformed("mpls label depth"))
 }
 
+/// The IP version nibble of the packet that starts `b`.
+fn ip_version(b: &[u8]) -> Option<u8> {
+    b.first().map(|v| v >> 4)
+}
+
 /// Raw IP whose version is only known from the first nibble.
 fn raw(frame: &[u8]) -> Result<Frame<'_>, Error> {
-    match frame.first().map(|v| v >> 4) {
+    match ip_version(frame) {
         None => Err(Error::Truncated("raw ip")),
         Some(4 | 6) => Ok(ip_frame(None, frame)),
         Some(_) => Err(Error::Malformed("raw ip version")),
@@ -175,14 +369,15 @@ fn raw(frame: &[u8]) -> Result<Frame<'_>, Error> {
 
 /// Radiotap: version 0, a pad byte, the header's length (little-endian), then the 802.11 frame.
 fn radiotap(frame: &[u8]) -> Result<Frame<'_>, Error> {
-    let (Some(&version), Some(len)) = (frame.first(), frame.get(2..4)) else {
+    use field::radiotap as f;
+    let (Some(&version), Some(len)) = (frame.get(f::VERSION), frame.get(f::LENGTH)) else {
         return Err(Error::Truncated("radiotap header"));
     };
     let len = usize::from(u16::from_le_bytes([
         len.first().copied().unwrap_or(0),
         len.get(1).copied().unwrap_or(0),
     ]));
-    if version != 0 || len < 8 {
+    if version != 0 || len < f::MIN_LEN {
         return Err(Error::Malformed("radiotap header"));
     }
     wifi(
@@ -196,67 +391,73 @@ fn radiotap(frame: &[u8]) -> Result<Frame<'_>, Error> {
 /// captures), after an LLC/SNAP header naming the ethertype. The sender is the address the
 /// To/From DS bits say (a station sending to its AP: address 2).
 fn wifi(frame: &[u8]) -> Result<Frame<'_>, Error> {
-    let (Some(&fc0), Some(&fc1)) = (frame.first(), frame.get(1)) else {
+    use field::ieee80211 as f;
+    let (Some(&fc0), Some(&fc1)) = (frame.get(f::FC0), frame.get(f::FC1)) else {
         return Err(Error::Truncated("802.11 header"));
     };
-    let kind = (fc0 >> 2) & 0b11;
-    let subtype = fc0 >> 4;
-    if fc0 & 0b11 != 0 {
+    let kind = (fc0 >> f::TYPE_SHIFT) & f::TYPE_MASK;
+    let subtype = fc0 >> f::SUBTYPE_SHIFT;
+    if fc0 & f::VERSION_MASK != 0 {
         return Err(Error::Malformed("802.11 version"));
     }
-    // Management and control frames, null data (subtype bit 2), protected frames: no IP to read.
-    if kind != 2 || subtype & 0b0100 != 0 || fc1 & 0x40 != 0 {
+    // Management and control frames, null data, protected frames: no IP to read.
+    if kind != f::TYPE_DATA || subtype & f::SUBTYPE_NO_DATA != 0 || fc1 & f::PROTECTED != 0 {
         return Ok(not_ip(None));
     }
-    let (to_ds, from_ds) = (fc1 & 0x01 != 0, fc1 & 0x02 != 0);
-    let qos = subtype & 0b1000 != 0;
-    let mut header = 24;
+    let (to_ds, from_ds) = (fc1 & f::TO_DS != 0, fc1 & f::FROM_DS != 0);
+    let qos = subtype & f::SUBTYPE_QOS != 0;
+    let mut header = f::HEADER;
     if to_ds && from_ds {
-        header += 6;
+        header += f::ADDR4_LEN;
     }
     if qos {
-        header += 2;
-        // +HTC (the Order bit in QoS data frames): a 4-byte HT control field.
-        if fc1 & 0x80 != 0 {
-            header += 4;
+        header += f::QOS_LEN;
+        if fc1 & f::ORDER != 0 {
+            header += f::HT_CONTROL_LEN;
         }
     }
     let src_at = match (to_ds, from_ds) {
-        (false, true) => 16,
-        (true, true) => 24,
-        _ => 10,
+        (false, true) => f::ADDR3,
+        (true, true) => f::ADDR4,
+        _ => f::ADDR2,
     };
     let src = mac(frame, src_at).ok_or(Error::Truncated("802.11 header"))?;
     let body = frame
         .get(header..)
         .ok_or(Error::Truncated("802.11 header"))?;
-    // LLC/SNAP: AA AA 03, an OUI (RFC 1042's 00 00 00 or 802.1H's 00 00 F8), the ethertype.
+    snap(src, body)
+}
+
+/// LLC/SNAP: AA AA 03, an OUI (RFC 1042's 00 00 00 or 802.1H's 00 00 F8), the ethertype.
+fn snap(src: [u8; 6], body: &[u8]) -> Result<Frame<'_>, Error> {
+    use field::snap::{CONTROL_UI, LEN, OUI_BRIDGE_TUNNEL, OUI_RFC1042, SAP};
     match body {
-        [0xaa, 0xaa, 0x03, 0x00, 0x00, 0x00 | 0xf8, hi, lo, rest @ ..] => {
+        [SAP, SAP, CONTROL_UI, 0x00, 0x00, OUI_RFC1042 | OUI_BRIDGE_TUNNEL, hi, lo, rest @ ..] => {
             by_ethertype(Some(src), u16::from_be_bytes([*hi, *lo]), rest)
         }
-        [0xaa, 0xaa, ..] if body.len() < 8 => Err(Error::Truncated("llc/snap header")),
+        [SAP, SAP, ..] if body.len() < LEN => Err(Error::Truncated("llc/snap header")),
         _ => Ok(not_ip(Some(src))),
     }
 }
 
 /// NFLOG: family, version, resource id, then TLVs (length and type in the capturing host's
-/// byte order, each padded to 4 bytes). The payload TLV (9) is the IP packet; the hardware
-/// address TLV (8, a big-endian length, 2 pad bytes, 8 address bytes) the sender's MAC.
+/// byte order, each padded to 4 bytes). The payload TLV is the IP packet; the hardware
+/// address TLV (a big-endian length, 2 pad bytes, 8 address bytes) the sender's MAC.
 fn nflog(frame: &[u8]) -> Result<Frame<'_>, Error> {
-    const NFULA_HWADDR: u16 = 8;
-    const NFULA_PAYLOAD: u16 = 9;
-    let mut rest = frame.get(4..).ok_or(Error::Truncated("nflog header"))?;
+    use field::nflog as f;
+    let mut rest = frame
+        .get(f::HEADER..)
+        .ok_or(Error::Truncated("nflog header"))?;
     // The byte order: the first TLV's length read little-endian must fit, else big-endian.
-    let le = match rest {
-        [a, b, ..] => {
-            let l = usize::from(u16::from_le_bytes([*a, *b]));
-            (4..=rest.len()).contains(&l)
+    let le = match rest.get(f::TLV_LENGTH) {
+        Some(&[a, b]) => {
+            let l = usize::from(u16::from_le_bytes([a, b]));
+            (f::TLV_VALUE..=rest.len()).contains(&l)
         }
         _ => true,
     };
-    let word = |b: &[u8], at: usize| -> Option<u16> {
-        let pair = [*b.get(at)?, *b.get(at + 1)?];
+    let word = |b: &[u8], at: Field| -> Option<u16> {
+        let pair: [u8; 2] = b.get(at)?.try_into().ok()?;
         Some(if le {
             u16::from_le_bytes(pair)
         } else {
@@ -266,23 +467,25 @@ fn nflog(frame: &[u8]) -> Result<Frame<'_>, Error> {
     let mut src = None;
     let mut payload = None;
     while !rest.is_empty() {
-        let (Some(len), Some(kind)) = (word(rest, 0), word(rest, 2)) else {
+        let (Some(len), Some(kind)) = (word(rest, f::TLV_LENGTH), word(rest, f::TLV_TYPE)) else {
             return Err(Error::Truncated("nflog tlv"));
         };
         let len = usize::from(len);
         let value = rest
-            .get(4..len)
+            .get(f::TLV_VALUE..len)
             .ok_or(Error::Malformed("nflog tlv length"))?;
-        match kind & 0x7fff {
-            NFULA_PAYLOAD => payload = Some(value),
-            NFULA_HWADDR if be16(value, 0) == Some(6) => src = mac(value, 4),
+        match kind & f::TLV_TYPE_MASK {
+            f::NFULA_PAYLOAD => payload = Some(value),
+            f::NFULA_HWADDR if be16(value, f::HWADDR_LEN) == Some(6) => {
+                src = mac(value, f::HWADDR_MAC)
+            }
             _ => {}
         }
-        let padded = len.div_ceil(4) * 4;
-        rest = rest.get(padded..).unwrap_or(&[]);
+        let padded = len.div_ceil(f::TLV_ALIGN) * f::TLV_ALIGN;
+        rest = rest_from(rest, padded);
     }
     match payload {
-        Some(ip) => match ip.first().map(|b| b >> 4) {
+        Some(ip) => match ip_version(ip) {
             Some(4 | 6) => Ok(ip_frame(src, ip)),
             _ => Err(Error::Malformed("nflog payload")),
         },
@@ -292,44 +495,53 @@ fn nflog(frame: &[u8]) -> Result<Frame<'_>, Error> {
 
 /// Linux cooked capture v1: packet type, ARPHRD, address length, 8 address bytes, protocol.
 fn sll(frame: &[u8]) -> Result<Frame<'_>, Error> {
-    let (Some(hatype), Some(alen), Some(proto)) = (be16(frame, 2), be16(frame, 4), be16(frame, 14))
-    else {
+    use field::sll as f;
+    let (Some(hatype), Some(alen), Some(proto)) = (
+        be16(frame, f::HATYPE),
+        be16(frame, f::HALEN),
+        be16(frame, f::PROTOCOL),
+    ) else {
         return Err(Error::Truncated("linux cooked header"));
     };
     let src = (hatype == ARPHRD_ETHER && alen == 6)
-        .then(|| mac(frame, 6))
+        .then(|| mac(frame, f::MAC))
         .flatten();
-    by_ethertype(src, proto, frame.get(16..).unwrap_or(&[]))
+    by_ethertype(src, proto, rest_from(frame, f::HEADER))
 }
 
 /// Linux cooked capture v2: protocol, reserved, ifindex, ARPHRD, packet type, address length,
 /// 8 address bytes.
 fn sll2(frame: &[u8]) -> Result<Frame<'_>, Error> {
-    let (Some(proto), Some(hatype), Some(&alen)) = (be16(frame, 0), be16(frame, 8), frame.get(11))
-    else {
+    use field::sll2 as f;
+    let (Some(proto), Some(hatype), Some(&alen)) = (
+        be16(frame, f::PROTOCOL),
+        be16(frame, f::HATYPE),
+        frame.get(f::HALEN),
+    ) else {
         return Err(Error::Truncated("linux cooked v2 header"));
     };
-    if frame.len() < 20 {
+    if frame.len() < f::HEADER {
         return Err(Error::Truncated("linux cooked v2 header"));
     }
     let src = (hatype == ARPHRD_ETHER && alen == 6)
-        .then(|| mac(frame, 12))
+        .then(|| mac(frame, f::MAC))
         .flatten();
-    by_ethertype(src, proto, frame.get(20..).unwrap_or(&[]))
+    by_ethertype(src, proto, rest_from(frame, f::HEADER))
 }
 
 /// BSD loopback: a 4-byte address family, in the capturing host's byte order for NULL (so
 /// either order) and in network order for LOOP. AF_INET6 differs between the BSDs.
 fn loopback(frame: &[u8], network_order: bool) -> Result<Frame<'_>, Error> {
+    use field::loopback as f;
     let family: [u8; 4] = frame
-        .get(..4)
+        .get(f::FAMILY)
         .and_then(|b| b.try_into().ok())
         .ok_or(Error::Truncated("loopback header"))?;
     let be = u32::from_be_bytes(family);
     let le = u32::from_le_bytes(family);
     let is = |af: u32| be == af || (!network_order && le == af);
-    let rest = frame.get(4..).unwrap_or(&[]);
-    if is(2) || is(24) || is(28) || is(30) {
+    let rest = rest_from(frame, f::PAYLOAD);
+    if is(f::AF_INET) || is(f::AF_INET6_BSD) || is(f::AF_INET6_FREEBSD) || is(f::AF_INET6_DARWIN) {
         Ok(ip_frame(None, rest))
     } else {
         Ok(not_ip(None))
@@ -338,8 +550,9 @@ fn loopback(frame: &[u8], network_order: bool) -> Result<Frame<'_>, Error> {
 
 /// PPP: optional address/control `ff 03`, then a protocol of 1 byte (compressed: odd) or 2.
 fn ppp(frame: &[u8]) -> Result<Frame<'_>, Error> {
+    use field::ppp::{ADDRESS, CONTROL};
     let b = match frame {
-        [0xff, 0x03, rest @ ..] => rest,
+        [ADDRESS, CONTROL, rest @ ..] => rest,
         _ => frame,
     };
     match b {
@@ -352,8 +565,9 @@ fn ppp(frame: &[u8]) -> Result<Frame<'_>, Error> {
 
 /// Cisco HDLC: address, control, ethertype.
 fn cisco_hdlc(frame: &[u8]) -> Result<Frame<'_>, Error> {
-    let kind = be16(frame, 2).ok_or(Error::Truncated("cisco hdlc header"))?;
-    by_ethertype(None, kind, frame.get(4..).unwrap_or(&[]))
+    use field::cisco_hdlc as f;
+    let kind = be16(frame, f::PROTOCOL).ok_or(Error::Truncated("cisco hdlc header"))?;
+    by_ethertype(None, kind, rest_from(frame, f::PAYLOAD))
 }
 
 #[cfg(test)]
