@@ -6,7 +6,8 @@
 
 use core::fmt;
 
-/// The kind of identifier found.
+/// The kind of identifier found. What each kind is called, how it is configured and which
+/// keys announce it is in one table, [`crate::kinds::KINDS`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
     Imei,
@@ -20,29 +21,21 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
-        Kind::Imei,
-        Kind::Imeisv,
-        Kind::Meid,
-        Kind::Imsi,
-        Kind::Iccid,
-        Kind::Mac,
-        Kind::Phone,
-        Kind::Serial,
-    ];
-
-    /// The name used in config files, JSON output and syslog lines.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Imei => "imei",
-            Kind::Imeisv => "imeisv",
-            Kind::Meid => "meid",
-            Kind::Imsi => "imsi",
-            Kind::Iccid => "iccid",
-            Kind::Mac => "mac",
-            Kind::Phone => "phone",
-            Kind::Serial => "serial",
+    /// Every kind, in declaration order: the kinds of [`crate::kinds::KINDS`]' rows (whose
+    /// const check keeps them in this order).
+    pub const ALL: [Kind; crate::kinds::KINDS.len()] = {
+        let mut all = [Kind::Imei; crate::kinds::KINDS.len()];
+        let mut i = 0;
+        while i < all.len() {
+            all[i] = crate::kinds::KINDS[i].kind;
+            i += 1;
         }
+        all
+    };
+
+    /// The name used in config files, JSON output and syslog lines (from [`crate::kinds`]).
+    pub fn name(self) -> &'static str {
+        crate::kinds::info(self).name
     }
 
     pub fn from_name(name: &str) -> Option<Kind> {

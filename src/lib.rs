@@ -40,6 +40,7 @@ pub mod firewall;
 #[deny(clippy::string_slice, clippy::indexing_slicing)]
 pub mod flow;
 pub mod history;
+pub mod kinds;
 #[deny(clippy::string_slice, clippy::indexing_slicing)]
 pub mod leases;
 #[deny(clippy::string_slice, clippy::indexing_slicing)]

@@ -28,6 +28,7 @@ use sha2::{Digest, Sha256};
 use crate::config::{Config, Scope};
 use crate::decision::Action;
 use crate::finding::{mac_text, mask, Encoding, Finding, Kind, Source, Timestamp};
+use crate::kinds;
 use crate::packet::Proto;
 
 /// Digit runs at least this long are masked in names: IMEI (15), IMSI (15), ICCID (19-20), MEID
@@ -80,9 +81,10 @@ impl Render {
     pub fn new(config: &Config) -> Render {
         let mut known = Vec::new();
         for d in &config.devices {
-            let values = [&d.imei, &d.imsi, &d.iccid, &d.meid, &d.phone, &d.serial];
-            for v in values.into_iter().flatten() {
-                add_forms(&mut known, v);
+            for kind in kinds::DEVICE_LISTS {
+                for v in kinds::text_values(d, kind) {
+                    add_forms(&mut known, v);
+                }
             }
             for mac in &d.mac {
                 add_forms(&mut known, &mac_text(mac));

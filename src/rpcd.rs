@@ -55,9 +55,6 @@ pub const DEFAULT_CONFIG: &str = "/etc/leakguard/leakguard.toml";
 /// The largest argument object read from stdin (uhttpd refuses bodies over 64 KiB already).
 const MAX_INPUT: u64 = 1 << 20;
 
-/// Identifier lists of a `[[device]]`, in the order the Settings tab shows them.
-const DEVICE_LISTS: [&str; 7] = ["mac", "imei", "imsi", "iccid", "meid", "phone", "serial"];
-
 /// The methods and their argument samples, as `list` prints them (rpcd takes a string sample as
 /// "string", a number as int32, an object as "table").
 pub fn signatures() -> Value {
@@ -467,16 +464,20 @@ pub fn settings(config: &Config) -> Value {
         .devices
         .iter()
         .map(|d| {
-            json!({
-                "name": d.name,
-                "mac": d.mac.iter().map(|m| mac_text(m).as_str().to_string()).collect::<Vec<_>>(),
-                "imei": d.imei,
-                "imsi": d.imsi,
-                "iccid": d.iccid,
-                "meid": d.meid,
-                "phone": d.phone,
-                "serial": d.serial,
-            })
+            let mut shown = Map::new();
+            shown.insert("name".into(), json!(d.name));
+            for kind in crate::kinds::DEVICE_LISTS {
+                let values: Vec<String> = match crate::kinds::info(kind).known {
+                    crate::kinds::Known::Mac => d
+                        .mac
+                        .iter()
+                        .map(|m| mac_text(m).as_str().to_string())
+                        .collect(),
+                    _ => crate::kinds::text_values(d, kind).to_vec(),
+                };
+                shown.insert(kind.name().into(), json!(values));
+            }
+            Value::Object(shown)
         })
         .collect();
     let allow: Vec<Value> = config
@@ -586,7 +587,7 @@ pub fn apply_settings(doc: &mut DocumentMut, s: &Map<String, Value>) -> Result<(
                     t["name"] = value(name);
                 }
             }
-            for key in DEVICE_LISTS {
+            for key in crate::kinds::DEVICE_LISTS.map(Kind::name) {
                 if let Some(v) = d.get(key) {
                     let items = strings(v, &format!("devices[{i}].{key}"))?;
                     if !items.is_empty() {

@@ -31,7 +31,7 @@ fn not_placeholder(text: &str, canonical: &str) -> Result<(), String> {
 
 pub(crate) use crate::detect::identifiers::luhn_digit;
 
-pub(super) fn check_imei(text: &str) -> Result<String, String> {
+pub(crate) fn check_imei(text: &str) -> Result<String, String> {
     let d = digits(text, "IMEI")?;
     match d.len() {
         15 => {}
@@ -52,7 +52,7 @@ pub(super) fn check_imei(text: &str) -> Result<String, String> {
     Ok(d)
 }
 
-pub(super) fn check_imsi(text: &str) -> Result<String, String> {
+pub(crate) fn check_imsi(text: &str) -> Result<String, String> {
     let d = digits(text, "IMSI")?;
     if !(14..=15).contains(&d.len()) {
         return Err(format!(
@@ -63,7 +63,7 @@ pub(super) fn check_imsi(text: &str) -> Result<String, String> {
     Ok(d)
 }
 
-pub(super) fn check_iccid(text: &str) -> Result<String, String> {
+pub(crate) fn check_iccid(text: &str) -> Result<String, String> {
     let d = digits(text, "ICCID")?;
     if !(18..=20).contains(&d.len()) {
         return Err(format!(
@@ -75,7 +75,7 @@ pub(super) fn check_iccid(text: &str) -> Result<String, String> {
 }
 
 /// 14 hex digits (stored upper-case, as MEIDs are printed) or the 18-digit decimal form.
-pub(super) fn check_meid(text: &str) -> Result<String, String> {
+pub(crate) fn check_meid(text: &str) -> Result<String, String> {
     let t: String = text.chars().filter(|c| *c != ' ' && *c != '-').collect();
     if t.len() == 14 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
         not_placeholder(text, &t)?;
@@ -90,7 +90,7 @@ pub(super) fn check_meid(text: &str) -> Result<String, String> {
     ))
 }
 
-pub(super) fn check_phone(text: &str) -> Result<String, String> {
+pub(crate) fn check_phone(text: &str) -> Result<String, String> {
     let t: String = text.chars().filter(|c| *c != ' ' && *c != '-').collect();
     let (plus, rest) = match t.strip_prefix('+') {
         Some(rest) => ("+", rest),
@@ -106,7 +106,7 @@ pub(super) fn check_phone(text: &str) -> Result<String, String> {
     Ok(format!("{plus}{rest}"))
 }
 
-pub(super) fn check_serial(text: &str) -> Result<String, String> {
+pub(crate) fn check_serial(text: &str) -> Result<String, String> {
     let t = text.trim();
     // The detector searches no literal shorter than this: a shorter serial would be
     // accepted here and then never found.

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::finding::{Kind, KindSet, Layer};
 
-mod ids;
+pub(crate) mod ids;
 mod locate;
 use locate::position;
 mod raw;
@@ -562,5 +562,4 @@ impl Config {
     }
 }
 
-use ids::{check_iccid, check_imei, check_imsi, check_meid, check_phone, check_serial};
 use ids::{parse_dst, parse_mac};

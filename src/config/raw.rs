@@ -11,6 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::*;
+use crate::kinds::{self, Known};
 
 /// An error before it is placed: the byte span it concerns and what is wrong.
 pub(super) struct Error {
@@ -118,17 +119,103 @@ struct RawNetwork {
     country: Option<Spanned<String>>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A `[[device]]`: its name and its identifier lists, indexed by kind. The lists are read by
+/// the keys [`kinds::DEVICE_LISTS`] names, so a new kind needs no field here.
 struct RawDevice {
     name: Option<Spanned<String>>,
-    mac: Option<Spanned<Ids>>,
-    imei: Option<Spanned<Ids>>,
-    imsi: Option<Spanned<Ids>>,
-    iccid: Option<Spanned<Ids>>,
-    meid: Option<Spanned<Ids>>,
-    phone: Option<Spanned<Ids>>,
-    serial: Option<Spanned<Ids>>,
+    lists: [Option<Spanned<Ids>>; Kind::ALL.len()],
+}
+
+/// The keys of a `[[device]]`, in the order an unknown key's message lists them.
+static DEVICE_FIELDS: [&str; 1 + kinds::DEVICE_LISTS.len()] = {
+    let mut out = ["name"; 1 + kinds::DEVICE_LISTS.len()];
+    let mut i = 0;
+    while i < kinds::DEVICE_LISTS.len() {
+        out[i + 1] = kinds::info(kinds::DEVICE_LISTS[i]).name;
+        i += 1;
+    }
+    out
+};
+
+/// A key of a `[[device]]` (read as serde reads a struct's field names, so an unknown one is
+/// refused at its own position).
+enum DeviceKey {
+    Name,
+    List(Kind),
+}
+
+impl<'de> Deserialize<'de> for DeviceKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<DeviceKey, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = DeviceKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("field identifier")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DeviceKey, E> {
+                if v == "name" {
+                    return Ok(DeviceKey::Name);
+                }
+                kinds::device_list(v)
+                    .map(DeviceKey::List)
+                    .ok_or_else(|| E::unknown_field(v, &DEVICE_FIELDS))
+            }
+        }
+        d.deserialize_identifier(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawDevice {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<RawDevice, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawDevice;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("struct RawDevice")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawDevice, A::Error> {
+                use serde::de::Error as _;
+                let mut dev = RawDevice {
+                    name: None,
+                    lists: Default::default(),
+                };
+                while let Some(key) = map.next_key::<DeviceKey>()? {
+                    match key {
+                        DeviceKey::Name if dev.name.is_some() => {
+                            return Err(A::Error::duplicate_field("name"))
+                        }
+                        DeviceKey::Name => dev.name = Some(map.next_value()?),
+                        DeviceKey::List(kind) => {
+                            let slot = dev
+                                .lists
+                                .get_mut(kind as usize)
+                                .ok_or_else(|| A::Error::custom("kind out of range"))?;
+                            if slot.is_some() {
+                                return Err(A::Error::duplicate_field(kind.name()));
+                            }
+                            *slot = Some(map.next_value()?);
+                        }
+                    }
+                }
+                Ok(dev)
+            }
+        }
+        d.deserialize_struct("RawDevice", &DEVICE_FIELDS, V)
+    }
+}
+
+impl RawDevice {
+    /// The list configured for `kind`, if any.
+    fn list(&self, kind: Kind) -> Option<&Spanned<Ids>> {
+        self.lists.get(kind as usize)?.as_ref()
+    }
+
+    fn take(&mut self, kind: Kind) -> Option<Spanned<Ids>> {
+        self.lists.get_mut(kind as usize)?.take()
+    }
 }
 
 type Switches = Spanned<BTreeMap<Spanned<String>, Spanned<bool>>>;
@@ -270,21 +357,12 @@ fn check_switches(raw: &RawConfig, warnings: &mut Vec<Error>) {
         if *on.get_ref() {
             continue;
         }
-        let used = raw.device.iter().any(|d| {
-            let d = d.get_ref();
-            let v = match k.get_ref().as_str() {
-                "imei" | "imeisv" => &d.imei,
-                "imsi" => &d.imsi,
-                "iccid" => &d.iccid,
-                "meid" => &d.meid,
-                "phone" => &d.phone,
-                "serial" => &d.serial,
-                "mac" => &d.mac,
-                _ => &None,
-            };
-            v.is_some()
-        });
-        if used && k.get_ref() != "imeisv" {
+        // A kind with no list of its own (IMEISV) warns about nothing: its IMEI is still searched.
+        let Some(kind) = kinds::device_list(k.get_ref()) else {
+            continue;
+        };
+        let used = raw.device.iter().any(|d| d.get_ref().list(kind).is_some());
+        if used {
             warnings.push(Error {
                 span: Some(on.span()),
                 message: format!(
@@ -409,8 +487,8 @@ fn network(n: RawNetwork, d: Network) -> R<Network> {
 
 fn device(d: Spanned<RawDevice>) -> R<Device> {
     let span = d.span();
-    let d = d.into_inner();
-    let name = match d.name {
+    let mut d = d.into_inner();
+    let name = match d.name.take() {
         None => return at(span, "a device needs a `name`"),
         Some(n) if n.get_ref().trim().is_empty() => {
             return at(n.span(), "the device name must not be empty")
@@ -423,19 +501,24 @@ fn device(d: Spanned<RawDevice>) -> R<Device> {
             .map(|s| check(s.get_ref()).or_else(|m| at(s.span(), m)))
             .collect()
     };
-    Ok(Device {
+    let mut device = Device {
         name,
-        mac: ids(d.mac)
-            .into_iter()
-            .map(|s| parse_mac(s.get_ref()).or_else(|m| at(s.span(), m)))
-            .collect::<R<_>>()?,
-        imei: each(d.imei, check_imei)?,
-        imsi: each(d.imsi, check_imsi)?,
-        iccid: each(d.iccid, check_iccid)?,
-        meid: each(d.meid, check_meid)?,
-        phone: each(d.phone, check_phone)?,
-        serial: each(d.serial, check_serial)?,
-    })
+        ..Device::default()
+    };
+    for kind in kinds::DEVICE_LISTS {
+        let values = d.take(kind);
+        match kinds::info(kind).known {
+            Known::Mac => {
+                device.mac = ids(values)
+                    .into_iter()
+                    .map(|s| parse_mac(s.get_ref()).or_else(|m| at(s.span(), m)))
+                    .collect::<R<_>>()?;
+            }
+            Known::Text(list) => *(list.list_mut)(&mut device) = each(values, list.canonical)?,
+            Known::Unconfigured => {}
+        }
+    }
+    Ok(device)
 }
 
 fn switches<T: Copy, const N: usize>(

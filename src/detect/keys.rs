@@ -5,6 +5,8 @@
 //! Structural identifiers are only reported in this key context: 15 Luhn-valid digits alone
 //! are as often an order number as an IMEI, and the router drops traffic on what we report.
 
+use crate::kinds::KINDS;
+
 /// Which identifiers a key announces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyClass {
@@ -19,53 +21,61 @@ pub enum KeyClass {
     DeviceId,
 }
 
+/// `deviceid` and friends: the keys of no kind of their own (see [`KeyClass::DeviceId`]).
+const DEVICE_ID_KEYS: &[(&str, bool)] = &[
+    ("deviceid", false),
+    ("device_id", false),
+    ("device-id", false),
+    ("devid", false),
+];
+
 /// A key, its class, and whether it is distinctive enough to match after letters or digits
 /// (`SIM1ICCID`, `deviceImei`, `SIM1LTEIMSI`), where a short word like `tel` or `mac` must
-/// start a word (`hotel`, `imac`).
-pub const KEYS: &[(&str, KeyClass, bool)] = &[
-    ("imei", KeyClass::Imei, true),
-    ("imeisv", KeyClass::Imeisv, true),
-    ("imei_sv", KeyClass::Imeisv, true),
-    ("meid", KeyClass::Meid, false),
-    ("imsi", KeyClass::Imsi, true),
-    ("subscriberid", KeyClass::Imsi, false),
-    ("subscriber_id", KeyClass::Imsi, false),
-    ("iccid", KeyClass::Iccid, true),
-    ("simid", KeyClass::Iccid, false),
-    ("sim_id", KeyClass::Iccid, false),
-    ("simserial", KeyClass::Iccid, false),
-    ("sim_serial", KeyClass::Iccid, false),
-    ("simserialnumber", KeyClass::Iccid, false),
-    ("sim_serial_number", KeyClass::Iccid, false),
-    ("msisdn", KeyClass::Phone, true),
-    ("mdn", KeyClass::Phone, false),
-    ("phone", KeyClass::Phone, false),
-    ("phonenumber", KeyClass::Phone, false),
-    ("phone_number", KeyClass::Phone, false),
-    ("phoneno", KeyClass::Phone, false),
-    ("phonenum", KeyClass::Phone, false),
-    ("mobile", KeyClass::Phone, false),
-    ("mobileno", KeyClass::Phone, false),
-    ("mobile_no", KeyClass::Phone, false),
-    ("mobilephone", KeyClass::Phone, false),
-    ("tel", KeyClass::Phone, false),
-    ("telephone", KeyClass::Phone, false),
-    ("line1number", KeyClass::Phone, false),
-    ("mac", KeyClass::Mac, false),
-    ("macid", KeyClass::Mac, false),
-    ("macaddr", KeyClass::Mac, false),
-    ("macaddress", KeyClass::Mac, false),
-    ("mac_addr", KeyClass::Mac, false),
-    ("mac_address", KeyClass::Mac, false),
-    ("mac-address", KeyClass::Mac, false),
-    ("wifimac", KeyClass::Mac, false),
-    ("wlanmac", KeyClass::Mac, false),
-    ("btmac", KeyClass::Mac, false),
-    ("deviceid", KeyClass::DeviceId, false),
-    ("device_id", KeyClass::DeviceId, false),
-    ("device-id", KeyClass::DeviceId, false),
-    ("devid", KeyClass::DeviceId, false),
-];
+/// start a word (`hotel`, `imac`). Gathered at compile time from each kind's row in
+/// [`crate::kinds::KINDS`] and the device-id keys.
+pub const KEYS: &[(&str, KeyClass, bool)] = &ALL_KEYS;
+
+// Evaluated by the compiler: an index out of range fails the build, it cannot panic.
+#[allow(clippy::indexing_slicing)]
+const KEY_COUNT: usize = {
+    let mut n = DEVICE_ID_KEYS.len();
+    let mut i = 0;
+    while i < KINDS.len() {
+        if KINDS[i].key_class.is_some() {
+            n += KINDS[i].keys.len();
+        }
+        i += 1;
+    }
+    n
+};
+
+// Evaluated by the compiler: an index out of range fails the build, it cannot panic.
+#[allow(clippy::indexing_slicing)]
+const ALL_KEYS: [(&str, KeyClass, bool); KEY_COUNT] = {
+    let mut out = [("", KeyClass::DeviceId, false); KEY_COUNT];
+    let mut n = 0;
+    let mut i = 0;
+    while i < KINDS.len() {
+        if let Some(class) = KINDS[i].key_class {
+            let mut j = 0;
+            while j < KINDS[i].keys.len() {
+                let (name, distinctive) = KINDS[i].keys[j];
+                out[n] = (name, class, distinctive);
+                n += 1;
+                j += 1;
+            }
+        }
+        i += 1;
+    }
+    let mut j = 0;
+    while j < DEVICE_ID_KEYS.len() {
+        let (name, distinctive) = DEVICE_ID_KEYS[j];
+        out[n] = (name, KeyClass::DeviceId, distinctive);
+        n += 1;
+        j += 1;
+    }
+    out
+};
 
 /// Whether a key matched at `s..` may start there: after a non-alphanumeric byte, or
 /// anywhere for a distinctive key, or after a lower-case letter when the key starts upper-case

@@ -30,7 +30,7 @@ pub mod binary;
 pub mod decode;
 mod digests;
 pub mod identifiers;
-mod keys;
+pub(crate) mod keys;
 pub mod phone;
 mod scan;
 
@@ -41,6 +41,7 @@ use miniz_oxide::inflate::core::DecompressorOxide;
 
 use crate::config::Config;
 use crate::finding::{Encoding, Hit, IdText, Kind, KindSet, Layer, Source};
+use crate::kinds::{self, Known, Search, TextList};
 
 use digests::Digests;
 use identifiers::{mac_is_distinctive, mac_is_placeholder, mac_text, mac_text_with};
@@ -333,14 +334,20 @@ impl Detector {
         lits: &mut Literals,
     ) {
         let hashes = self.hash_layers();
-        let numeric: [(Kind, &Vec<String>); 5] = [
-            (Kind::Imei, &dev.imei),
-            (Kind::Imsi, &dev.imsi),
-            (Kind::Iccid, &dev.iccid),
-            (Kind::Meid, &dev.meid),
-            (Kind::Serial, &dev.serial),
-        ];
-        for (kind, values) in numeric {
+        // The lists searched as literals, in the table's device-list order (which fixes the
+        // identities' order, so a value configured twice is reported as the same kind).
+        let literals =
+            kinds::DEVICE_LISTS
+                .into_iter()
+                .filter_map(|kind| match kinds::info(kind).known {
+                    Known::Text(TextList {
+                        search: Search::Literal { bcd },
+                        list,
+                        ..
+                    }) => Some((kind, list(dev), bcd)),
+                    _ => None,
+                });
+        for (kind, values, bcd) in literals {
             if !self.kinds.contains(kind) {
                 continue;
             }
@@ -355,7 +362,7 @@ impl Detector {
                 let shape = shape_for(v.as_bytes(), bounded);
                 lits.add(v.as_bytes(), Pattern::Literal { ident: id, shape });
                 self.known_text(v.as_bytes(), id);
-                if matches!(kind, Kind::Imei | Kind::Imsi | Kind::Iccid) {
+                if bcd {
                     self.add_bcd(lits, v.as_bytes(), id);
                 }
                 // RFC 7254's URN (`urn:gsma:imei:TAC-SNR-spare`): the spare digit is `0` or
@@ -384,9 +391,18 @@ impl Detector {
                 self.digests.add(v.as_bytes(), id, &hashes);
             }
         }
-        if self.kinds.contains(Kind::Phone) {
-            for v in dev.phone.iter() {
-                self.add_phone(v, device, lits);
+        for kind in kinds::DEVICE_LISTS {
+            if let Known::Text(TextList {
+                search: Search::Phone,
+                list,
+                ..
+            }) = kinds::info(kind).known
+            {
+                if self.kinds.contains(kind) {
+                    for v in list(dev).iter() {
+                        self.add_phone(v, device, lits);
+                    }
+                }
             }
         }
         if self.kinds.contains(Kind::Mac) {
