@@ -27,6 +27,10 @@ toolchain=${FUZZ_TOOLCHAIN:-+nightly}
 sanitizer=${FUZZ_SANITIZER:-address}
 jobs_flag=()
 [ -n "${FUZZ_JOBS:-}" ] && jobs_flag=(--jobs "$FUZZ_JOBS")
+# FUZZ_RUNS=N stops a target after N executions (whichever comes first with SECONDS): the long
+# runs that make the 10-million counts in RELIABILITY.md are `FUZZ_RUNS=10000000`.
+runs_flag=()
+[ -n "${FUZZ_RUNS:-}" ] && runs_flag=(-runs="$FUZZ_RUNS")
 
 # (Lists are cut with `sed -n`, not `head`: under pipefail a `head` that stops reading early
 # kills the writer with SIGPIPE, and the script with status 141.)
@@ -69,7 +73,7 @@ for t in "${targets[@]}"; do
   log=$(mktemp)
   if cargo "$toolchain" fuzz run -O -s "$sanitizer" "$t" "corpus/$t" -- \
       -max_total_time="$secs" -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 \
-      "${jobs_flag[@]}" >"$log" 2>&1; then
+      "${jobs_flag[@]}" "${runs_flag[@]}" >"$log" 2>&1; then
     result=ok
   else
     result=FAILED

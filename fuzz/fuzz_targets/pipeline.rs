@@ -23,9 +23,9 @@
 //!   packet through `handle_ip` (the NFQUEUE path). `fuzz/seed_pipeline.py` writes this format.
 //!
 //! Building a detector (its aho-corasick automaton) is what costs; it depends on the devices,
-//! kinds, encodings and a few switches only, so each such shape is built once and cloned per
-//! input (the clone shares the automaton). The pipeline itself is new for every input, so a
-//! crash reproduces from its input alone.
+//! kinds, encodings, a few switches and the MACs already learned only, so each such shape is
+//! built once and cloned per input (the clone shares the automaton). The pipeline itself is new
+//! for every input, so a crash reproduces from its input alone.
 #![no_main]
 
 use std::cell::RefCell;
@@ -177,9 +177,15 @@ fn parse(text: &str) -> Config {
     Config::parse(text, "fuzz.toml").unwrap_or_else(|e| panic!("a preset must parse: {e}\n{text}"))
 }
 
+/// How many detectors the cache keeps before it starts over: the corpus's inputs carry a few
+/// hundred headers, each reused by every mutation of its records, and a detector with every
+/// kind and encoding holds a few hundred kilobytes of automaton.
+const MAX_SHAPES: usize = 1024;
+
 struct Cache {
-    /// Config and detector by detector shape (the bits of the header the detector reads).
-    shapes: HashMap<[u8; 4], (Config, Detector)>,
+    /// Config and detector by detector shape (the bits of the header the detector reads, then
+    /// the MACs it has already learned, which are patterns of its automaton too).
+    shapes: HashMap<([u8; 4], [[u8; 6]; 3]), (Config, Detector)>,
     /// Each allow-rule byte parsed once.
     rules: HashMap<u8, Allow>,
     /// The two LAN prefix lists.
@@ -207,15 +213,28 @@ fn pipeline(data: &[u8]) -> (Pipeline, usize) {
                     .lan_prefixes,
             ],
         });
-        // Only the bits the detector depends on.
-        let key = [s0 & 0xfe, s1, s2 & 0xe0, s3 & 0x30];
+        // Only the bits the detector depends on, and the learned MACs (learned in one rebuild).
+        let mut learned = [[0u8; 6]; 3];
+        for (m, mac) in learned.iter_mut().enumerate().take(macs) {
+            let at = 4 + rules + 6 * m;
+            for (k, b) in mac.iter_mut().enumerate() {
+                *b = byte(data, at + k);
+            }
+        }
+        // The kinds byte's upper bits count only in kinds preset 2.
+        let kinds = if s1 & 3 == 2 { s1 } else { s1 & 3 };
+        let key = ([s0 & 0xfe, kinds, s2 & 0xf8, s3 & 0x30], learned);
+        if cache.shapes.len() >= MAX_SHAPES && !cache.shapes.contains_key(&key) {
+            cache.shapes.clear();
+        }
         let (config, detector) = cache.shapes.entry(key).or_insert_with(|| {
             let config = parse(&detector_toml(s0, s1, s2, s3));
-            let detector = Detector::new(&config);
+            let mut detector = Detector::new(&config);
+            detector.learn_macs(learned.into_iter().take(macs));
             (config, detector)
         });
         let mut config = config.clone();
-        let mut detector = detector.clone();
+        let detector = detector.clone();
         config.mode = if s0 & 1 == 1 {
             Mode::Monitor
         } else {
@@ -233,14 +252,6 @@ fn pipeline(data: &[u8]) -> (Pipeline, usize) {
                 .entry(b)
                 .or_insert_with(|| parse(&rule_toml(b)).allow.remove(0));
             config.allow.push(rule.clone());
-        }
-        for m in 0..macs {
-            let at = 4 + rules + 6 * m;
-            let mut mac = [0u8; 6];
-            for (k, b) in mac.iter_mut().enumerate() {
-                *b = byte(data, at + k);
-            }
-            detector.learn_mac(mac);
         }
         (Pipeline::with_detector(config, detector), header)
     })
