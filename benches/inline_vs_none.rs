@@ -801,25 +801,27 @@ impl Metric {
 
 fn report(cycles: &[Vec<Round>], modes: &[Mode], table: Option<&FlowTable>) {
     let rounds: Vec<&Round> = cycles.iter().flatten().collect();
-    println!("\n### Per round (in the order run)\n");
-    println!("| # | mode | iperf3 LAN→WAN Gbit/s | iperf3 WAN→LAN Gbit/s | wrk req/s | nginx CPU % | UDP RTT median µs | UDP RTT p99 µs | UDP lost | daemon CPU % during wrk |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
-    for (i, r) in rounds.iter().enumerate() {
-        println!(
-            "| {} | {} | {:.2} | {:.2} | {:.0} | {:.0} | {:.0} | {:.0} | {} | {} |",
-            i + 1,
-            r.mode.name(),
-            r.fwd_gbps,
-            r.rev_gbps,
-            r.wrk.rps,
-            r.wrk.nginx_cpu,
-            r.udp.median_us,
-            r.udp.p99_us,
-            r.udp.lost,
-            r.daemon
-                .as_ref()
-                .map_or("-".into(), |d| format!("{:.0}", d.cpu_wrk_pct))
-        );
+    if !rounds.is_empty() {
+        println!("\n### Per round (in the order run)\n");
+        println!("| # | mode | iperf3 LAN→WAN Gbit/s | iperf3 WAN→LAN Gbit/s | wrk req/s | nginx CPU % | UDP RTT median µs | UDP RTT p99 µs | UDP lost | daemon CPU % during wrk |");
+        println!("|---|---|---|---|---|---|---|---|---|---|");
+        for (i, r) in rounds.iter().enumerate() {
+            println!(
+                "| {} | {} | {:.2} | {:.2} | {:.0} | {:.0} | {:.0} | {:.0} | {} | {} |",
+                i + 1,
+                r.mode.name(),
+                r.fwd_gbps,
+                r.rev_gbps,
+                r.wrk.rps,
+                r.wrk.nginx_cpu,
+                r.udp.median_us,
+                r.udp.p99_us,
+                r.udp.lost,
+                r.daemon
+                    .as_ref()
+                    .map_or("-".into(), |d| format!("{:.0}", d.cpu_wrk_pct))
+            );
+        }
     }
     for (i, r) in rounds.iter().enumerate() {
         if !r.wrk.errors.is_empty() {
