@@ -23,6 +23,12 @@
 //!   temporary, a renumbering) sit in one or two /64s of its LAN, while a router forwarding the
 //!   internet shows a new /64 with nearly every remote host.
 //!
+//! A router that shows none of these signs in a capture (no advertisement, no IPv4 internet
+//! traffic, few remote hosts) cannot be told from a host: the remote /64s it forwards then count
+//! as the LAN's (leaks to them are missed), and what it forwards to a device never seen as a
+//! host is judged as a device's own traffic. Real captures rarely lack all three (routers advertise every few minutes
+//! and answer every neighbour solicitation for themselves with the router flag).
+//!
 //! Only a source address from a trusted MAC becomes LAN; destinations in a trusted device's /64s
 //! are LAN too (traffic between two devices is not a leak). A learned address never widens what
 //! counts as a destination outside the LAN, so learning can only add inspected senders whose MAC
@@ -286,10 +292,24 @@ mod tests {
         let rs = |t: &mut LanDevices| see(t, PHONE, [0x33; 6], "::", "ff02::2", RS);
         let dhcp6 = |t: &mut LanDevices| {
             // 546 → 547 from a global source (relayed set-ups, or a device that has one).
-            see(t, PHONE, [0x33; 6], GLOBAL, "ff02::1:2", (17, &[2, 0x22, 2, 0x23]))
+            see(
+                t,
+                PHONE,
+                [0x33; 6],
+                GLOBAL,
+                "ff02::1:2",
+                (17, &[2, 0x22, 2, 0x23]),
+            )
         };
         let dhcp4 = |t: &mut LanDevices| {
-            see(t, PHONE, [0xff; 6], "0.0.0.0", "255.255.255.255", (17, &[0, 68, 0, 67]))
+            see(
+                t,
+                PHONE,
+                [0xff; 6],
+                "0.0.0.0",
+                "255.255.255.255",
+                (17, &[0, 68, 0, 67]),
+            )
         };
         assert!(global_is_lan_after(lan_v4));
         assert!(global_is_lan_after(link_local));
@@ -300,12 +320,7 @@ mod tests {
         assert!(!global_is_lan_after(|_| {}));
         // Another MAC's trigger does not vouch for this one.
         assert!(!global_is_lan_after(|t| see(
-            t,
-            STRANGER,
-            ROUTER,
-            "fe80::9",
-            "ff02::2",
-            RS
+            t, STRANGER, ROUTER, "fe80::9", "ff02::2", RS
         )));
         // A public IPv4 source, CGNAT included, is no trigger.
         assert!(!global_is_lan_after(|t| see(
@@ -365,7 +380,14 @@ mod tests {
         }
         // A host's NA (no router flag) is a host's.
         let mut t = LanDevices::new();
-        see(&mut t, PHONE, ROUTER, "fe80::1", "fe80::2", (ICMPV6, &[136, 0, 0, 0, 0x60, 0, 0, 0]));
+        see(
+            &mut t,
+            PHONE,
+            ROUTER,
+            "fe80::1",
+            "fe80::2",
+            (ICMPV6, &[136, 0, 0, 0, 0x60, 0, 0, 0]),
+        );
         assert!(t.is_trusted(PHONE));
     }
 
@@ -381,13 +403,27 @@ mod tests {
         // Frames to LAN, broadcast, multicast and link-local addresses name no gateway.
         let mut t = LanDevices::new();
         see(&mut t, PHONE, ROUTER, "192.168.1.23", "192.168.1.50", TCP);
-        see(&mut t, PHONE, ROUTER, "192.168.1.23", "255.255.255.255", TCP);
+        see(
+            &mut t,
+            PHONE,
+            ROUTER,
+            "192.168.1.23",
+            "255.255.255.255",
+            TCP,
+        );
         see(&mut t, PHONE, ROUTER, "192.168.1.23", "224.0.0.251", TCP);
         see(&mut t, PHONE, ROUTER, "192.168.1.23", "169.254.1.1", TCP);
         see(&mut t, ROUTER, PHONE, "192.168.1.1", "192.168.1.23", TCP);
         assert!(t.is_trusted(ROUTER));
         // A group destination MAC is nobody's.
-        see(&mut t, PHONE, [0xff; 6], "192.168.1.23", "93.184.216.34", TCP);
+        see(
+            &mut t,
+            PHONE,
+            [0xff; 6],
+            "192.168.1.23",
+            "93.184.216.34",
+            TCP,
+        );
         assert!(t.is_trusted(PHONE));
     }
 
@@ -411,7 +447,14 @@ mod tests {
         let mut t = LanDevices::new();
         see(&mut t, PHONE, ROUTER, "fe80::1", "fe80::2", NS);
         for i in 0..3 * MAX_PREFIXES {
-            see(&mut t, PHONE, ROUTER, &format!("fd00:0:0:{i:x}::1"), REMOTE, TCP);
+            see(
+                &mut t,
+                PHONE,
+                ROUTER,
+                &format!("fd00:0:0:{i:x}::1"),
+                REMOTE,
+                TCP,
+            );
         }
         assert!(t.is_trusted(PHONE));
     }
@@ -432,7 +475,14 @@ mod tests {
         assert!(!t.is_device_address(Some(past), ip(GLOBAL)));
         // Frames that teach nothing take no room.
         let mut t = LanDevices::new();
-        see(&mut t, STRANGER, PHONE, "93.184.216.34", "192.168.1.23", TCP);
+        see(
+            &mut t,
+            STRANGER,
+            PHONE,
+            "93.184.216.34",
+            "192.168.1.23",
+            TCP,
+        );
         see(&mut t, [0x33; 6], PHONE, "fe80::1", "ff02::1", NS);
         assert!(t.is_empty());
     }

@@ -258,13 +258,10 @@ impl Pipeline {
     ) -> Result<Judged<'_>, packet::Error> {
         let mut found = core::mem::take(&mut self.found);
         found.clear();
-        let inspected = self.inspect_ip(
-            time,
-            (src_mac, dst_mac),
-            ip,
-            from_lan_interface,
-            &mut |f| found.push(f),
-        );
+        let inspected =
+            self.inspect_ip(time, (src_mac, dst_mac), ip, from_lan_interface, &mut |f| {
+                found.push(f)
+            });
         self.found = found;
         Ok(self.decided(inspected?))
     }

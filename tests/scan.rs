@@ -1525,24 +1525,50 @@ fn v6(a: &str) -> std::net::Ipv6Addr {
 
 /// An ICMPv6 message (type, code, a zero checksum: leakguard does not check it, then `body`)
 /// from `src_mac`/`src` to the all-routers or all-nodes group.
-fn icmpv6(cap: &mut common::Capture, src_mac: common::Mac, src: &str, dst: &str, kind: u8, body: &[u8]) {
+fn icmpv6(
+    cap: &mut common::Capture,
+    src_mac: common::Mac,
+    src: &str,
+    dst: &str,
+    kind: u8,
+    body: &[u8],
+) {
     let mut m = vec![kind, 0, 0, 0];
     m.extend_from_slice(body);
     let dst = v6(dst);
     let last = dst.octets();
     let group = [0x33, 0x33, last[12], last[13], last[14], last[15]];
     let p = common::ipv6(v6(src), dst, 58, &m);
-    cap.frame(&common::ethernet(group, src_mac, common::ETHERTYPE_IPV6, &p));
+    cap.frame(&common::ethernet(
+        group,
+        src_mac,
+        common::ETHERTYPE_IPV6,
+        &p,
+    ));
 }
 
 /// A router solicitation from the phone's link-local address.
 fn phone_solicits(cap: &mut common::Capture) {
-    icmpv6(cap, PHONE_MAC, "fe80::a650:46ff:fe12:3456", "ff02::2", 133, &[0; 4]);
+    icmpv6(
+        cap,
+        PHONE_MAC,
+        "fe80::a650:46ff:fe12:3456",
+        "ff02::2",
+        133,
+        &[0; 4],
+    );
 }
 
 /// The router's advertisement (hop limit 64, M/O clear, lifetime 1800 s; no options).
 fn router_advertises(cap: &mut common::Capture) {
-    icmpv6(cap, ROUTER_MAC, "fe80::1", "ff02::1", 134, &[64, 0, 0x07, 0x08, 0, 0, 0, 0, 0, 0, 0, 0]);
+    icmpv6(
+        cap,
+        ROUTER_MAC,
+        "fe80::1",
+        "ff02::1",
+        134,
+        &[64, 0, 0x07, 0x08, 0, 0, 0, 0, 0, 0, 0, 0],
+    );
 }
 
 /// The IMEI leak every case below sends: a JSON POST to the API.
@@ -1601,8 +1627,10 @@ fn global_ipv6_leak_of_a_lan_device_is_found_without_prefixes() {
     let off = scan_with(&dir, Some("[network]\nlearn_ipv6 = false\n"), &pcap);
     off.expect_code(0);
     assert_eq!(off.stdout, "", "{}", off.stderr);
-    // Each trigger alone is enough: the RS, or the IPv4 address (the MAC, not the order, counts:
-    // the solicitation comes after the leak).
+    // Each trigger alone is enough: the RS (the MAC, not the order, counts: the solicitation
+    // comes after the leak), or the IPv4 address. With no advertisement, the router is known by
+    // being where the phone's IPv4 internet traffic goes (else its forwarded frames would make
+    // the server's /64 look like the LAN's, and the leak would be missed).
     let mut late = common::Capture::new(SEED_START);
     late.tcp_request(
         common::Endpoint::new(PHONE_MAC, v6(PHONE_GLOBAL), 58_001),
@@ -1615,6 +1643,12 @@ fn global_ipv6_leak_of_a_lan_device_is_found_without_prefixes() {
     let mut v4 = common::Capture::new(SEED_START);
     v4.dns_lookup(phone(40_001), resolver(), 0x6c01, API_HOST, &[API_IP]);
     v4.tcp_request(
+        phone(40_002),
+        remote(API_IP, 80),
+        b"GET / HTTP/1.1\r\n\r\n",
+        OK_REPLY,
+    );
+    v4.tcp_request(
         common::Endpoint::new(PHONE_MAC, v6(PHONE_GLOBAL), 58_001),
         server,
         &imei_post(),
@@ -1624,7 +1658,10 @@ fn global_ipv6_leak_of_a_lan_device_is_found_without_prefixes() {
     for pcap in [&late, &v4] {
         let run = scan(None, &[pcap]);
         run.expect_code(1);
-        assert_eq!(by_port(&run.findings()).keys().collect::<Vec<_>>(), [&58_001]);
+        assert_eq!(
+            by_port(&run.findings()).keys().collect::<Vec<_>>(),
+            [&58_001]
+        );
     }
 }
 
@@ -1639,7 +1676,14 @@ fn inbound_traffic_from_the_advertising_router_is_not_attributed() {
     let inbound = |advertise: bool| {
         let mut cap = common::Capture::new(SEED_START);
         cap.dns_lookup(phone(40_001), resolver(), 0x6c01, API_HOST, &[API_IP]);
-        icmpv6(&mut cap, ROUTER_MAC, "fe80::1", "ff02::1:ff00:7", 135, &[0; 20]);
+        icmpv6(
+            &mut cap,
+            ROUTER_MAC,
+            "fe80::1",
+            "ff02::1:ff00:7",
+            135,
+            &[0; 20],
+        );
         cap.tcp_request(
             common::Endpoint::new(ROUTER_MAC, v6(SERVER6), 443),
             common::Endpoint::new(TV_MAC, v6(TV_GLOBAL), 58_010),
@@ -1665,7 +1709,12 @@ fn inbound_traffic_from_the_advertising_router_is_not_attributed() {
 
     // The other sign of a router: it is where the LAN's IPv4 internet traffic goes.
     let mut cap = inbound(false);
-    cap.tcp_request(phone(40_002), remote(API_IP, 80), b"GET / HTTP/1.1\r\n\r\n", OK_REPLY);
+    cap.tcp_request(
+        phone(40_002),
+        remote(API_IP, 80),
+        b"GET / HTTP/1.1\r\n\r\n",
+        OK_REPLY,
+    );
     let gateway = dir.write("gateway.pcap", cap.bytes());
     let run = scan(None, &[&gateway]);
     run.expect_code(0);
@@ -1700,5 +1749,8 @@ fn cgnat_sources_are_not_inspected_by_default() {
         pcap.as_os_str(),
     ]);
     run.expect_code(1);
-    assert_eq!(by_port(&run.findings()).keys().collect::<Vec<_>>(), [&58_020]);
+    assert_eq!(
+        by_port(&run.findings()).keys().collect::<Vec<_>>(),
+        [&58_020]
+    );
 }

@@ -24,7 +24,13 @@ fn shipped_file_is_the_default() {
 fn default_lan_is_private_ranges_without_cgnat() {
     let c = Config::default();
     let lan = |a: &str| c.is_lan(a.parse().unwrap());
-    for a in ["192.168.1.2", "10.1.2.3", "172.31.0.1", "fd00::1", "fc00::1"] {
+    for a in [
+        "192.168.1.2",
+        "10.1.2.3",
+        "172.31.0.1",
+        "fd00::1",
+        "fc00::1",
+    ] {
         assert!(lan(a), "{a}");
     }
     for a in [
