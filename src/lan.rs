@@ -88,7 +88,19 @@ impl Seen {
 #[derive(Debug, Default)]
 pub struct LanDevices {
     macs: heapless::FnvIndexMap<[u8; 6], Seen, MAX_MACS>,
+    /// What the last two senders' frames taught (the MAC, host or not, its /64) and the last
+    /// gateway marked: a conversation's frames teach the same again, and learning is
+    /// idempotent, so a repeat is skipped without a lookup (most frames are repeats).
+    last_senders: [Option<([u8; 6], bool, Option<u64>)>; 2],
+    last_gateway: Option<[u8; 6]>,
+    /// The /64s trusted hosts send from (the LAN destinations), kept apart so that judging a
+    /// destination is a scan of a few words; rebuilt when a host's prefixes or trust change.
+    lan_64s: heapless::Vec<u64, MAX_LAN_64S>,
 }
+
+/// LAN /64s kept for destinations: a home LAN has one or two. Past the bound, traffic to the
+/// further ones is judged as leaving the LAN (as without learning).
+pub const MAX_LAN_64S: usize = 16;
 
 /// A global unicast IPv6 address (2000::/3) and its /64.
 fn global_64(ip: IpAddr) -> Option<u64> {
@@ -112,18 +124,20 @@ impl LanDevices {
         LanDevices::default()
     }
 
-    /// Learns from one frame: `src_mac` sent `header`'s packet to `dst_mac`. `is_lan` is the
-    /// configured LAN prefixes.
+    /// Learns from one frame: `src_mac` sent `header`'s packet to `dst_mac`. `src_lan` and
+    /// `dst_lan`: whether its addresses are inside the configured LAN prefixes.
     pub fn observe(
         &mut self,
         src_mac: [u8; 6],
         dst_mac: Option<[u8; 6]>,
         header: &Header<'_>,
-        is_lan: impl Fn(IpAddr) -> bool,
+        src_lan: bool,
+        dst_lan: bool,
     ) {
         if let Some(gw) = dst_mac.filter(|&m| unicast(m) && m != src_mac) {
-            if leaves_the_lan_v4(header.dst, &is_lan) {
+            if self.last_gateway != Some(gw) && !dst_lan && leaves_the_link_v4(header.dst) {
                 self.mark_router(gw);
+                self.last_gateway = Some(gw);
             }
         }
         if !unicast(src_mac) {
@@ -151,26 +165,37 @@ impl LanDevices {
             )),
             _ => None,
         };
-        let host = match header.src {
-            IpAddr::V4(_) => is_lan(header.src) || ports == Some(DHCP_CLIENT),
+        let (host, prefix) = match header.src {
+            IpAddr::V4(_) => (src_lan || ports == Some(DHCP_CLIENT), None),
             IpAddr::V6(a) => {
-                a.segments()[0] & 0xffc0 == 0xfe80
+                let host = a.segments()[0] & 0xffc0 == 0xfe80
                     || icmp == Some(icmpv6::ROUTER_SOLICITATION)
-                    || ports == Some(DHCPV6_CLIENT)
+                    || ports == Some(DHCPV6_CLIENT);
+                let prefix = global_64(header.src).filter(|_| !src_lan);
+                (host, prefix)
             }
         };
-        let prefix = global_64(header.src).filter(|_| !is_lan(header.src));
         if !host && prefix.is_none() {
             return;
         }
+        // The two ends of a conversation between two hosts alternate.
+        let taught = (src_mac, host, prefix);
+        if self.last_senders.contains(&Some(taught)) {
+            return;
+        }
+        self.last_senders = [Some(taught), self.last_senders[0]];
         let Some(seen) = self.entry(src_mac, host) else {
             return;
         };
+        let before = (seen.trusted(), seen.prefixes.len());
         seen.host |= host;
         if let Some(p) = prefix {
             if !seen.prefixes.contains(&p) && seen.prefixes.push(p).is_err() {
                 seen.router = true;
             }
+        }
+        if (seen.trusted(), seen.prefixes.len()) != before {
+            self.rebuild_lan_64s();
         }
     }
 
@@ -187,12 +212,7 @@ impl LanDevices {
 
     /// Whether `ip` is in a /64 some trusted host sends from (a LAN destination).
     pub fn is_lan_prefix(&self, ip: IpAddr) -> bool {
-        let Some(p) = global_64(ip) else {
-            return false;
-        };
-        self.macs
-            .values()
-            .any(|s| s.trusted() && s.prefixes.contains(&p))
+        global_64(ip).is_some_and(|p| self.lan_64s.contains(&p))
     }
 
     /// Whether `mac` is trusted as a host of the LAN.
@@ -212,32 +232,46 @@ impl LanDevices {
     /// Never trusted again (a router, the gateway).
     fn mark_router(&mut self, mac: [u8; 6]) {
         if let Some(seen) = self.entry(mac, true) {
+            let was_trusted = seen.trusted() && !seen.prefixes.is_empty();
             seen.router = true;
+            if was_trusted {
+                self.rebuild_lan_64s();
+            }
+        }
+    }
+
+    fn rebuild_lan_64s(&mut self) {
+        self.lan_64s.clear();
+        let trusted = self.macs.values().filter(|s| s.trusted());
+        for p in trusted.flat_map(|s| s.prefixes.iter()) {
+            if !self.lan_64s.contains(p) && self.lan_64s.push(*p).is_err() {
+                return;
+            }
         }
     }
 
     /// `mac`'s entry; a new one only when `create` and there is room.
     fn entry(&mut self, mac: [u8; 6], create: bool) -> Option<&mut Seen> {
-        if !self.macs.contains_key(&mac) {
-            if !create {
-                return None;
-            }
-            self.macs.insert(mac, Seen::default()).ok()?;
+        if !create || self.macs.len() == MAX_MACS {
+            return self.macs.get_mut(&mac);
         }
-        self.macs.get_mut(&mac)
+        match self.macs.entry(mac) {
+            heapless::Entry::Occupied(e) => Some(e.into_mut()),
+            heapless::Entry::Vacant(e) => e.insert(Seen::default()).ok(),
+        }
     }
 }
 
-/// A unicast IPv4 destination outside the LAN: what only the gateway receives.
-fn leaves_the_lan_v4(dst: IpAddr, is_lan: &impl Fn(IpAddr) -> bool) -> bool {
+/// A unicast IPv4 destination beyond the link (outside the LAN prefixes, the caller checked):
+/// what only the gateway receives.
+fn leaves_the_link_v4(dst: IpAddr) -> bool {
     match dst {
         IpAddr::V4(a) => {
             !(a.is_unspecified()
                 || a.is_broadcast()
                 || a.is_multicast()
                 || a.is_link_local()
-                || a.is_loopback()
-                || is_lan(dst))
+                || a.is_loopback())
         }
         IpAddr::V6(_) => false,
     }
@@ -267,7 +301,13 @@ mod tests {
             proto: l4.0,
             payload: l4.1,
         };
-        t.observe(src, Some(dst), &header, is_lan);
+        t.observe(
+            src,
+            Some(dst),
+            &header,
+            is_lan(header.src),
+            is_lan(header.dst),
+        );
     }
 
     const TCP: (u8, &[u8]) = (6, &[0xc0, 0x00, 0x00, 0x50]);

@@ -11,9 +11,8 @@
 //! leaves the network through the router's resolver too). Replies and inbound traffic are never
 //! leaks; DNS answers to LAN devices are read only to learn destination names.
 //!
-//! Who is a LAN device is decided here, in [`Pipeline::lan_source`] and
-//! [`Pipeline::lan_destination`]: the configured prefixes, and in captures the global IPv6
-//! addresses [`crate::lan`] learned from the devices' MACs.
+//! Who is a LAN device is decided here, in `Pipeline::lan_ends`: the configured prefixes, and
+//! in captures the global IPv6 addresses [`crate::lan`] learned from the devices' MACs.
 
 use std::net::IpAddr;
 use std::rc::Rc;
@@ -292,41 +291,48 @@ impl Pipeline {
     /// first, so that the detector's automaton is rebuilt once, not once per device, and so
     /// that a router is known for one before any of its frames is judged.
     pub fn lan_sender(&mut self, link: u32, frame: &[u8]) -> Option<[u8; 6]> {
+        if !self.config.detect.learn_macs && !self.config.network.learn_ipv6 {
+            return None;
+        }
+        // Without the sender's MAC a frame teaches neither.
         let frame = packet::decode_link(link, frame).ok()?;
+        let mac = frame.src_mac?;
         let header = packet::decode_header(frame.ip?).ok()??;
-        self.observe_lan((frame.src_mac, frame.dst_mac), &header);
+        let (src_lan, dst_lan) = self.lan_ends((Some(mac), frame.dst_mac), &header, false);
         if !self.config.detect.learn_macs {
             return None;
         }
-        let mac = frame.src_mac?;
         let seg = header.segment().ok()??;
-        let dst_lan = self.lan_destination(seg.dst);
         let dns_answer = seg.proto == Proto::Udp && seg.sport == 53 && dst_lan;
-        (self.lan_source(Some(mac), seg.src) && !dns_answer).then_some(mac)
+        (src_lan && !dns_answer).then_some(mac)
     }
 
-    /// Whether `ip`, sent from `mac`, is a LAN device's address: inside the LAN prefixes, or
-    /// a global IPv6 address learned as this MAC's own.
-    pub fn lan_source(&self, mac: Option<[u8; 6]>, ip: IpAddr) -> bool {
-        self.config.is_lan(ip)
-            || (self.config.network.learn_ipv6 && self.lan.is_device_address(mac, ip))
-    }
-
-    /// Whether traffic to `ip` stays in the LAN: the LAN prefixes, the link (multicast,
-    /// link-local), or a /64 a LAN device sends from.
-    pub fn lan_destination(&self, ip: IpAddr) -> bool {
-        self.config.is_lan(ip)
-            || stays_on_the_link(ip)
-            || (self.config.network.learn_ipv6 && self.lan.is_lan_prefix(ip))
-    }
-
-    /// Teaches the LAN table a captured frame (its MACs and headers).
-    fn observe_lan(&mut self, (src_mac, dst_mac): MacPair, header: &packet::Header<'_>) {
-        if let (true, Some(src)) = (self.config.network.learn_ipv6, src_mac) {
-            let config = &self.config;
-            self.lan
-                .observe(src, dst_mac, header, |ip| config.is_lan(ip));
+    /// Whether a packet's source and destination are the LAN's: the source inside the LAN
+    /// prefixes, or a global IPv6 address learned as its MAC's own; the destination inside the
+    /// prefixes, on the link (multicast, link-local), or in a /64 a LAN device sends from. A
+    /// captured frame first teaches the LAN table (its MACs and headers); an NFQUEUE packet
+    /// (`inline`) came from a LAN interface, so its source is the LAN's whatever its address,
+    /// and nothing is learned. The prefixes are looked up once per packet, for both.
+    fn lan_ends(
+        &mut self,
+        macs: MacPair,
+        header: &packet::Header<'_>,
+        inline: bool,
+    ) -> (bool, bool) {
+        let dst_in = self.config.is_lan(header.dst);
+        if inline {
+            return (true, dst_in || stays_on_the_link(header.dst));
         }
+        let src_in = self.config.is_lan(header.src);
+        let learned = self.config.network.learn_ipv6;
+        if let (true, Some(src_mac)) = (learned, macs.0) {
+            self.lan.observe(src_mac, macs.1, header, src_in, dst_in);
+        }
+        let src = src_in || (learned && self.lan.is_device_address(macs.0, header.src));
+        let dst = dst_in
+            || stays_on_the_link(header.dst)
+            || (learned && self.lan.is_lan_prefix(header.dst));
+        (src, dst)
     }
 
     /// The LAN table (what `scan` learned of the devices' IPv6 addresses).
@@ -376,9 +382,7 @@ impl Pipeline {
                 return Err(e);
             }
         };
-        if !from_lan_interface {
-            self.observe_lan(macs, &header);
-        }
+        let (src_lan, dst_lan) = self.lan_ends(macs, &header, from_lan_interface);
         let seg = match header.segment() {
             Ok(Some(seg)) => seg,
             Ok(None) => return Ok(None),
@@ -387,8 +391,6 @@ impl Pipeline {
                 return Err(e);
             }
         };
-        let src_lan = from_lan_interface || self.lan_source(src_mac, seg.src);
-        let dst_lan = self.lan_destination(seg.dst);
 
         // DNS answers to LAN devices name the destinations they will talk to.
         if seg.proto == Proto::Udp && seg.sport == 53 && dst_lan {
