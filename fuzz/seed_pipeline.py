@@ -21,7 +21,7 @@ MAX_LEN = 0x7FFF
 HEADERS = {
     "known": bytes([0x20, 0, 0, 0]),
     "allow": bytes([0x21, 0, 0x02, 0, 0x01, 0x14]),
-    "small": bytes([0x00, 0, 0x08, 0x41]) + bytes.fromhex("a45046123456"),
+    "small": bytes([0x00, 0, 0x08, 0x41]),
 }
 
 

@@ -289,6 +289,19 @@ fn learning_on_the_packet_path_rebuilds_once_a_second() {
     assert_eq!(scan_with(&det, b"x=a4:50:46:12:34:56&"), l);
 }
 
+/// A detector counted as built at a second defers the first MAC learned in that second too.
+#[test]
+fn a_build_time_defers_the_first_rebuild() {
+    let mut det = Detector::new(&test_config());
+    det.set_built_at(100);
+    assert!(det.learn_mac_at(MAC, 100));
+    assert_eq!(det.learned_macs(), 1);
+    assert!(scan_with(&det, b"x=a4:50:46:12:34:56&").is_empty());
+    assert!(!det.learn_mac_at(MAC, 101));
+    let l = vec![h("mac", "learned", "plain", "a4:50:46:12:34:56")];
+    assert_eq!(scan_with(&det, b"x=a4:50:46:12:34:56&"), l);
+}
+
 #[test]
 fn learning_is_bounded() {
     let mut c = test_config();

@@ -1,5 +1,6 @@
 //! Starting `leakguard run --foreground` in a [`Topology`]'s router namespace, collecting its
-//! syslog datagrams, asking it for its status — and the config the tests give it.
+//! syslog datagrams, asking it for its status — and the config the tests (and
+//! benches/inline_vs_none.rs) give it.
 
 use std::fs;
 use std::os::unix::net::UnixDatagram;
@@ -44,6 +45,8 @@ pub struct TestConfig {
     pub unprivileged: bool,
     /// A directory put first in the daemon's PATH (stand-ins for `nft` and friends).
     pub path_first: Option<PathBuf>,
+    /// `[detect] max_flows`; the daemon's default when `None` (the benchmark sets it).
+    pub max_flows: Option<u32>,
 }
 
 impl TestConfig {
@@ -60,6 +63,7 @@ impl TestConfig {
             history_save: 1800,
             unprivileged: false,
             path_first: None,
+            max_flows: None,
         }
     }
 
@@ -87,7 +91,7 @@ lan_interfaces = ["br-lan"]
 
 [detect]
 budget = 4096
-
+{max_flows}
 [firewall]
 table = "{TABLE}"
 queue = {queue}
@@ -123,6 +127,10 @@ save_interval = {save}
             .unwrap_or_else(|| run_dir.join("history.json"))
             .display(),
         save = cfg.history_save,
+        max_flows = cfg
+            .max_flows
+            .map(|n| format!("max_flows = {n}\n"))
+            .unwrap_or_default(),
         extra = cfg.extra,
     )
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Servers and clients for leakguard's network-namespace tests (tests/netns.rs).
+"""Servers and clients for leakguard's network-namespace tests (tests/netns.rs) and the inline
+benchmark (benches/inline_vs_none.rs).
 
 Only ever talks to the addresses the test passes in, which all live in the test's own namespaces.
 Every socket has a timeout: a test must never hang on this script.
@@ -11,6 +12,9 @@ Servers (run in the WAN namespace; each writes READY_FILE once listening):
   sink   PORT DIR READY_FILE  TCP: each connection's bytes go to DIR/sink-<n>.bin; on EOF answers
                               "OK <len> <sha256>\n". Dual-stack.
   udp    PORT DIR READY_FILE  UDP: each datagram appended hex-encoded to DIR/udp.txt, answers "ack".
+  echo   PORT DIR READY_FILE  UDP: answers each datagram with itself, records nothing (benches:
+                              nothing but the round trip is measured).
+  discard PORT DIR READY_FILE UDP: reads and drops every datagram, records nothing (4 MB buffer).
 
 Clients (run in the LAN namespace); print one result word and exit 0 when the exchange completed:
   split  HOST PORT DELAY HEXPIECE...  sends the pieces as separate TCP segments (TCP_NODELAY,
@@ -26,6 +30,15 @@ Clients (run in the LAN namespace); print one result word and exit 0 when the ex
   flood  DST RATE SECONDS IFACE DSTMAC [FLOWS]  UDP frames at RATE packets/s on IFACE, from
                                       FLOWS source ports in turn, ever new flows (see flood()).
                                       Prints ok:sent=<n> errors=<n> seconds=<s> rate=<r>.
+  warm   HOST PORT ADDR...            one datagram to an echo server from each local ADDR (so the
+                                      router knows every address's MAC before anything is timed).
+                                      Prints ok <n> when all answered, only <n> otherwise.
+  latency HOST PORT SRC BASE N        N datagrams to an echo server, the i-th from SRC:BASE+i (a new
+                                      flow each), one at a time, 1 s for each answer, 45 s in all.
+                                      Prints a JSON list of round trips in µs (null: no answer).
+  flows  HOST PORT BASE COUNT ADDR... one small datagram from every (ADDR, BASE..BASE+COUNT-1),
+                                      address-major and paced, 240 s at most. Prints how many
+                                      were sent.
 """
 
 import hashlib
@@ -183,6 +196,24 @@ def serve_udp(port, out_dir, ready_file):
         with open(record, "a") as f:
             f.write(data.hex() + "\n")
         s.sendto(b"ack", peer)
+
+
+def serve_echo(port, out_dir, ready_file):
+    s = dual_stack_socket(socket.SOCK_DGRAM)
+    s.bind(("::", port))
+    ready(ready_file)
+    while True:
+        data, peer = s.recvfrom(65535)
+        s.sendto(data, peer)
+
+
+def serve_discard(port, out_dir, ready_file):
+    s = dual_stack_socket(socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    s.bind(("::", port))
+    ready(ready_file)
+    while True:
+        s.recv(65535)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -441,6 +472,78 @@ def flood(dst, rate, seconds, iface, dst_mac, flows=4096):
     return 0
 
 
+# ---------------------------------------------------------------------------------------------
+# benchmark clients (benches/inline_vs_none.rs)
+
+
+def client_warm(host, port, addrs):
+    answered = 0
+    for addr in addrs:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((addr, 0))
+        s.settimeout(2.0)
+        s.sendto(b"warm", (host, int(port)))
+        try:
+            if s.recv(64) == b"warm":
+                answered += 1
+        except (socket.timeout, TimeoutError):
+            pass
+        s.close()
+    print("ok %d" % answered if answered == len(addrs) else "only %d" % answered)
+    return 0
+
+
+def client_latency(host, port, src, base, n):
+    rtts = []
+    deadline = time.time() + 45
+    for i in range(int(n)):
+        if time.time() > deadline:
+            rtts.append(None)
+            continue
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((src, int(base) + i))
+        s.settimeout(1.0)
+        payload = b"ping %06d" % i
+        t0 = time.perf_counter_ns()
+        s.sendto(payload, (host, int(port)))
+        try:
+            while True:
+                if s.recv(2048) == payload:
+                    rtts.append((time.perf_counter_ns() - t0) / 1000.0)
+                    break
+        except (socket.timeout, TimeoutError):
+            rtts.append(None)
+        s.close()
+    print(json.dumps(rtts))
+    return 0
+
+
+def client_flows(host, port, base, count, addrs):
+    sent = 0
+    payload = b'{"hello":"bench"}'
+    deadline = time.time() + 240
+    for p in range(int(base), int(base) + int(count)):
+        if time.time() > deadline:
+            break
+        for addr in addrs:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((addr, p))
+                s.sendto(payload, (host, int(port)))
+                sent += 1
+            except OSError:
+                time.sleep(0.001)
+            s.close()
+        # Pace: a short pause every 8 ports (8 x len(addrs) datagrams) keeps the daemon's queue
+        # (1024 packets) from overflowing.
+        if p % 8 == 0:
+            time.sleep(0.002)
+    print(sent)
+    return 0
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -452,6 +555,10 @@ def main(argv):
         serve_sink(int(args[0]), args[1], args[2])
     elif cmd == "udp":
         serve_udp(int(args[0]), args[1], args[2])
+    elif cmd == "echo":
+        serve_echo(int(args[0]), args[1], args[2])
+    elif cmd == "discard":
+        serve_discard(int(args[0]), args[1], args[2])
     elif cmd == "split":
         return client_split(args[0], args[1], float(args[2]), [bytes.fromhex(p) for p in args[3:]])
     elif cmd == "upload":
@@ -464,6 +571,12 @@ def main(argv):
         return garbage(args[0], args[1], args[2], args[3], args[4])
     elif cmd == "flood":
         return flood(*args)
+    elif cmd == "warm":
+        return client_warm(args[0], args[1], args[2:])
+    elif cmd == "latency":
+        return client_latency(*args)
+    elif cmd == "flows":
+        return client_flows(args[0], args[1], args[2], args[3], args[4:])
     else:
         print("unknown command %s" % cmd, file=sys.stderr)
         return 2

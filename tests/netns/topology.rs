@@ -1,5 +1,5 @@
-//! Three network namespaces — LAN client, router, WAN servers — built for one test and torn down
-//! by [`Topology`]'s `Drop`, even when the test panics.
+//! Three network namespaces — LAN client, router, WAN servers — built for one test (or one run of
+//! benches/inline_vs_none.rs) and torn down by [`Topology`]'s `Drop`, even when it panics.
 //!
 //! ```text
 //!  LAN ns                 ROUTER ns                               WAN ns
@@ -311,28 +311,8 @@ impl Topology {
                 &format!("--pid-file={pidfile}"),
             ],
         );
-        let wan_dir = self.wan_dir.display().to_string();
         for (name, port) in [("http", HTTP_PORT), ("sink", SINK_PORT), ("udp", UDP_PORT)] {
-            let ready = self.dir.join(format!("{name}.ready"));
-            let (python, tool) = (self.python.clone(), self.tool.clone());
-            self.spawn(
-                &w,
-                name,
-                &[
-                    &python,
-                    &tool,
-                    name,
-                    &port.to_string(),
-                    &wan_dir,
-                    &ready.display().to_string(),
-                ],
-            );
-            let up = poll(Duration::from_secs(10), || ready.exists().then_some(()));
-            assert!(
-                up.is_some(),
-                "topology: the WAN {name} server did not start:\n{}",
-                self.log_of(name)
-            );
+            self.start_server(name, port);
         }
         // dnsmasq answers once bound; wait for it with a real query.
         let answered = poll(Duration::from_secs(10), || {
@@ -344,6 +324,32 @@ impl Topology {
             "topology: dnsmasq does not answer on {ROUTER_LAN_IP}:\n{}\n{}",
             self.log_of("dnsmasq"),
             fs::read_to_string(&self.dnsmasq_log).unwrap_or_default()
+        );
+    }
+
+    /// Starts tests/netns/tool.py's server `name` (`http`, `sink`, `udp`, `echo`, `discard`) on
+    /// `port` in the WAN namespace and waits until it listens; killed on drop.
+    pub fn start_server(&mut self, name: &str, port: u16) {
+        let ready = self.dir.join(format!("{name}.ready"));
+        let (python, tool) = (self.python.clone(), self.tool.clone());
+        let (wan, wan_dir) = (self.wan.clone(), self.wan_dir.display().to_string());
+        self.spawn(
+            &wan,
+            name,
+            &[
+                &python,
+                &tool,
+                name,
+                &port.to_string(),
+                &wan_dir,
+                &ready.display().to_string(),
+            ],
+        );
+        let up = poll(Duration::from_secs(10), || ready.exists().then_some(()));
+        assert!(
+            up.is_some(),
+            "topology: the WAN {name} server did not start:\n{}",
+            self.log_of(name)
         );
     }
 
