@@ -84,6 +84,9 @@ impl Seen {
     }
 }
 
+/// What one frame taught about its sender: the MAC, whether it sent as a host, its /64.
+type Taught = ([u8; 6], bool, Option<u64>);
+
 /// The table: MACs and what their frames showed.
 #[derive(Debug, Default)]
 pub struct LanDevices {
@@ -91,7 +94,7 @@ pub struct LanDevices {
     /// What the last two senders' frames taught (the MAC, host or not, its /64) and the last
     /// gateway marked: a conversation's frames teach the same again, and learning is
     /// idempotent, so a repeat is skipped without a lookup (most frames are repeats).
-    last_senders: [Option<([u8; 6], bool, Option<u64>)>; 2],
+    last_senders: [Option<Taught>; 2],
     last_gateway: Option<[u8; 6]>,
     /// The /64s trusted hosts send from (the LAN destinations), kept apart so that judging a
     /// destination is a scan of a few words; rebuilt when a host's prefixes or trust change.
