@@ -10,7 +10,8 @@
 //! 1024 MACs (each rebuilds the automaton).
 //!
 //! `LEAKGUARD_BENCH_MB=2` shrinks the input and `LEAKGUARD_BENCH_ONLY=no|32` runs one detector
-//! (for `valgrind --tool=callgrind`); the figures in BENCHMARKS.md use the defaults.
+//! and skips the learning timings (for `valgrind --tool=callgrind`, under which 1024 rebuilds of
+//! the automaton take the better part of an hour); the figures in BENCHMARKS.md use the defaults.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -101,6 +102,9 @@ fn main() {
     }
     let line: Vec<String> = ratios.iter().map(|(n, r)| format!("{n} {r:.2}")).collect();
     println!("ratios side by side: {}", line.join(", "));
+    if only.is_some() {
+        return;
+    }
 
     // What learning costs: each learned MAC rebuilds the automaton. Up to the default bound
     // (`detect.max_learned_macs`, 1024), timed in steps.

@@ -22,7 +22,9 @@
 //! Known and learned values of 48 bits or more are found with no boundary (glued to model
 //! names, file names, a UUID's node field), and in binary forms (BCD/TBCD digits, a MAC's six
 //! bytes: see [`binary`]); glued hex or base64 digests are looked up at every offset behind a
-//! two-byte prefix bitmap, so benign runs cost a bit test per offset.
+//! prefix bitmap (the first two bytes; for base64, the 12 bits of the first two characters), so
+//! benign runs cost a bit test per offset, and glued hex only in runs with a stretch of 32 hex
+//! digits.
 
 #![deny(unsafe_code)]
 

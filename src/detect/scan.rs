@@ -132,30 +132,6 @@ fn hex_stretches(run: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     })
 }
 
-/// The first `needle` in `hay`, a machine word at a time (`%` search runs over every
-/// window, and the standard library's fast `memchr` is not public).
-fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
-    const W: usize = core::mem::size_of::<usize>();
-    const LO: usize = usize::MAX / 255;
-    const HI: usize = LO << 7;
-    let pattern = LO * usize::from(needle);
-    let mut chunks = hay.chunks_exact(W);
-    let mut base = 0;
-    for c in &mut chunks {
-        let mut word = [0u8; W];
-        word.copy_from_slice(c);
-        let x = usize::from_ne_bytes(word) ^ pattern;
-        if x.wrapping_sub(LO) & !x & HI != 0 {
-            break;
-        }
-        base += W;
-    }
-    tail(hay, base)
-        .iter()
-        .position(|&b| b == needle)
-        .map(|k| base + k)
-}
-
 /// A keyed value that is hex of ASCII digits (an optional `+` first: `2b`), 14 to 48 hex
 /// characters, not followed by more alphanumerics: decoded into `out`, its length returned.
 /// Every other character of it is `3`, which a number written in decimal is not by chance.
@@ -183,6 +159,70 @@ fn hex_ascii_value(buf: &[u8], v: usize, out: &mut [u8; 24]) -> Option<usize> {
 
 fn is_hex(b: u8) -> bool {
     b.is_ascii_hexdigit()
+}
+
+/// Whether `run` has a stretch of `n` (> 0) or more hex digits (see [`hex_stretches`], which
+/// finds them once this says there are some).
+///
+/// The candidate `s..s + n` is read from its end back: the last byte that is not a hex digit
+/// rules out every stretch starting at or before it, so in base64 text (a third of its
+/// characters are hex digits) each step skips most of `n` bytes.
+fn has_hex_stretch(run: &[u8], n: usize) -> bool {
+    let mut s = 0;
+    while let Some(w) = run.get(s..s + n) {
+        match w.iter().rposition(|&b| class(b) & (DIG | HEXL) == 0) {
+            Some(k) => s += k + 1,
+            None => return true,
+        }
+    }
+    false
+}
+
+/// The first maximal run `(start, end)` of [`MIN_RUN`] or more run bytes starting at or after
+/// `s`, where `s` is 0 or follows a byte that is not a run byte.
+///
+/// This is the per-byte cost of the detector beyond the automaton, so it skips: a run of
+/// `MIN_RUN` or more bytes starting at or after `s` must cover `s + MIN_RUN - 1`, so only that
+/// byte is probed; when it is not a run byte, `MIN_RUN` bytes are skipped at once. (MAC-shaped
+/// text needs no run: known and learned MACs are automaton patterns.)
+///
+/// Text is mostly words, which are run bytes too, so the probe usually lands in one. Its run
+/// starts at `a`; to be long enough it must also cover `a + MIN_RUN - 1`, so the bytes after
+/// the probe up to there are looked at from that end back: the last non-run byte among them
+/// ends every run of interest starting at or before it, and the search goes on after it without
+/// reading the word forward (nor handing a short run to `run_end`). Only a run that covers
+/// `a + MIN_RUN - 1` is read to its end.
+fn next_run(buf: &[u8], mut s: usize) -> Option<(usize, usize)> {
+    let n = buf.len();
+    let run = |b: u8| class(b) != 0;
+    loop {
+        let probe = s + MIN_RUN - 1;
+        if !run(*buf.get(probe)?) {
+            s = probe + 1;
+            continue;
+        }
+        let a = span(buf, s, probe)
+            .iter()
+            .rposition(|&c| !run(c))
+            .map_or(s, |k| s + k + 1);
+        // The bytes after the probe that a run from `a` must cover (none when a == s).
+        let need = a + MIN_RUN;
+        if let Some(k) = span(buf, probe + 1, need.min(n))
+            .iter()
+            .rposition(|&c| !run(c))
+        {
+            s = probe + 1 + k + 1;
+            continue;
+        }
+        if need > n {
+            return None;
+        }
+        let e = tail(buf, need)
+            .iter()
+            .position(|&c| !run(c))
+            .map_or(n, |k| need + k);
+        return Some((a, e));
+    }
 }
 
 /// The first two bytes that base64 text at the start of `s` decodes to (three characters).
@@ -303,11 +343,13 @@ impl Detector {
     /// forms, nothing structural (no key context in binary data).
     fn scan_bytes(&self, buf: &[u8], enc: Encoding, cx: &mut Cx) {
         let prefix = &self.literal_prefix;
-        let maybe = buf.windows(2).any(|w| {
-            let Some(&pair) = w.first_chunk::<2>() else {
-                return false;
-            };
-            let i = usize::from(u16::from_be_bytes(pair));
+        // Each pair of neighbouring bytes in turn, the previous byte kept in a register (most
+        // decoded tokens are random bytes: this loop runs on all of them).
+        let mut bytes = buf.iter();
+        let mut pair = bytes.next().map_or(0, |&b| u16::from(b));
+        let maybe = bytes.any(|&b| {
+            pair = pair << 8 | u16::from(b);
+            let i = usize::from(pair);
             prefix.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
         });
         if maybe {
@@ -669,7 +711,8 @@ impl Detector {
         let delim = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'\'' | b'<' | b'>');
         let n = buf.len();
         let mut pos = 0;
-        while let Some(k) = find_byte(tail(buf, pos), b'%').map(|k| pos + k) {
+        // `memchr` looks a vector at a time: most windows have no `%` at all.
+        while let Some(k) = memchr::memchr(b'%', tail(buf, pos)).map(|k| pos + k) {
             let escape = buf.get(k + 1).is_some_and(|&h| is_hex(h))
                 && buf.get(k + 2).is_some_and(|&h| is_hex(h));
             if !escape {
@@ -687,34 +730,13 @@ impl Detector {
         }
     }
 
-    /// The run pass: finds the runs of hex/base64 characters long enough to matter and hands
-    /// them to [`Self::run_end`].
-    ///
-    /// This loop is the per-byte cost of the detector beyond the automaton, so it skips: a run
-    /// of [`MIN_RUN`] or more bytes starting at or after `s` must cover `s + MIN_RUN - 1`, so
-    /// only that byte is probed; when it is not a run byte, `MIN_RUN` bytes are skipped at once.
-    /// (MAC-shaped text needs no run: known and learned MACs are automaton patterns.)
+    /// The run pass: finds the runs of hex/base64 characters long enough to matter
+    /// ([`next_run`]) and hands them to [`Self::run_end`], going on where that says (after the
+    /// lines of a wrapped run).
     fn runs(&self, buf: &[u8], enc: Encoding, origin: Origin, levels: &mut [Vec<u8>], cx: &mut Cx) {
-        let n = buf.len();
-        let run = |b: u8| class(b) != 0;
-        // Invariant: s == 0 or buf[s - 1] is not a run byte.
         let mut s = 0;
-        while let Some(&b) = buf.get(s + MIN_RUN - 1) {
-            let probe = s + MIN_RUN - 1;
-            if !run(b) {
-                s = probe + 1;
-                continue;
-            }
-            let a = span(buf, s, probe)
-                .iter()
-                .rposition(|&c| !run(c))
-                .map_or(s, |k| s + k + 1);
-            let e = tail(buf, probe)
-                .iter()
-                .position(|&c| !run(c))
-                .map_or(n, |k| probe + k);
-            let end = self.run_end(buf, a, e, enc, origin, levels, cx);
-            s = end + 1;
+        while let Some((a, e)) = next_run(buf, s) {
+            s = self.run_end(buf, a, e, enc, origin, levels, cx) + 1;
         }
     }
 
@@ -722,6 +744,12 @@ impl Detector {
     /// (returns true: nothing more to decode), else glued anywhere inside it (a digest as one
     /// `/`-separated segment of a User-Agent, after a prefix): every offset of a hex stretch
     /// and of the run (base64) whose first two bytes start a digest is decoded and looked up.
+    ///
+    /// Every run of 16 bytes or more comes here, and nearly none holds a digest, so each search
+    /// is gated on what is cheap to know first: glued hex only in a run with a stretch of 32 hex
+    /// digits (a cookie or token of mixed base64 has none), glued base64 only at offsets whose
+    /// first two characters hold a digest's first 12 bits ([`Digests::b64_maybe`]: two table
+    /// reads, where decoding the offset's first bytes took a dozen steps).
     fn digests_in_run(
         &self,
         run: &[u8],
@@ -741,7 +769,12 @@ impl Detector {
             return true;
         }
         // Glued: hex stretches of a digest's length or more.
-        for (i, j) in hex_stretches(run) {
+        let hex_32 = match all_hex {
+            // The whole run is the one stretch: a digest's length was looked up above.
+            true => len >= 32 && !matches!(len, 32 | 40 | 64),
+            false => has_hex_stretch(run, 32),
+        };
+        for (i, j) in hex_stretches(if hex_32 { run } else { &[] }) {
             if j - i >= 32 && !(i == 0 && j == len && matches!(len, 32 | 40 | 64)) {
                 for off in i..=j - 32 {
                     let (Some(a), Some(b)) = (hex_pair(run, off), hex_pair(run, off + 2)) else {
@@ -770,6 +803,12 @@ impl Detector {
         // Glued base64 digests (22, 27 or 43 characters) at any offset.
         if or & !(DIG | HEXL) != 0 && len > 22 {
             for off in 0..=len - 22 {
+                let (Some(&c0), Some(&c1)) = (run.get(off), run.get(off + 1)) else {
+                    continue;
+                };
+                if !self.digests.b64_maybe(c0, c1) {
+                    continue;
+                }
                 let Some(first) = b64_prefix(tail(run, off)) else {
                     continue;
                 };
@@ -798,7 +837,15 @@ impl Detector {
     }
 
     /// A digest in hex text of exactly its length: reports it, returns whether it was one.
+    ///
+    /// Most whole runs of 32, 40 or 64 hex digits are request ids and tokens: the first two
+    /// bytes are checked against the digests' prefix bitmap before the run is decoded whole and
+    /// hashed into the map.
     fn digest_hex(&self, text: &[u8], enc: Encoding, origin: Origin, cx: &mut Cx) -> bool {
+        match (hex_pair(text, 0), hex_pair(text, 2)) {
+            (Some(a), Some(b)) if self.digests.maybe([a, b]) => {}
+            _ => return false,
+        }
         let mut raw = [0u8; 32];
         match hex_decode(text, &mut raw) {
             Some(n) if n * 2 == text.len() => {
@@ -808,7 +855,8 @@ impl Detector {
         }
     }
 
-    /// A digest in base64 text of exactly its length (unpadded).
+    /// A digest in base64 text of exactly its length (unpadded); behind the 12-bit prefix
+    /// bitmap like [`Self::digest_hex`].
     fn digest_b64(&self, text: &[u8], enc: Encoding, origin: Origin, cx: &mut Cx) -> bool {
         let want = match text.len() {
             22 => 16,
@@ -816,6 +864,10 @@ impl Detector {
             43 => 32,
             _ => return false,
         };
+        match (text.first(), text.get(1)) {
+            (Some(&c0), Some(&c1)) if self.digests.b64_maybe(c0, c1) => {}
+            _ => return false,
+        }
         let mut raw = [0u8; 33];
         let n = b64_decode(text, &mut raw);
         n == want && self.digest_found(head(&raw, n), Some(Layer::Base64), enc, origin, cx)
@@ -995,14 +1047,99 @@ impl Detector {
 mod tests {
     use super::*;
 
-    #[test]
-    fn find_byte_finds_the_first() {
-        let hay = b"abcdefghijklmnop%qrstuvwxyz%";
-        for s in 0..hay.len() {
-            let want = hay[s..].iter().position(|&b| b == b'%');
-            assert_eq!(find_byte(&hay[s..], b'%'), want, "{s}");
+    /// The maximal runs of `MIN_RUN` or more run bytes, one byte at a time.
+    fn runs_naive(buf: &[u8]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < buf.len() {
+            if class(buf[i]) == 0 {
+                i += 1;
+                continue;
+            }
+            let j = buf[i..]
+                .iter()
+                .position(|&c| class(c) == 0)
+                .map_or(buf.len(), |k| i + k);
+            if j - i >= MIN_RUN {
+                out.push((i, j));
+            }
+            i = j;
         }
-        assert_eq!(find_byte(b"", b'%'), None);
-        assert_eq!(find_byte(&[0x80, 0xa5, 0x25], b'%'), Some(2));
+        out
+    }
+
+    fn runs_skipping(buf: &[u8]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let mut s = 0;
+        while let Some((a, e)) = next_run(buf, s) {
+            out.push((a, e));
+            s = e + 1;
+        }
+        out
+    }
+
+    /// The skipping search finds exactly the runs a byte-by-byte one does: words and runs of
+    /// every length around `MIN_RUN`, at every offset, in many mixes (xorshift, seeded).
+    #[test]
+    fn next_run_finds_every_run() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for case in 0..4000 {
+            let mut buf = Vec::new();
+            while buf.len() < 200 {
+                let r = next();
+                // Runs of 1..40 bytes, most near MIN_RUN, between separators of 1..3 bytes.
+                let len = match r % 4 {
+                    0 => 1 + (r >> 8) as usize % 8,
+                    1 => MIN_RUN - 2 + (r >> 8) as usize % 5,
+                    _ => 1 + (r >> 8) as usize % 40,
+                };
+                for k in 0..len {
+                    buf.push(b"aZ09+/-_fF"[(k + (r >> 16) as usize) % 10]);
+                }
+                for _ in 0..1 + (r >> 24) % 3 {
+                    buf.push(b" .:=\n\"%,\x80\x00"[(r >> 32) as usize % 10]);
+                }
+            }
+            let start = case % 7;
+            let buf = &buf[start..];
+            assert_eq!(runs_skipping(buf), runs_naive(buf), "{buf:?}");
+        }
+        assert_eq!(runs_skipping(b""), vec![]);
+        assert_eq!(runs_skipping(&[b'a'; 15]), vec![]);
+        assert_eq!(runs_skipping(&[b'a'; 16]), vec![(0, 16)]);
+    }
+
+    /// The skipping stretch test answers as counting each byte does.
+    #[test]
+    fn hex_stretch_of_every_length() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 80) as usize;
+            // Mostly hex digits, a non-hex byte now and then.
+            let run: Vec<u8> = (0..len)
+                .map(|i| match (x >> (i % 60)) % 23 {
+                    0 => b'z',
+                    1 => b'/',
+                    k => b"0123456789abcdefABCDEF"[k as usize % 22],
+                })
+                .collect();
+            for n in [1, 8, 32] {
+                let longest = run
+                    .split(|&b| !b.is_ascii_hexdigit())
+                    .map(<[u8]>::len)
+                    .max()
+                    .unwrap_or(0);
+                assert_eq!(has_hex_stretch(&run, n), longest >= n, "{run:?} {n}");
+            }
+        }
     }
 }
