@@ -51,7 +51,7 @@ def main():
     print(f"corpus: {corpus}: {len(files)} captures, {size:.1f} MB")
     suricata = shutil.which("suricata")
     if not suricata:
-        print("suricata not installed (see DEVELOPERS.md: bookworm-backports); measuring leakguard only")
+        print("suricata not installed (Debian: apt-get install -t bookworm-backports suricata); measuring leakguard only")
     rules = os.path.join(HERE, "suricata", "leak.rules")
     rows = {"leakguard": [], "suricata": []}
     for run in range(args.runs):

@@ -11,6 +11,8 @@
 //!
 //! * [`source`] reads capture files; [`netlink`] talks to the kernel (NFQUEUE, conntrack, NFLOG).
 //! * [`packet`] decodes link → IP → TCP/UDP as checked zero-copy views over the caller's bytes.
+//! * [`lan`] learns which global IPv6 addresses in a capture are the LAN devices' own, from
+//!   their MACs.
 //! * [`flow`] keeps a bounded table of flows, puts TCP segments in order and spends each flow's
 //!   inspection budget.
 //! * [`detect`] recognises identifiers however they are dressed up (known values, learned MACs,
@@ -41,6 +43,8 @@ pub mod firewall;
 pub mod flow;
 pub mod history;
 pub mod kinds;
+#[deny(clippy::string_slice, clippy::indexing_slicing)]
+pub mod lan;
 #[deny(clippy::string_slice, clippy::indexing_slicing)]
 pub mod leases;
 #[deny(clippy::string_slice, clippy::indexing_slicing)]

@@ -280,9 +280,9 @@ fn add_stats(totals: &mut Stats, s: Stats) {
     totals.allowed += s.allowed;
 }
 
-/// The MACs of the LAN devices sending in one capture (see `Pipeline::lan_sender`), up to
-/// where it is damaged.
-fn lan_senders(pipeline: &Pipeline, path: &Path, found: &mut dyn FnMut([u8; 6])) {
+/// The MACs of the LAN devices sending in one capture (see `Pipeline::lan_sender`, which also
+/// learns the devices' IPv6 addresses), up to where it is damaged.
+fn lan_senders(pipeline: &mut Pipeline, path: &Path, found: &mut dyn FnMut([u8; 6])) {
     let Ok(file) = File::open(path) else {
         return;
     };

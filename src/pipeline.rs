@@ -10,6 +10,9 @@
 //! outside the LAN prefixes, and DNS queries from LAN devices to any resolver (the queried name
 //! leaves the network through the router's resolver too). Replies and inbound traffic are never
 //! leaks; DNS answers to LAN devices are read only to learn destination names.
+//!
+//! Who is a LAN device is decided here, in `Pipeline::lan_ends`: the configured prefixes, and
+//! in captures the global IPv6 addresses [`crate::lan`] learned from the devices' MACs.
 
 use std::net::IpAddr;
 use std::rc::Rc;
@@ -19,6 +22,7 @@ use crate::decision::{self, Decision, FlowKind, Inspection, Policy, Target};
 use crate::detect::{Detector, Scratch};
 use crate::finding::{Finding, Hit, Kind, KindSet, Timestamp};
 use crate::flow::{FlowFacts, FlowKey, FlowTable, NameTag};
+use crate::lan::LanDevices;
 use crate::leases::Leases;
 use crate::names::NameCache;
 use crate::packet::{self, dns, http, tls, Proto, Segment};
@@ -71,6 +75,8 @@ pub struct Pipeline {
     flows: FlowTable,
     names: NameCache,
     leases: Option<Leases>,
+    /// The LAN devices' global IPv6 addresses, learned from captured frames.
+    lan: LanDevices,
     scratch: Scratch,
     dns_name: heapless::String<256>,
     /// What was reported for recent DNS queries (see `inspect_dns_query`).
@@ -109,6 +115,7 @@ impl Pipeline {
             flows,
             names,
             leases,
+            lan: LanDevices::new(),
             scratch: Scratch::new(),
             dns_name: heapless::String::new(),
             recent_queries: heapless::Deque::new(),
@@ -202,7 +209,7 @@ impl Pipeline {
             }
         };
         match frame.ip {
-            Some(ip) => self.judge(time, frame.src_mac, ip, false),
+            Some(ip) => self.judge(time, frame.src_mac, frame.dst_mac, ip, false),
             None => {
                 self.found.clear();
                 Ok(self.decided(None))
@@ -237,21 +244,23 @@ impl Pipeline {
     ) -> Result<Judged<'_>, packet::Error> {
         self.stats.packets += 1;
         self.note = FlowNote::default();
-        self.judge(time, src_mac, ip, true)
+        self.judge(time, src_mac, None, ip, true)
     }
 
     fn judge(
         &mut self,
         time: Timestamp,
         src_mac: Option<[u8; 6]>,
+        dst_mac: Option<[u8; 6]>,
         ip: &[u8],
         from_lan_interface: bool,
     ) -> Result<Judged<'_>, packet::Error> {
         let mut found = core::mem::take(&mut self.found);
         found.clear();
-        let inspected = self.inspect_ip(time, src_mac, ip, from_lan_interface, &mut |f| {
-            found.push(f)
-        });
+        let inspected =
+            self.inspect_ip(time, (src_mac, dst_mac), ip, from_lan_interface, &mut |f| {
+                found.push(f)
+            });
         self.found = found;
         Ok(self.decided(inspected?))
     }
@@ -276,19 +285,59 @@ impl Pipeline {
         }
     }
 
-    /// The MAC this captured frame would teach the detector (a LAN device's own frame; see
+    /// Learns what this captured frame tells about the LAN's devices (see [`crate::lan`]) and
+    /// returns the MAC it would teach the detector (a LAN device's own frame; see
     /// `inspect_ip`), without inspecting it: `scan` learns every LAN device of its captures
-    /// first, so that the detector's automaton is rebuilt once, not once per device.
-    pub fn lan_sender(&self, link: u32, frame: &[u8]) -> Option<[u8; 6]> {
+    /// first, so that the detector's automaton is rebuilt once, not once per device, and so
+    /// that a router is known for one before any of its frames is judged.
+    pub fn lan_sender(&mut self, link: u32, frame: &[u8]) -> Option<[u8; 6]> {
+        if !self.config.detect.learn_macs && !self.config.network.learn_ipv6 {
+            return None;
+        }
+        // Without the sender's MAC a frame teaches neither.
+        let frame = packet::decode_link(link, frame).ok()?;
+        let mac = frame.src_mac?;
+        let header = packet::decode_header(frame.ip?).ok()??;
+        let (src_lan, dst_lan) = self.lan_ends((Some(mac), frame.dst_mac), &header, false);
         if !self.config.detect.learn_macs {
             return None;
         }
-        let frame = packet::decode_link(link, frame).ok()?;
-        let mac = frame.src_mac?;
-        let seg = packet::decode_ip(frame.ip?).ok()??;
-        let dst_lan = self.config.is_lan(seg.dst) || stays_on_the_link(seg.dst);
+        let seg = header.segment().ok()??;
         let dns_answer = seg.proto == Proto::Udp && seg.sport == 53 && dst_lan;
-        (self.config.is_lan(seg.src) && !dns_answer).then_some(mac)
+        (src_lan && !dns_answer).then_some(mac)
+    }
+
+    /// Whether a packet's source and destination are the LAN's: the source inside the LAN
+    /// prefixes, or a global IPv6 address learned as its MAC's own; the destination inside the
+    /// prefixes, on the link (multicast, link-local), or in a /64 a LAN device sends from. A
+    /// captured frame first teaches the LAN table (its MACs and headers); an NFQUEUE packet
+    /// (`inline`) came from a LAN interface, so its source is the LAN's whatever its address,
+    /// and nothing is learned. The prefixes are looked up once per packet, for both.
+    fn lan_ends(
+        &mut self,
+        macs: MacPair,
+        header: &packet::Header<'_>,
+        inline: bool,
+    ) -> (bool, bool) {
+        let dst_in = self.config.is_lan(header.dst);
+        if inline {
+            return (true, dst_in || stays_on_the_link(header.dst));
+        }
+        let src_in = self.config.is_lan(header.src);
+        let learned = self.config.network.learn_ipv6;
+        if let (true, Some(src_mac)) = (learned, macs.0) {
+            self.lan.observe(src_mac, macs.1, header, src_in, dst_in);
+        }
+        let src = src_in || (learned && self.lan.is_device_address(macs.0, header.src));
+        let dst = dst_in
+            || stays_on_the_link(header.dst)
+            || (learned && self.lan.is_lan_prefix(header.dst));
+        (src, dst)
+    }
+
+    /// The LAN table (what `scan` learned of the devices' IPv6 addresses).
+    pub fn lan(&self) -> &LanDevices {
+        &self.lan
     }
 
     /// Learns these LAN devices' MACs at once (one rebuild of the detector's automaton).
@@ -314,15 +363,27 @@ impl Pipeline {
         self.flows.remove(key)
     }
 
+    /// `from_lan_interface`: an NFQUEUE packet (every sender is a LAN device); otherwise a
+    /// captured frame, which also teaches the LAN table.
     fn inspect_ip(
         &mut self,
         time: Timestamp,
-        src_mac: Option<[u8; 6]>,
+        macs: MacPair,
         ip: &[u8],
         from_lan_interface: bool,
         out: &mut dyn FnMut(Finding),
     ) -> Result<Inspected, packet::Error> {
-        let seg = match packet::decode_ip(ip) {
+        let src_mac = macs.0;
+        let header = match packet::decode_header(ip) {
+            Ok(Some(header)) => header,
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                self.stats.undecodable += 1;
+                return Err(e);
+            }
+        };
+        let (src_lan, dst_lan) = self.lan_ends(macs, &header, from_lan_interface);
+        let seg = match header.segment() {
             Ok(Some(seg)) => seg,
             Ok(None) => return Ok(None),
             Err(e) => {
@@ -330,8 +391,6 @@ impl Pipeline {
                 return Err(e);
             }
         };
-        let src_lan = from_lan_interface || self.config.is_lan(seg.src);
-        let dst_lan = self.config.is_lan(seg.dst) || stays_on_the_link(seg.dst);
 
         // DNS answers to LAN devices name the destinations they will talk to.
         if seg.proto == Proto::Udp && seg.sport == 53 && dst_lan {
@@ -567,6 +626,9 @@ impl Pipeline {
 
 /// Multicast, broadcast and link-local destinations never leave the network (mDNS, SSDP, DHCP),
 /// whatever the LAN prefixes say.
+/// A frame's source and destination MACs, when its link has them.
+type MacPair = (Option<[u8; 6]>, Option<[u8; 6]>);
+
 fn stays_on_the_link(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(a) => a.is_multicast() || a.is_broadcast() || a.is_link_local(),

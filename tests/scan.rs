@@ -1505,3 +1505,252 @@ fn wifi_and_nflog_captures_are_scanned() {
         }
     }
 }
+
+// Who is a LAN device in a capture with no prefix configured: the home network's devices have
+// global IPv6 addresses from the ISP's prefix, outside every default prefix (see src/lan.rs).
+
+/// A TV on the LAN that only ever sends from its global address (no IPv4, no link-local).
+const TV_MAC: common::Mac = [0x02, 0x54, 0x56, 0x00, 0x00, 0x07];
+/// A MAC never seen as a LAN host.
+const STRANGER_MAC: common::Mac = [0x02, 0x99, 0x00, 0x00, 0x00, 0x07];
+/// The phone's and the TV's global addresses, in the LAN's /64 of the ISP's prefix.
+const PHONE_GLOBAL: &str = "2001:db8:1:2:a650:46ff:fe12:3456";
+const TV_GLOBAL: &str = "2001:db8:1:2::7";
+/// A server on the internet.
+const SERVER6: &str = "2001:db8:ffff::80";
+
+fn v6(a: &str) -> std::net::Ipv6Addr {
+    a.parse().unwrap()
+}
+
+/// An ICMPv6 message (type, code, a zero checksum: leakguard does not check it, then `body`)
+/// from `src_mac`/`src` to the all-routers or all-nodes group.
+fn icmpv6(
+    cap: &mut common::Capture,
+    src_mac: common::Mac,
+    src: &str,
+    dst: &str,
+    kind: u8,
+    body: &[u8],
+) {
+    let mut m = vec![kind, 0, 0, 0];
+    m.extend_from_slice(body);
+    let dst = v6(dst);
+    let last = dst.octets();
+    let group = [0x33, 0x33, last[12], last[13], last[14], last[15]];
+    let p = common::ipv6(v6(src), dst, 58, &m);
+    cap.frame(&common::ethernet(
+        group,
+        src_mac,
+        common::ETHERTYPE_IPV6,
+        &p,
+    ));
+}
+
+/// A router solicitation from the phone's link-local address.
+fn phone_solicits(cap: &mut common::Capture) {
+    icmpv6(
+        cap,
+        PHONE_MAC,
+        "fe80::a650:46ff:fe12:3456",
+        "ff02::2",
+        133,
+        &[0; 4],
+    );
+}
+
+/// The router's advertisement (hop limit 64, M/O clear, lifetime 1800 s; no options).
+fn router_advertises(cap: &mut common::Capture) {
+    icmpv6(
+        cap,
+        ROUTER_MAC,
+        "fe80::1",
+        "ff02::1",
+        134,
+        &[64, 0, 0x07, 0x08, 0, 0, 0, 0, 0, 0, 0, 0],
+    );
+}
+
+/// The IMEI leak every case below sends: a JSON POST to the API.
+fn imei_post() -> Vec<u8> {
+    http(
+        "POST",
+        "/v1/register",
+        "Content-Type: application/json\r\n",
+        format!("{{\"imei\":\"{IMEI1}\"}}").as_bytes(),
+    )
+}
+
+fn scan_with(dir: &TempDir, toml: Option<&str>, pcap: &Path) -> Run {
+    let config = toml.map(|t| dir.write("leakguard.toml", t.as_bytes()));
+    scan(config.as_deref(), &[pcap])
+}
+
+/// A home capture: the phone resolves a name over IPv4 through the router and solicits a
+/// router; then the same IMEI POST to a server on the internet is sent from the phone's global
+/// address (port 58_001) and from a MAC never seen as a LAN host (port 58_002), with an address
+/// in the same /64. Only the phone's is a leak, and it is found with no configuration at all.
+#[test]
+fn global_ipv6_leak_of_a_lan_device_is_found_without_prefixes() {
+    let dir = TempDir::new("lan6");
+    let mut cap = common::Capture::new(SEED_START);
+    cap.dns_lookup(phone(40_001), resolver(), 0x6c01, API_HOST, &[API_IP]);
+    phone_solicits(&mut cap);
+    router_advertises(&mut cap);
+    let server = remote(v6(SERVER6), 80);
+    cap.tcp_request(
+        common::Endpoint::new(PHONE_MAC, v6(PHONE_GLOBAL), 58_001),
+        server,
+        &imei_post(),
+        OK_REPLY,
+    );
+    cap.tcp_request(
+        common::Endpoint::new(STRANGER_MAC, v6("2001:db8:1:2::99"), 58_002),
+        server,
+        &imei_post(),
+        OK_REPLY,
+    );
+    let pcap = dir.write("home.pcap", cap.bytes());
+
+    let run = scan(None, &[&pcap]);
+    run.expect_code(1);
+    let findings = run.findings();
+    assert_eq!(findings.len(), 1, "{}", run.stdout);
+    let f = &findings[0];
+    assert_eq!(key(f), k("imei", "pattern", "plain", IMEI1));
+    assert_eq!(f["sport"], 58_001, "{f}");
+    assert_eq!(f["src"], PHONE_GLOBAL, "{f}");
+    assert_eq!(f["dst"], SERVER6, "{f}");
+    assert_eq!(f["device"]["mac"], masked(PHONE_MAC_TEXT), "{f}");
+
+    // Switched off, the global address is outside the LAN again: nothing is inspected.
+    let off = scan_with(&dir, Some("[network]\nlearn_ipv6 = false\n"), &pcap);
+    off.expect_code(0);
+    assert_eq!(off.stdout, "", "{}", off.stderr);
+    // Each trigger alone is enough: the RS (the MAC, not the order, counts: the solicitation
+    // comes after the leak), or the IPv4 address. With no advertisement, the router is known by
+    // being where the phone's IPv4 internet traffic goes (else its forwarded frames would make
+    // the server's /64 look like the LAN's, and the leak would be missed).
+    let mut late = common::Capture::new(SEED_START);
+    late.tcp_request(
+        common::Endpoint::new(PHONE_MAC, v6(PHONE_GLOBAL), 58_001),
+        server,
+        &imei_post(),
+        OK_REPLY,
+    );
+    phone_solicits(&mut late);
+    let late = dir.write("late.pcap", late.bytes());
+    let mut v4 = common::Capture::new(SEED_START);
+    v4.dns_lookup(phone(40_001), resolver(), 0x6c01, API_HOST, &[API_IP]);
+    v4.tcp_request(
+        phone(40_002),
+        remote(API_IP, 80),
+        b"GET / HTTP/1.1\r\n\r\n",
+        OK_REPLY,
+    );
+    v4.tcp_request(
+        common::Endpoint::new(PHONE_MAC, v6(PHONE_GLOBAL), 58_001),
+        server,
+        &imei_post(),
+        OK_REPLY,
+    );
+    let v4 = dir.write("v4.pcap", v4.bytes());
+    for pcap in [&late, &v4] {
+        let run = scan(None, &[pcap]);
+        run.expect_code(1);
+        assert_eq!(
+            by_port(&run.findings()).keys().collect::<Vec<_>>(),
+            [&58_001]
+        );
+    }
+}
+
+/// The router forwards the internet with its own MAC, and looks like a host too (it answers
+/// DNS from 192.168.1.1, solicits neighbours from link-local). A server's POST to the TV (which
+/// never showed itself as a host) is inbound traffic, never the TV's leak nor the router's:
+/// the router advertised itself, so its MAC is never a device's. The advertisement comes last:
+/// `scan` learns the whole capture's devices before judging a frame.
+#[test]
+fn inbound_traffic_from_the_advertising_router_is_not_attributed() {
+    let dir = TempDir::new("lan6-router");
+    let inbound = |advertise: bool| {
+        let mut cap = common::Capture::new(SEED_START);
+        cap.dns_lookup(phone(40_001), resolver(), 0x6c01, API_HOST, &[API_IP]);
+        icmpv6(
+            &mut cap,
+            ROUTER_MAC,
+            "fe80::1",
+            "ff02::1:ff00:7",
+            135,
+            &[0; 20],
+        );
+        cap.tcp_request(
+            common::Endpoint::new(ROUTER_MAC, v6(SERVER6), 443),
+            common::Endpoint::new(TV_MAC, v6(TV_GLOBAL), 58_010),
+            &imei_post(),
+            OK_REPLY,
+        );
+        if advertise {
+            router_advertises(&mut cap);
+        }
+        cap
+    };
+    let pcap = dir.write("inbound.pcap", inbound(true).bytes());
+    let run = scan(None, &[&pcap]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, "", "{}", run.stderr);
+
+    // Without the advertisement nothing in this capture tells the router from a host, and its
+    // frame would be judged as a device's: the advertisement is what keeps it out.
+    let quiet = dir.write("quiet.pcap", inbound(false).bytes());
+    let run = scan(None, &[&quiet]);
+    run.expect_code(1);
+    assert_eq!(by_port(&run.findings()).keys().collect::<Vec<_>>(), [&443]);
+
+    // The other sign of a router: it is where the LAN's IPv4 internet traffic goes.
+    let mut cap = inbound(false);
+    cap.tcp_request(
+        phone(40_002),
+        remote(API_IP, 80),
+        b"GET / HTTP/1.1\r\n\r\n",
+        OK_REPLY,
+    );
+    let gateway = dir.write("gateway.pcap", cap.bytes());
+    let run = scan(None, &[&gateway]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, "", "{}", run.stderr);
+}
+
+/// CGNAT's 100.64.0.0/10 is not in the default LAN (ISPs put their portals and proxies there):
+/// a leak-shaped POST from a CGNAT address is not inspected, even from a MAC that is a LAN host,
+/// and is found once the LAN is said to include it.
+#[test]
+fn cgnat_sources_are_not_inspected_by_default() {
+    let dir = TempDir::new("cgnat");
+    let mut cap = common::Capture::new(SEED_START);
+    cap.dns_lookup(phone(40_001), resolver(), 0x6c01, API_HOST, &[API_IP]);
+    phone_solicits(&mut cap);
+    cap.tcp_request(
+        common::Endpoint::new(PHONE_MAC, std::net::Ipv4Addr::new(100, 64, 7, 9), 58_020),
+        remote(API_IP, 80),
+        &imei_post(),
+        OK_REPLY,
+    );
+    let pcap = dir.write("cgnat.pcap", cap.bytes());
+    let run = scan(None, &[&pcap]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, "", "{}", run.stderr);
+    let run = leakguard([
+        OsStr::new("scan"),
+        OsStr::new("--format"),
+        OsStr::new("json"),
+        OsStr::new("--lan"),
+        OsStr::new("100.64.0.0/10"),
+        pcap.as_os_str(),
+    ]);
+    run.expect_code(1);
+    assert_eq!(
+        by_port(&run.findings()).keys().collect::<Vec<_>>(),
+        [&58_020]
+    );
+}

@@ -135,6 +135,9 @@ impl std::fmt::Display for Prefix {
 pub struct Network {
     /// Addresses of the LAN; traffic from them to anything else is inspected.
     pub lan_prefixes: Vec<Prefix>,
+    /// In captures, learn the LAN devices' global IPv6 addresses from their MACs (see
+    /// [`crate::lan`]): their traffic is then inspected with no IPv6 prefix configured.
+    pub learn_ipv6: bool,
     /// dnsmasq lease file, for device names.
     pub leases: Option<PathBuf>,
     /// Interfaces whose forwarded traffic the daemon queues (default `br-lan`).
@@ -438,6 +441,7 @@ impl Default for Config {
                     .iter()
                     .filter_map(|p| Prefix::parse(p))
                     .collect(),
+                learn_ipv6: true,
                 leases: Some(PathBuf::from("/tmp/dhcp.leases")),
                 lan_interfaces: vec!["br-lan".to_string()],
                 country: None,
@@ -489,6 +493,8 @@ impl Default for Config {
 /// The largest config file read (the documented default is about 6 KiB).
 pub const MAX_FILE: usize = 1 << 20;
 
+/// The private ranges (RFC 1918, RFC 4193). Not CGNAT's `100.64.0.0/10` (RFC 6598): ISPs put
+/// their own portals and proxies there, and a LAN that uses it says so in `lan_prefixes`.
 const DEFAULT_LAN_PREFIXES: [&str; 4] =
     ["192.168.0.0/16", "10.0.0.0/8", "172.16.0.0/12", "fc00::/7"];
 

@@ -114,6 +114,7 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawNetwork {
     lan_prefixes: Option<Spanned<Vec<Spanned<String>>>>,
+    learn_ipv6: Option<bool>,
     leases: Option<Spanned<String>>,
     lan_interfaces: Option<Spanned<Vec<Spanned<String>>>>,
     country: Option<Spanned<String>>,
@@ -479,6 +480,7 @@ fn network(n: RawNetwork, d: Network) -> R<Network> {
     };
     Ok(Network {
         lan_prefixes,
+        learn_ipv6: n.learn_ipv6.unwrap_or(d.learn_ipv6),
         leases,
         lan_interfaces,
         country,

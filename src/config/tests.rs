@@ -17,6 +17,36 @@ fn shipped_file_is_the_default() {
     assert_eq!(Config::load(&path).unwrap(), Config::default());
 }
 
+/// The default LAN is the private ranges: CGNAT's 100.64.0.0/10 is not in it (ISPs put their
+/// portals and proxies there), and neither are global IPv6 addresses (learned per MAC in
+/// captures instead, which is on by default).
+#[test]
+fn default_lan_is_private_ranges_without_cgnat() {
+    let c = Config::default();
+    let lan = |a: &str| c.is_lan(a.parse().unwrap());
+    for a in [
+        "192.168.1.2",
+        "10.1.2.3",
+        "172.31.0.1",
+        "fd00::1",
+        "fc00::1",
+    ] {
+        assert!(lan(a), "{a}");
+    }
+    for a in [
+        "100.64.0.1",
+        "100.100.100.100",
+        "100.127.255.254",
+        "100.63.255.255",
+        "100.128.0.1",
+        "2001:db8::1",
+        "fe80::1",
+    ] {
+        assert!(!lan(a), "{a}");
+    }
+    assert!(c.network.learn_ipv6);
+}
+
 #[test]
 fn shipped_example_device_parses() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("etc/leakguard.toml");
@@ -268,6 +298,7 @@ fn full_config() {
 mode = "monitor"
 [network]
 lan_prefixes = ["192.168.1.0/24", "fd00::/8"]
+learn_ipv6 = false
 leases = ""
 lan_interfaces = ["br-lan", "br-guest"]
 [[device]]
@@ -315,6 +346,7 @@ nflog_group = 7
     assert_eq!(c.mode, Mode::Monitor);
     assert_eq!(c.network.leases, None);
     assert_eq!(c.network.lan_prefixes.len(), 2);
+    assert!(!c.network.learn_ipv6);
     assert!(c.is_lan("192.168.1.77".parse().unwrap()));
     assert!(!c.is_lan("192.168.2.77".parse().unwrap()));
     assert!(c.is_lan("fd12::1".parse().unwrap()));

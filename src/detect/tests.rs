@@ -840,7 +840,8 @@ fn throughput_against_bare_automaton() {
     );
 }
 
-/// The run pass probes every 12th byte: a value must be found wherever it sits.
+/// The run pass probes every `MIN_RUN`th byte and skips what cannot hold a run: a value must be
+/// found wherever it sits.
 #[test]
 fn found_at_every_offset() {
     let mut det = Detector::new(&test_config());

@@ -24,23 +24,48 @@ const IPV4_HEADER: usize = 20;
 const IPV6_HEADER: usize = 40;
 const UDP_HEADER: usize = 8;
 
-/// IPv6 next-header values walked or recognised here.
+/// IPv6 next-header values walked or recognised here. Anything else ends the walk: it is the
+/// upper layer (TCP, UDP, ICMPv6), hides it (ESP) or has none (no-next).
 mod next {
     pub const HOP_BY_HOP: u8 = 0;
-    pub const TCP: u8 = 6;
-    pub const UDP: u8 = 17;
     pub const ROUTING: u8 = 43;
     pub const FRAGMENT: u8 = 44;
-    pub const ESP: u8 = 50;
     pub const AH: u8 = 51;
-    pub const NO_NEXT: u8 = 59;
     pub const DEST_OPTS: u8 = 60;
     pub const MOBILITY: u8 = 135;
+    pub const ICMPV6: u8 = 58;
+}
+pub use next::ICMPV6;
+
+/// An IP packet's addresses and what it carries after its headers (IPv6 extension headers
+/// walked): the protocol number and its bytes. What [`decode_ip`] reduces to TCP or UDP, and
+/// what [`crate::lan`] reads ICMPv6 from (router solicitations and advertisements).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header<'a> {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub proto: u8,
+    pub payload: &'a [u8],
+}
+
+impl<'a> Header<'a> {
+    /// The TCP or UDP segment the packet carries; `Ok(None)` for other protocols.
+    pub fn segment(&self) -> Result<Option<Segment<'a>>, Error> {
+        transport(self.src, self.dst, self.proto, self.payload)
+    }
 }
 
 /// Decodes an IP packet down to its TCP or UDP segment. `Ok(None)` for other protocols and for
 /// IP fragments other than the first (their bytes have no transport header).
 pub fn decode_ip(ip: &[u8]) -> Result<Option<Segment<'_>>, Error> {
+    match decode_header(ip)? {
+        Some(header) => header.segment(),
+        None => Ok(None),
+    }
+}
+
+/// Decodes an IP packet's headers. `Ok(None)` for IP fragments other than the first.
+pub fn decode_header(ip: &[u8]) -> Result<Option<Header<'_>>, Error> {
     match ip.first().map(|v| v >> 4) {
         None => Err(Error::Truncated("ip header")),
         Some(4) => ipv4(ip),
@@ -49,7 +74,7 @@ pub fn decode_ip(ip: &[u8]) -> Result<Option<Segment<'_>>, Error> {
     }
 }
 
-fn ipv4(ip: &[u8]) -> Result<Option<Segment<'_>>, Error> {
+fn ipv4(ip: &[u8]) -> Result<Option<Header<'_>>, Error> {
     if ip.len() < IPV4_HEADER {
         return Err(Error::Truncated("ipv4 header"));
     }
@@ -79,15 +104,15 @@ fn ipv4(ip: &[u8]) -> Result<Option<Segment<'_>>, Error> {
     }
     let end = total.min(ip.len());
     let payload = ip.get(header_len..end).unwrap_or(&[]);
-    transport(
-        IpAddr::V4(packet.src_addr()),
-        IpAddr::V4(packet.dst_addr()),
-        u8::from(packet.next_header()),
+    Ok(Some(Header {
+        src: IpAddr::V4(packet.src_addr()),
+        dst: IpAddr::V4(packet.dst_addr()),
+        proto: u8::from(packet.next_header()),
         payload,
-    )
+    }))
 }
 
-fn ipv6(ip: &[u8]) -> Result<Option<Segment<'_>>, Error> {
+fn ipv6(ip: &[u8]) -> Result<Option<Header<'_>>, Error> {
     if ip.len() < IPV6_HEADER {
         return Err(Error::Truncated("ipv6 header"));
     }
@@ -109,9 +134,6 @@ fn ipv6(ip: &[u8]) -> Result<Option<Segment<'_>>, Error> {
     for _ in 0..MAX_EXTENSION_HEADERS {
         let ext = |n: usize| extension(ip, at, end, n);
         match proto {
-            next::TCP | next::UDP => {
-                return transport(src, dst, proto, ip.get(at..end).unwrap_or(&[]));
-            }
             next::HOP_BY_HOP | next::ROUTING | next::DEST_OPTS | next::MOBILITY => {
                 let &[nh, hlen, ..] = ext(2)? else {
                     return Err(Error::Truncated("ipv6 extension header"));
@@ -141,9 +163,14 @@ fn ipv6(ip: &[u8]) -> Result<Option<Segment<'_>>, Error> {
                 proto = nh;
                 at += 8;
             }
-            // ESP hides what follows; no-next and everything else carry no TCP or UDP.
-            next::ESP | next::NO_NEXT => return Ok(None),
-            _ => return Ok(None),
+            _ => {
+                return Ok(Some(Header {
+                    src,
+                    dst,
+                    proto,
+                    payload: ip.get(at..end).unwrap_or(&[]),
+                }))
+            }
         }
     }
     Err(Error::Malformed("ipv6 extension header chain"))

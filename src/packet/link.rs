@@ -54,6 +54,7 @@ mod field {
     /// Ethernet II: destination, source, ethertype.
     pub mod ethernet {
         use super::Field;
+        pub const DESTINATION: Field = 0..6;
         pub const SOURCE: Field = 6..12;
         pub const ETHERTYPE: Field = 12..14;
         pub const PAYLOAD: usize = 14;
@@ -112,9 +113,12 @@ mod field {
         use super::Field;
         pub const FC0: usize = 0;
         pub const FC1: usize = 1;
+        /// The receiver: the destination of a frame not sent to the distribution system.
+        pub const ADDR1: Field = 4..10;
         /// The transmitting station as seen by the AP (ToDS, or no DS bit).
         pub const ADDR2: Field = 10..16;
-        /// The source address of a frame from the distribution system (FromDS).
+        /// The source address of a frame from the distribution system (FromDS), the
+        /// destination address of a frame to it (ToDS).
         pub const ADDR3: Field = 16..22;
         /// The source address of a frame inside the distribution system (ToDS and FromDS).
         pub const ADDR4: Field = 24..30;
@@ -269,12 +273,17 @@ fn rest_from(b: &[u8], at: usize) -> &[u8] {
 fn ip_frame(src_mac: Option<[u8; 6]>, ip: &[u8]) -> Frame<'_> {
     Frame {
         src_mac,
+        dst_mac: None,
         ip: Some(ip),
     }
 }
 
 fn not_ip(src_mac: Option<[u8; 6]>) -> Frame<'static> {
-    Frame { src_mac, ip: None }
+    Frame {
+        src_mac,
+        dst_mac: None,
+        ip: None,
+    }
 }
 
 /// Ethernet II: destination, source, ethertype, then whatever the ethertype says.
@@ -283,7 +292,11 @@ fn ethernet(frame: &[u8]) -> Result<Frame<'_>, Error> {
     let (Some(src), Some(kind)) = (mac(frame, f::SOURCE), be16(frame, f::ETHERTYPE)) else {
         return Err(Error::Truncated("ethernet header"));
     };
-    by_ethertype(Some(src), kind, rest_from(frame, f::PAYLOAD))
+    let decoded = by_ethertype(Some(src), kind, rest_from(frame, f::PAYLOAD))?;
+    Ok(Frame {
+        dst_mac: mac(frame, f::DESTINATION),
+        ..decoded
+    })
 }
 
 /// Follows an ethertype through VLAN tags, PPPoE and MPLS down to IP. Shared by Ethernet,
@@ -422,10 +435,15 @@ fn wifi(frame: &[u8]) -> Result<Frame<'_>, Error> {
         _ => f::ADDR2,
     };
     let src = mac(frame, src_at).ok_or(Error::Truncated("802.11 header"))?;
+    let dst = mac(frame, if to_ds { f::ADDR3 } else { f::ADDR1 });
     let body = frame
         .get(header..)
         .ok_or(Error::Truncated("802.11 header"))?;
-    snap(src, body)
+    let decoded = snap(src, body)?;
+    Ok(Frame {
+        dst_mac: dst,
+        ..decoded
+    })
 }
 
 /// LLC/SNAP: AA AA 03, an OUI (RFC 1042's 00 00 00 or 802.1H's 00 00 F8), the ethertype.
@@ -604,17 +622,22 @@ mod tests {
     #[test]
     fn wifi_data_frames() {
         let body = [SNAP_IP, IP].concat();
-        // Data, ToDS.
+        // Data, ToDS: the destination is address 3.
+        let to_ap = Frame {
+            dst_mac: Some([0x0b; 6]),
+            ..ip_frame(Some(SRC), IP)
+        };
         let f = wifi_data(0x08, 0x01, &[], &body);
-        assert_eq!(decode_link(105, &f).unwrap(), ip_frame(Some(SRC), IP));
+        assert_eq!(decode_link(105, &f).unwrap(), to_ap);
         // QoS data (2 bytes of QoS control), and with +HTC (4 more).
         let f = wifi_data(0x88, 0x01, &[0, 0], &body);
         assert_eq!(decode_link(105, &f).unwrap().ip, Some(IP));
         let f = wifi_data(0x88, 0x81, &[0, 0, 1, 2, 3, 4], &body);
         assert_eq!(decode_link(105, &f).unwrap().ip, Some(IP));
-        // FromDS: the sender is address 3.
+        // FromDS: the sender is address 3, the destination address 1.
         let f = wifi_data(0x08, 0x02, &[], &body);
-        assert_eq!(decode_link(105, &f).unwrap().src_mac, Some([0x0b; 6]));
+        let fr = decode_link(105, &f).unwrap();
+        assert_eq!((fr.src_mac, fr.dst_mac), (Some([0x0b; 6]), Some([0x0a; 6])));
         // Protected, null data, management, another LLC: no IP.
         for f in [
             wifi_data(0x08, 0x41, &[], &body),
@@ -640,7 +663,7 @@ mod tests {
         // Radiotap (8-byte header, no fields) in front.
         let mut r = vec![0, 0, 8, 0, 0, 0, 0, 0];
         r.extend_from_slice(&wifi_data(0x08, 0x01, &[], &body));
-        assert_eq!(decode_link(127, &r).unwrap(), ip_frame(Some(SRC), IP));
+        assert_eq!(decode_link(127, &r).unwrap(), to_ap);
         assert_eq!(
             decode_link(127, &r[..3]),
             Err(Error::Truncated("radiotap header"))
@@ -693,7 +716,7 @@ mod tests {
     fn ethernet_ipv4_and_ipv6() {
         let f = eth(&[&[0x08, 0x00][..], IP].concat());
         let fr = decode_link(1, &f).unwrap();
-        assert_eq!(fr.src_mac, Some(SRC));
+        assert_eq!((fr.src_mac, fr.dst_mac), (Some(SRC), Some([0xff; 6])));
         assert_eq!(fr.ip, Some(IP));
         let f = eth(&[0x86, 0xdd, 0x60, 0]);
         assert_eq!(decode_link(1, &f).unwrap().ip, Some(&[0x60, 0][..]));
@@ -706,6 +729,7 @@ mod tests {
             decode_link(1, &arp).unwrap(),
             Frame {
                 src_mac: Some(SRC),
+                dst_mac: Some([0xff; 6]),
                 ip: None
             }
         );
@@ -822,6 +846,7 @@ mod tests {
             decode_link(0, &[7, 0, 0, 0, 1]).unwrap(),
             Frame {
                 src_mac: None,
+                dst_mac: None,
                 ip: None
             }
         );

@@ -31,10 +31,13 @@ impl std::fmt::Display for Error {
 impl std::error::Error for Error {}
 
 /// A link-layer frame reduced to what leakguard needs: the sender's hardware address (when the
-/// link has one) and the network-layer bytes.
+/// link has one), the receiver's (Ethernet and 802.11 only) and the network-layer bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Frame<'a> {
     pub src_mac: Option<[u8; 6]>,
+    /// The frame's destination on the link: what tells the router's MAC from a device's (every
+    /// device sends its off-link traffic to the router; see [`crate::lan`]).
+    pub dst_mac: Option<[u8; 6]>,
     /// The IPv4 or IPv6 packet, `None` for other network protocols (ARP, …).
     pub ip: Option<&'a [u8]>,
 }
@@ -78,5 +81,5 @@ pub struct Segment<'a> {
     pub payload: &'a [u8],
 }
 
-pub use ip::decode_ip;
+pub use ip::{decode_header, decode_ip, Header};
 pub use link::decode_link;
