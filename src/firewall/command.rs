@@ -7,9 +7,14 @@
 //! for at most that long, never stopped.
 
 use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, AsRawFd};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 /// The longest any one `nft` or `iptables` call may take. Ordinary calls take milliseconds;
 /// `nft` on a big ruleset on a slow MIPS router takes well under a second.
@@ -41,49 +46,115 @@ pub fn run<S: AsRef<str>>(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
-    // Writer and readers on their own threads: a child that stops reading or fills a pipe
-    // must not block us past the deadline. They end when the child exits or is killed.
-    let writer = match (input, child.stdin.take()) {
-        (Some(text), Some(mut stdin)) => {
-            let text = text.to_vec();
-            Some(thread::spawn(move || {
-                let _ = stdin.write_all(&text);
-            }))
-        }
-        _ => None,
-    };
-    let stdout = child.stdout.take().map(reader);
-    let stderr = child.stderr.take().map(reader);
-    let Some(status) = wait_until(&mut child, deadline)? else {
-        // Killed. The threads are left to end by themselves: something the child started
-        // may still hold its pipes, and joining them would wait on that.
-        return Err(io::Error::new(
-            io::ErrorKind::TimedOut,
-            format!(
-                "{program} did not finish within {:.1} s: killed",
-                limit.as_secs_f32()
-            ),
-        ));
-    };
-    let collect =
-        |h: Option<thread::JoinHandle<Vec<u8>>>| h.and_then(|h| h.join().ok()).unwrap_or_default();
-    let (stdout, stderr) = (collect(stdout), collect(stderr));
-    if let Some(w) = writer {
-        let _ = w.join();
+    // The pipes are served from this thread with poll(2), not from threads of their own: a
+    // thread that allocates gets a glibc malloc arena of its own, which stays resident after
+    // the thread ends (+68 kB RssAnon for six calls, BENCHMARKS.md issue 8). A child that stops
+    // reading or fills a pipe still cannot block us past the deadline.
+    let mut pending = input.unwrap_or(&[]);
+    let mut stdin = child.stdin.take().filter(|_| !pending.is_empty());
+    if let Some(s) = &stdin {
+        // Partial writes instead of a write that waits for the child to read everything.
+        fcntl(s.as_raw_fd(), FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).map_err(io::Error::from)?;
     }
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    while stdin.is_some() || stdout.is_some() || stderr.is_some() {
+        let now = Instant::now();
+        if now >= deadline {
+            // Killed. A pipe still open here may be held by something the child started.
+            let _ = child.kill();
+            child.wait()?;
+            return Err(timed_out(program, limit));
+        }
+        let wait = u16::try_from((deadline - now).as_millis())
+            .unwrap_or(u16::MAX)
+            .max(1);
+        // Which of stdin, stdout, stderr poll found ready (or hung up).
+        let mut ready = [false; 3];
+        {
+            let mut fds = Vec::with_capacity(3);
+            let mut which = Vec::with_capacity(3);
+            if let Some(s) = &stdin {
+                fds.push(PollFd::new(s.as_fd(), PollFlags::POLLOUT));
+                which.push(0);
+            }
+            if let Some(s) = &stdout {
+                fds.push(PollFd::new(s.as_fd(), PollFlags::POLLIN));
+                which.push(1);
+            }
+            if let Some(s) = &stderr {
+                fds.push(PollFd::new(s.as_fd(), PollFlags::POLLIN));
+                which.push(2);
+            }
+            match poll(&mut fds, PollTimeout::from(wait)) {
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+            for (fd, &w) in fds.iter().zip(&which) {
+                if fd.revents().is_some_and(|r| !r.is_empty()) {
+                    if let Some(r) = ready.get_mut(w) {
+                        *r = true;
+                    }
+                }
+            }
+        }
+        if ready[0] {
+            match stdin.as_mut().map(|s| s.write(pending)) {
+                Some(Ok(n)) => {
+                    pending = pending.get(n..).unwrap_or(&[]);
+                    if pending.is_empty() {
+                        stdin = None;
+                    }
+                }
+                Some(Err(e)) if retry(&e) => {}
+                // The child closed its input: what it did not read, it does not want.
+                _ => stdin = None,
+            }
+        }
+        if ready[1] {
+            drain(&mut stdout, &mut out);
+        }
+        if ready[2] {
+            drain(&mut stderr, &mut err);
+        }
+    }
+    let Some(status) = wait_until(&mut child, deadline)? else {
+        return Err(timed_out(program, limit));
+    };
     Ok(Output {
         status,
-        stdout,
-        stderr,
+        stdout: out,
+        stderr: err,
     })
 }
 
-fn reader<R: Read + Send + 'static>(mut pipe: R) -> thread::JoinHandle<Vec<u8>> {
-    thread::spawn(move || {
-        let mut out = Vec::new();
-        let _ = pipe.read_to_end(&mut out);
-        out
-    })
+fn timed_out(program: &str, limit: Duration) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!(
+            "{program} did not finish within {:.1} s: killed",
+            limit.as_secs_f32()
+        ),
+    )
+}
+
+fn retry(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+    )
+}
+
+/// Reads what a ready pipe holds into `buf`; at its end (or a read error) the pipe is closed.
+fn drain<R: Read>(pipe: &mut Option<R>, buf: &mut Vec<u8>) {
+    let mut chunk = [0u8; 4096];
+    match pipe.as_mut().map(|p| p.read(&mut chunk)) {
+        Some(Ok(0)) | None => *pipe = None,
+        Some(Ok(n)) => buf.extend_from_slice(chunk.get(..n).unwrap_or(&[])),
+        Some(Err(e)) if retry(&e) => {}
+        Some(Err(_)) => *pipe = None,
+    }
 }
 
 /// The child's exit status, or `None` when it was still running at `deadline` (then it has
