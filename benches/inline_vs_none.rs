@@ -53,7 +53,7 @@ use std::fs;
 use std::time::{Duration, Instant};
 
 use daemon::{Daemon, TestConfig, TABLE};
-use topology::{poll, which, CmdOut, Topology, LAN_IP, WAN_IP};
+use topology::{poll, CmdOut, Topology, LAN_IP, WAN_IP};
 
 /// The WAN servers the bench adds to the harness's (its HTTP server has 8080, its UDP recorder
 /// 5683).
@@ -999,13 +999,12 @@ fn flow_report(t: &FlowTable) {
     println!();
 }
 
-/// Root and the tools, or why not.
-fn missing_prerequisites() -> Vec<String> {
-    let mut missing = Vec::new();
-    if !nix::unistd::geteuid().is_root() {
-        missing.push("root".to_string());
-    }
-    for tool in [
+fn main() {
+    let args = parse_args().unwrap_or_else(|e| {
+        eprintln!("inline_vs_none: {e}\nusage: {USAGE}");
+        std::process::exit(2)
+    });
+    let missing = topology::missing(&[
         "ip",
         "nft",
         "iptables",
@@ -1016,20 +1015,7 @@ fn missing_prerequisites() -> Vec<String> {
         "iperf3",
         "wrk",
         "nginx",
-    ] {
-        if which(tool).is_none() {
-            missing.push(tool.to_string());
-        }
-    }
-    missing
-}
-
-fn main() {
-    let args = parse_args().unwrap_or_else(|e| {
-        eprintln!("inline_vs_none: {e}\nusage: {USAGE}");
-        std::process::exit(2)
-    });
-    let missing = missing_prerequisites();
+    ]);
     if !missing.is_empty() {
         println!(
             "SKIPPED inline_vs_none: needs {} (apt-get install iproute2 nftables iptables conntrack dnsmasq-base \

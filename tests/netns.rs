@@ -49,11 +49,7 @@ fn serial() -> MutexGuard<'static, ()> {
 
 /// Root and the tools, or a skip (a failure under CI).
 fn prerequisites(test: &str) -> bool {
-    let mut missing = Vec::new();
-    if !nix::unistd::geteuid().is_root() {
-        missing.push("root".to_string());
-    }
-    for tool in [
+    let missing = topology::missing(&[
         "ip",
         "nft",
         "iptables",
@@ -61,11 +57,7 @@ fn prerequisites(test: &str) -> bool {
         "curl",
         "python3",
         "conntrack",
-    ] {
-        if topology::which(tool).is_none() {
-            missing.push(tool.to_string());
-        }
-    }
+    ]);
     if missing.is_empty() {
         return true;
     }

@@ -71,6 +71,21 @@ pub fn which(tool: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// What a namespace run lacks of root and `tools` (by name, for the skip message): one check
+/// for the tests and the inline bench.
+pub fn missing(tools: &[&str]) -> Vec<String> {
+    let mut missing = Vec::new();
+    if !nix::unistd::geteuid().is_root() {
+        missing.push("root".to_string());
+    }
+    for tool in tools {
+        if which(tool).is_none() {
+            missing.push(tool.to_string());
+        }
+    }
+    missing
+}
+
 /// Runs `program args` with its output captured in files under `scratch` (a pipe could fill and
 /// block the child), killing it after `timeout`.
 pub fn run_timeout(scratch: &Path, program: &str, args: &[&str], timeout: Duration) -> CmdOut {
